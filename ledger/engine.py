@@ -1,0 +1,180 @@
+"""The ledger: authorize, validate, apply, journal — one database transaction per submission.
+
+    ledger = Ledger(Store(url), clock)
+    receipt = ledger.submit(signed)              # one operation, one transaction
+    results = ledger.submit_batch([s1, s2, ...]) # many operations, one transaction
+
+Signatures are recovered before the transaction (they need no state and are the costliest
+step); everything that reads the state happens under the journal head lock. In a batch each
+operation is still its own journal entry, and a refused one refuses nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+
+from custody.eip712 import Domain
+from custody.signatures import SignatureError, recover_signer
+from ledger.clock import Clock, format_time, utc_now
+from ledger.effects import Changes, LotIds
+from ledger.errors import Reason, Rejected, require
+from ledger.instructions import SignedInstruction, make_domain
+from ledger.journal import Receipt, body_hash, make_entry, receipt_of
+from ledger.model import LotState, SigningKey
+from ledger.ops import HANDLERS, Context, Signer
+from ledger.state import WorkingSet
+from ledger.store.database import Store
+from ledger.store.sql import SqlTransaction
+
+Result = Receipt | Rejected
+
+
+class Ledger:
+    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+        self._domain: Domain | None = None
+
+    @property
+    def domain(self) -> Domain:
+        """The EIP-712 domain of this ledger, fixed by its genesis entry."""
+        if self._domain is None:
+            with self.store.read() as tx:
+                genesis = tx.journal_row(0)
+            if genesis is None:
+                raise Rejected(Reason.ledger_not_initialized)
+            fields = json.loads(genesis.entry)["instruction"]["fields"]
+            self._domain = make_domain(fields["chainId"])
+        return self._domain
+
+    def submit(self, signed: SignedInstruction) -> Receipt:
+        """Apply one instruction in its own transaction; raise `Rejected` if refused."""
+        (result,) = self.submit_batch([signed])
+        if isinstance(result, Rejected):
+            raise result
+        return result
+
+    def submit_batch(self, batch: Sequence[SignedInstruction]) -> list[Result]:
+        """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
+        verified = [self._verify_signatures(signed) for signed in batch]
+        with self.store.write() as tx:
+            ws = WorkingSet(tx, tx.head)
+            _prefetch(ws, [s for s, v in zip(batch, verified, strict=True)
+                           if not isinstance(v, Rejected)])
+            results: list[Result] = []
+            for signed, check in zip(batch, verified, strict=True):
+                if isinstance(check, Rejected):
+                    results.append(check)
+                    continue
+                try:
+                    results.append(self._apply(ws, tx, signed))
+                except Rejected as rejected:
+                    results.append(rejected)
+            tx.flush(ws)
+        return results
+
+    # --- the stages -------------------------------------------------------------------------
+
+    def _verify_signatures(self, signed: SignedInstruction) -> Rejected | None:
+        """Stateless: every approval's signature recovers its claimed signer."""
+        try:
+            ins = signed.instruction
+            domain = (make_domain(ins.fields["chainId"]) if ins.op == "genesis"
+                      else self.domain)
+            signers = signed.signers
+            require(len(set(signers)) == len(signers), Reason.duplicate_signer)
+            for approval in signed.approvals:
+                digest = ins.digest(domain, approval.signer, approval.nonce)
+                try:
+                    recovered = recover_signer(digest, approval.signature)
+                except SignatureError as exc:
+                    raise Rejected(Reason.bad_signature, str(exc)) from exc
+                require(recovered == approval.signer, Reason.bad_signature,
+                        f"signature is by {recovered}, claimed {approval.signer}")
+        except Rejected as rejected:
+            return rejected
+        return None
+
+    def _apply(self, ws: WorkingSet, tx: SqlTransaction, signed: SignedInstruction) -> Receipt:
+        ins = signed.instruction
+        record = ws.record(ins.id)
+        if record is not None:
+            require(record.body_hash == body_hash(ins), Reason.instruction_id_reused,
+                    f"first used at entry {record.seq}")
+            row = next((e for e in ws.entries if e.seq == record.seq), None) or \
+                tx.journal_row(record.seq)
+            assert row is not None
+            return receipt_of(row, duplicate=True)
+        now = self.clock()
+        require(now.timestamp() <= ins.deadline, Reason.deadline_expired,
+                f"deadline {ins.deadline}, now {int(now.timestamp())}")
+        seq = ws.head + 1
+        signers, keys = _authorize(ws, signed, seq)
+        context = Context(ins.op, ws, seq, now, signers, LotIds(seq))
+        changes = HANDLERS[ins.op](ins, context)
+        changes.keys = _bump_nonces(changes.keys, keys, signed)
+        row = make_entry(seq, signed, format_time(now), changes.lots.as_json())
+        ws.apply(changes, seq)
+        ws.append(row)
+        return receipt_of(row)
+
+
+def _authorize(ws: WorkingSet, signed: SignedInstruction,
+               seq: int) -> tuple[tuple[Signer, ...], list[SigningKey]]:
+    """Each signer's key is registered, not revoked, and its nonce is fresh."""
+    ins = signed.instruction
+    if ins.op == "genesis":
+        require(seq == 0, Reason.ledger_already_initialized)
+        require(signed.signers == (ins.fields["registryKey"],), Reason.bad_signature,
+                "the genesis is signed by exactly the registry key it names")
+        return (), []
+    require(seq > 0, Reason.ledger_not_initialized)
+    signers, keys = [], []
+    for approval in signed.approvals:
+        key = ws.keys.get(approval.signer)
+        require(key is not None, Reason.unregistered_key, approval.signer)
+        assert key is not None
+        require(not key.revoked, Reason.key_revoked, approval.signer)
+        require(approval.nonce > key.last_nonce, Reason.stale_nonce,
+                f"{approval.signer} used nonce {key.last_nonce}, got {approval.nonce}")
+        participant = ws.participants.get(key.participant)
+        assert participant is not None, "a key belongs to a registered participant"
+        signers.append(Signer(approval.signer, participant))
+        keys.append(key)
+    return tuple(signers), keys
+
+
+def _bump_nonces(changed: list[SigningKey], signer_keys: list[SigningKey],
+                 signed: SignedInstruction) -> list[SigningKey]:
+    """Record each signer's nonce, on top of any change the operation made to the same key."""
+    by_address = {key.address: key for key in signer_keys}
+    by_address.update({key.address: key for key in changed})
+    for approval in signed.approvals:
+        by_address[approval.signer] = replace(by_address[approval.signer],
+                                              last_nonce=approval.nonce)
+    return list(by_address.values())
+
+
+def _prefetch(ws: WorkingSet, batch: Sequence[SignedInstruction]) -> None:
+    """Read what a batch will need in a few statements rather than a few per operation."""
+    if not batch:
+        return
+    ws.prefetch_records([s.instruction.id for s in batch])
+    ws.keys.prefetch([a.signer for s in batch for a in s.approvals])
+    ws.participants.prefetch([k.participant for k in ws.keys.rows.values() if k is not None])
+    accounts: set[str] = set()
+    batches: set[str] = set()
+    for signed in batch:
+        fields = signed.instruction.fields
+        accounts.update(fields[n] for n in ("account", "fromAccount", "toAccount") if n in fields)
+        if "batch" in fields and signed.instruction.op != "issue_batch":
+            batches.add(fields["batch"])
+    ws.accounts.prefetch(accounts)
+    ws.batches.prefetch(batches)
+    if accounts and batches:
+        ws.prefetch_held(sorted(accounts), sorted(batches), LotState.tradable)
+
+
+__all__ = ["Changes", "Ledger", "Result"]

@@ -1,0 +1,310 @@
+"""Signed instructions: the typed EIP-712 struct of every operation, and its JSON form.
+
+An instruction is the body (operation, instruction id, deadline, the operation's fields); each
+party whose consent it needs adds an approval: its address, its nonce and its signature over the
+EIP-712 struct `Op(instructionId, signer, nonce, deadline, ...fields)`. The journal keeps the
+instruction with its approvals, so anyone can re-verify every signature later.
+
+This module checks an instruction's shape without the store (the first of the two validation
+stages); the operation handlers check it against the stored state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from custody.eip712 import Domain, StructType, TypedDataError, signing_digest
+from custody.signatures import address_of, to_checksum_address, unsafe_sign_digest
+from ledger.errors import Reason, Rejected
+from ledger.model import MAX_QUANTITY, AccountType, Issuance, Kind, Role
+
+DOMAIN_NAME = "carbonledger"
+DOMAIN_VERSION = "1"
+MAX_APPROVALS = 8
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_TEXT_CHARS = 2000
+MAX_RULES_CHARS = 100_000
+
+HEADER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("instructionId", "bytes32"),
+    ("signer", "address"),
+    ("nonce", "uint64"),
+    ("deadline", "uint64"),
+)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One operation field: its EIP-712 type and what values it accepts."""
+
+    name: str
+    eip712_type: str
+    check: str  # id | text | quantity | serial | year | address | date | json | enum name
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    op: str
+    struct: StructType
+    fields: tuple[FieldSpec, ...]
+
+
+def _schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
+    specs = tuple(FieldSpec(name, eip_type, check) for name, eip_type, check in fields)
+    struct = StructType(struct_name, HEADER_FIELDS + tuple((f.name, f.eip712_type) for f in specs))
+    return OpSchema(op, struct, specs)
+
+
+_RANGE = (
+    ("batch", "string", "id"),
+    ("quantity", "uint64", "quantity"),
+    ("serialFirst", "uint64", "serial"),
+    ("serialLast", "uint64", "serial"),
+)
+
+SCHEMAS: dict[str, OpSchema] = {
+    s.op: s
+    for s in (
+        _schema(
+            "genesis", "Genesis",
+            ("registry", "string", "id"), ("registryName", "string", "text"),
+            ("registryKey", "address", "address"), ("chainId", "uint256", "chain"),
+            ("rules", "string", "json"),
+        ),
+        _schema("set_scheme_rules", "SetSchemeRules", ("scheme", "string", "id"),
+                ("rules", "string", "json")),
+        _schema("register_participant", "RegisterParticipant", ("participant", "string", "id"),
+                ("name", "string", "text"), ("role", "string", "Role")),
+        _schema("register_key", "RegisterKey", ("participant", "string", "id"),
+                ("key", "address", "address")),
+        _schema("revoke_key", "RevokeKey", ("participant", "string", "id"),
+                ("key", "address", "address")),
+        _schema("open_account", "OpenAccount", ("account", "string", "id"),
+                ("participant", "string", "id"), ("accountType", "string", "AccountType")),
+        _schema("freeze_account", "FreezeAccount", ("account", "string", "id"),
+                ("reason", "string", "text")),
+        _schema("unfreeze_account", "UnfreezeAccount", ("account", "string", "id"),
+                ("reason", "string", "text")),
+        _schema(
+            "issue_batch", "IssueBatch",
+            ("batch", "string", "id"), ("scheme", "string", "id"), ("kind", "string", "Kind"),
+            ("vintage", "uint16", "year"), ("project", "string", "text"),
+            ("monitoringStart", "string", "date"), ("monitoringEnd", "string", "date"),
+            ("issuance", "string", "Issuance"), ("quantity", "uint64", "quantity"),
+            ("account", "string", "id"),
+        ),
+        _schema("transfer", "Transfer", ("fromAccount", "string", "id"),
+                ("toAccount", "string", "id"), *_RANGE),
+        _schema("retire", "Retire", ("account", "string", "id"), *_RANGE,
+                ("beneficiary", "string", "text"), ("reason", "string", "text"),
+                ("claim", "string", "text")),
+        _schema("cancel", "Cancel", ("account", "string", "id"), *_RANGE,
+                ("reason", "string", "text")),
+    )
+}
+
+_ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
+                           "Issuance": Issuance}
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """What is to be done, independent of who signs it."""
+
+    op: str
+    id: bytes
+    deadline: int
+    fields: Mapping[str, Any]
+
+    @property
+    def schema(self) -> OpSchema:
+        return SCHEMAS[self.op]
+
+    def struct_values(self, signer: str, nonce: int) -> dict[str, Any]:
+        values = dict(self.fields)
+        values.update(instructionId=self.id, signer=signer, nonce=nonce, deadline=self.deadline)
+        return values
+
+    def digest(self, domain: Domain, signer: str, nonce: int) -> bytes:
+        return signing_digest(domain, self.schema.struct, self.struct_values(signer, nonce))
+
+    def body_json(self) -> dict[str, Any]:
+        return {"op": self.op, "id": "0x" + self.id.hex(), "deadline": self.deadline,
+                "fields": dict(self.fields)}
+
+
+@dataclass(frozen=True)
+class Approval:
+    signer: str
+    nonce: int
+    signature: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"signer": self.signer, "nonce": self.nonce,
+                "signature": "0x" + self.signature.hex()}
+
+
+@dataclass(frozen=True)
+class SignedInstruction:
+    instruction: Instruction
+    approvals: tuple[Approval, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        body = self.instruction.body_json()
+        body["approvals"] = [a.as_json() for a in self.approvals]
+        return body
+
+    @property
+    def signers(self) -> tuple[str, ...]:
+        return tuple(a.signer for a in self.approvals)
+
+
+def sign(instruction: Instruction, private_key: bytes, nonce: int, domain: Domain) -> Approval:
+    """A party's approval of `instruction` (what a client or wallet does)."""
+    signer = address_of(private_key)
+    digest = instruction.digest(domain, signer, nonce)
+    return Approval(signer, nonce, unsafe_sign_digest(private_key, digest))
+
+
+def make_domain(chain_id: int) -> Domain:
+    return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id)
+
+
+# --- parsing and stateless validation -------------------------------------------------------
+
+
+def _malformed(detail: str) -> Rejected:
+    return Rejected(Reason.malformed_instruction, detail)
+
+
+def parse_signed(document: Any) -> SignedInstruction:
+    """Check a signed instruction's JSON shape and every field's range, without the store."""
+    if not isinstance(document, Mapping):
+        raise _malformed("an instruction is a JSON object")
+    expected = {"op", "id", "deadline", "fields", "approvals"}
+    if set(document) != expected:
+        raise _malformed(f"an instruction has exactly the keys {sorted(expected)}")
+    instruction = parse_instruction(
+        {k: document[k] for k in ("op", "id", "deadline", "fields")}
+    )
+    approvals = document["approvals"]
+    if not isinstance(approvals, list) or not 1 <= len(approvals) <= MAX_APPROVALS:
+        raise _malformed(f"approvals must be a list of 1 to {MAX_APPROVALS} signatures")
+    return SignedInstruction(instruction, tuple(_parse_approval(a) for a in approvals))
+
+
+def parse_instruction(document: Mapping[str, Any]) -> Instruction:
+    op = document.get("op")
+    if op not in SCHEMAS:
+        raise Rejected(Reason.unknown_operation, f"op {op!r}")
+    schema = SCHEMAS[op]
+    instruction_id = _hex_bytes(document.get("id"), 32, "id")
+    deadline = document.get("deadline")
+    if not _is_int(deadline) or not 0 < deadline <= MAX_QUANTITY:
+        raise _malformed("deadline must be a Unix time in seconds")
+    fields = document.get("fields")
+    if not isinstance(fields, Mapping):
+        raise _malformed("fields must be an object")
+    names = {f.name for f in schema.fields}
+    if set(fields) != names:
+        missing, extra = names - set(fields), set(fields) - names
+        raise _malformed(f"{op} fields: missing {sorted(missing)}, unexpected {sorted(extra)}")
+    checked = {spec.name: _check_field(spec, fields[spec.name]) for spec in schema.fields}
+    _check_range_fields(op, checked)
+    return Instruction(op, instruction_id, deadline, checked)
+
+
+def _check_field(spec: FieldSpec, value: Any) -> Any:
+    check = spec.check
+    if spec.eip712_type == "string" and not isinstance(value, str):
+        raise _malformed(f"{spec.name} must be a string")
+    if check == "id":
+        if not ID_PATTERN.match(value):
+            raise _malformed(f"{spec.name} {value!r} is not a valid id (letters, digits . _ : -, "
+                             "at most 64 characters, starting with a letter or digit)")
+    elif check == "text":
+        if len(value) > MAX_TEXT_CHARS:
+            raise _malformed(f"{spec.name} is longer than {MAX_TEXT_CHARS} characters")
+    elif check == "json":
+        if len(value) > MAX_RULES_CHARS:
+            raise _malformed(f"{spec.name} is longer than {MAX_RULES_CHARS} characters")
+    elif check == "date":
+        if value and not DATE_PATTERN.match(value):
+            raise _malformed(f"{spec.name} must be a date YYYY-MM-DD or empty")
+    elif check == "address":
+        return _checksum(value, spec.name)
+    elif check in _ENUMS:
+        allowed = [m.value for m in _ENUMS[check]]  # type: ignore[attr-defined]
+        if value not in allowed:
+            raise _malformed(f"{spec.name} must be one of {allowed}")
+    elif check in ("quantity", "serial", "year", "chain"):
+        if not _is_int(value) or value < 0:
+            raise _malformed(f"{spec.name} must be a non-negative integer")
+        if check == "quantity" and value == 0:
+            raise Rejected(Reason.quantity_not_positive, spec.name)
+        if check == "year" and not 1990 <= value <= 2200:
+            raise _malformed(f"{spec.name} must be a year")
+        if check == "chain" and not 0 < value < 1 << 64:
+            raise _malformed(f"{spec.name} must be an EVM chain id")
+        if check in ("quantity", "serial") and value > MAX_QUANTITY:
+            raise Rejected(Reason.quantity_out_of_range, f"{spec.name} = {value}")
+    return value
+
+
+def _check_range_fields(op: str, fields: Mapping[str, Any]) -> None:
+    """A range instruction names either a quantity (serials 0, 0: oldest serials first) or an
+    explicit serial range whose length equals the quantity."""
+    if "serialFirst" not in fields:
+        if op == "transfer" and fields["fromAccount"] == fields["toAccount"]:
+            raise Rejected(Reason.same_account)
+        return
+    first, last, quantity = fields["serialFirst"], fields["serialLast"], fields["quantity"]
+    if (first == 0) != (last == 0):
+        raise _malformed("serialFirst and serialLast are both 0 (by quantity) or both set")
+    if first and (last < first or last - first + 1 != quantity):
+        raise Rejected(Reason.serial_range_mismatch,
+                       f"{first}..{last} holds {last - first + 1} units, quantity is {quantity}")
+    if op == "transfer" and fields["fromAccount"] == fields["toAccount"]:
+        raise Rejected(Reason.same_account)
+
+
+def _parse_approval(document: Any) -> Approval:
+    if not isinstance(document, Mapping) or set(document) != {"signer", "nonce", "signature"}:
+        raise _malformed("an approval is {signer, nonce, signature}")
+    nonce = document["nonce"]
+    if not _is_int(nonce) or not 0 < nonce <= MAX_QUANTITY:
+        raise _malformed("nonce must be a positive integer")
+    return Approval(
+        _checksum(document["signer"], "signer"), nonce,
+        _hex_bytes(document["signature"], 65, "signature"),
+    )
+
+
+def _checksum(value: Any, name: str) -> str:
+    try:
+        if not isinstance(value, str) or not value.startswith("0x") or len(value) != 42:
+            raise TypedDataError(name)
+        checksummed = to_checksum_address(bytes.fromhex(value[2:]))
+    except (TypedDataError, ValueError) as exc:
+        raise _malformed(f"{name} must be a 0x-prefixed 20-byte hex address") from exc
+    if value != checksummed and value != value.lower():
+        raise _malformed(f"{name} has a wrong EIP-55 checksum")
+    return checksummed
+
+
+def _hex_bytes(value: Any, length: int, name: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 2 + 2 * length:
+        raise _malformed(f"{name} must be 0x followed by {length} bytes of hex")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError as exc:
+        raise _malformed(f"{name} is not hex") from exc
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

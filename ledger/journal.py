@@ -1,0 +1,71 @@
+"""Journal entries: sequence number, the signed instruction, the acceptance time and the
+effects, as RFC 8785 canonical JSON; their leaf hash is SHA-256(0x00 ‖ bytes) (RFC 9162)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.canonical import canonical_json, leaf_hash, sha256
+from ledger.instructions import Instruction, SignedInstruction
+from ledger.state import JournalRow
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the caller gets for an accepted instruction."""
+
+    seq: int
+    instruction_id: str
+    entry_hash: str
+    accepted_at: str
+    effects: dict[str, Any]
+    duplicate: bool = False  # True when the instruction id was accepted before
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "instruction_id": self.instruction_id,
+            "entry_hash": self.entry_hash,
+            "accepted_at": self.accepted_at,
+            "effects": self.effects,
+            "duplicate": self.duplicate,
+        }
+
+
+def body_hash(instruction: Instruction) -> bytes:
+    """Identifies an instruction's body, whoever signed it: the idempotency check compares it."""
+    return sha256(canonical_json(instruction.body_json()))
+
+
+def make_entry(seq: int, signed: SignedInstruction, accepted_at: str,
+               effects: dict[str, Any]) -> JournalRow:
+    document = {
+        "seq": seq,
+        "accepted_at": accepted_at,
+        "instruction": signed.as_json(),
+        "effects": effects,
+    }
+    entry = canonical_json(document)
+    return JournalRow(
+        seq=seq,
+        instruction_id=signed.instruction.id,
+        body_hash=body_hash(signed.instruction),
+        op=signed.instruction.op,
+        entry=entry,
+        leaf_hash=leaf_hash(entry),
+        accepted_at=accepted_at,
+    )
+
+
+def receipt_of(row: JournalRow, duplicate: bool = False) -> Receipt:
+    document = json.loads(row.entry)
+    return Receipt(
+        seq=row.seq,
+        instruction_id="0x" + row.instruction_id.hex(),
+        entry_hash="0x" + row.leaf_hash.hex(),
+        accepted_at=row.accepted_at,
+        effects=document["effects"],
+        duplicate=duplicate,
+    )

@@ -1,0 +1,39 @@
+"""genesis: the first entry names the registry, its signing key and the scheme rules.
+set_scheme_rules: the registry records a new version of one scheme's rules."""
+
+from __future__ import annotations
+
+import json
+
+from ledger.effects import Changes
+from ledger.errors import Reason, Rejected, require
+from ledger.instructions import Instruction
+from ledger.model import Participant, Role, SigningKey
+from ledger.ops.context import Context
+from ledger.schemes import SchemeRules, parse_rules_document
+
+
+def genesis(ins: Instruction, ctx: Context) -> Changes:
+    f = ins.fields
+    require(ctx.seq == 0, Reason.ledger_already_initialized)
+    # The engine has checked that the genesis is signed by the key it registers, and records
+    # that signature's nonce as the key's first.
+    registry = Participant(f["registry"], f["registryName"], Role.registry, ctx.seq)
+    rules = parse_rules_document(f["rules"])
+    return Changes(
+        participants=[registry],
+        keys=[SigningKey(f["registryKey"], registry.id, ctx.seq, None, 0)],
+        rules=list(rules.values()),
+    )
+
+
+def set_scheme_rules(ins: Instruction, ctx: Context) -> Changes:
+    ctx.require_registry()
+    try:
+        document = json.loads(ins.fields["rules"])
+    except ValueError as exc:
+        raise Rejected(Reason.invalid_rules, f"not JSON: {exc}") from exc
+    rules = SchemeRules.from_json(document)
+    require(rules.scheme == ins.fields["scheme"], Reason.invalid_rules,
+            "the rules name a different scheme")
+    return Changes(rules=[rules])

@@ -1,0 +1,24 @@
+"""transfer: the holder moves tradable units of one batch to another account."""
+
+from __future__ import annotations
+
+from ledger.effects import Changes
+from ledger.instructions import Instruction
+from ledger.ops.context import Context
+from ledger.ops.holding_rules import require_may_hold
+from ledger.ops.selection import select_units
+from ledger.units import carve
+
+
+def transfer(ins: Instruction, ctx: Context) -> Changes:
+    f = ins.fields
+    source = ctx.account(f["fromAccount"])
+    destination = ctx.account(f["toAccount"])
+    ctx.require_holder(source)
+    ctx.open_account(source.id)
+    ctx.open_account(destination.id)
+    batch = ctx.batch(f["batch"])
+    require_may_hold(destination, batch, ctx.rules(batch.scheme))
+    selection = select_units(ctx, source, batch, f)
+    return Changes(lots=carve(selection, ctx.lot_ids,
+                              lambda lot: lot.moved(account=destination.id)))

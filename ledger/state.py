@@ -1,0 +1,242 @@
+"""The working set: the ledger state one database transaction reads and changes.
+
+It is an identity map over the store. Reads go to the store once and are cached; the changes of
+every accepted operation are applied here and written back in one flush per transaction, with
+one statement per table (executemany). That is what lets the batch path apply a hundred
+operations for little more than the round trips of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from ledger.effects import Changes, LotEffects
+from ledger.model import (
+    LOT_STATES,
+    Account,
+    Batch,
+    Lien,
+    Lot,
+    LotState,
+    Participant,
+    SigningKey,
+)
+from ledger.schemes import SchemeRules
+
+HeldKey = tuple[str, str, LotState]  # (account, batch, state)
+
+
+@dataclass(frozen=True)
+class InstructionRecord:
+    """What the journal remembers of an accepted instruction id, for idempotent resubmission."""
+
+    seq: int
+    body_hash: bytes
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    seq: int
+    instruction_id: bytes
+    body_hash: bytes
+    op: str
+    entry: bytes
+    leaf_hash: bytes
+    accepted_at: str
+
+
+class Source(Protocol):
+    """Reads from the store, many ids at a time so that a batch can prefetch."""
+
+    def participants(self, ids: Sequence[str]) -> dict[str, Participant]: ...
+    def keys(self, addresses: Sequence[str]) -> dict[str, SigningKey]: ...
+    def accounts(self, ids: Sequence[str]) -> dict[str, Account]: ...
+    def batches(self, ids: Sequence[str]) -> dict[str, Batch]: ...
+    def liens(self, ids: Sequence[str]) -> dict[str, Lien]: ...
+    def instruction_records(self, ids: Sequence[bytes]) -> dict[bytes, InstructionRecord]: ...
+    def scheme_rules(self) -> dict[str, SchemeRules]: ...
+    def held_lots(self, accounts: Sequence[str], batches: Sequence[str],
+                  state: LotState) -> list[Lot]: ...
+    def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]: ...
+    def lots_under_lien(self, lien: str) -> list[Lot]: ...
+
+
+T = TypeVar("T")
+
+
+class _Cache(Generic[T]):
+    """Rows of one table by id: cached reads, and which ids were inserted or updated."""
+
+    def __init__(self, load: "_Loader[T]") -> None:
+        self._load = load
+        self.rows: dict[str, T | None] = {}
+        self.inserted: dict[str, T] = {}
+        self.updated: dict[str, T] = {}
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        missing = [i for i in set(ids) if i not in self.rows]
+        if missing:
+            found = self._load(missing)
+            for i in missing:
+                self.rows[i] = found.get(i)
+
+    def get(self, row_id: str) -> T | None:
+        if row_id not in self.rows:
+            self.prefetch([row_id])
+        return self.rows[row_id]
+
+    def put(self, row_id: str, row: T) -> None:
+        existed = self.get(row_id) is not None
+        self.rows[row_id] = row
+        if row_id in self.inserted or not existed:
+            self.inserted[row_id] = row
+        else:
+            self.updated[row_id] = row
+
+
+class _Loader(Protocol[T]):  # type: ignore[misc]
+    def __call__(self, ids: Sequence[str], /) -> Mapping[str, T]: ...
+
+
+class WorkingSet:
+    def __init__(self, source: Source, head: int) -> None:
+        self.source = source
+        self.head = head  # seq of the last journal entry, -1 for an empty journal
+        self.participants: _Cache[Participant] = _Cache(source.participants)
+        self.keys: _Cache[SigningKey] = _Cache(source.keys)
+        self.accounts: _Cache[Account] = _Cache(source.accounts)
+        self.batches: _Cache[Batch] = _Cache(source.batches)
+        self.liens: _Cache[Lien] = _Cache(source.liens)
+        self._rules: dict[str, SchemeRules] | None = None
+        self.rules_changed: dict[str, tuple[SchemeRules, int]] = {}
+        self._records: dict[bytes, InstructionRecord | None] = {}
+        self.entries: list[JournalRow] = []
+        # lots: the identity map, indexed by batch; `None` marks a lot closed in this transaction
+        self.lots: dict[str, Lot | None] = {}
+        self._by_batch: dict[str, dict[str, Lot]] = {}
+        self.stored_lot_ids: set[str] = set()
+        self.changed_lot_ids: set[str] = set()
+        self._complete: dict[HeldKey, dict[str, Lot]] = {}
+        self.holding_deltas: dict[tuple[str, str], list[int]] = {}
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def rules(self, scheme: str) -> SchemeRules | None:
+        if self._rules is None:
+            self._rules = self.source.scheme_rules()
+        return self._rules.get(scheme)
+
+    def record(self, instruction_id: bytes) -> InstructionRecord | None:
+        if instruction_id not in self._records:
+            self.prefetch_records([instruction_id])
+        return self._records[instruction_id]
+
+    def prefetch_records(self, ids: Iterable[bytes]) -> None:
+        missing = [i for i in set(ids) if i not in self._records]
+        if missing:
+            found = self.source.instruction_records(missing)
+            for i in missing:
+                self._records[i] = found.get(i)
+
+    def held_lots(self, account: str, batch: str, state: LotState) -> list[Lot]:
+        """Live lots of `batch` in `account` in `state`, lowest serials first."""
+        key = (account, batch, state)
+        if key not in self._complete:
+            self.prefetch_held([account], [batch], state)
+        return sorted(self._complete[key].values(), key=lambda lot: lot.first)
+
+    def prefetch_held(self, accounts: Sequence[str], batches: Sequence[str],
+                      state: LotState) -> None:
+        keys = [(a, b, state) for a in set(accounts) for b in set(batches)]
+        keys = [k for k in keys if k not in self._complete]
+        if not keys:
+            return
+        self._remember(self.source.held_lots(sorted({k[0] for k in keys}),
+                                             sorted({k[1] for k in keys}), state))
+        for key in keys:
+            account, batch, _ = key
+            self._complete[key] = {
+                lot.id: lot for lot in self._by_batch.get(batch, {}).values()
+                if lot.account == account and lot.state == state
+            }
+
+    def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
+        self._remember(self.source.lots_overlapping(batch, first, last))
+        return sorted((lot for lot in self._by_batch.get(batch, {}).values()
+                       if lot.first <= last and lot.last >= first), key=lambda lot: lot.first)
+
+    def lots_under_lien(self, lien: str) -> list[Lot]:
+        self._remember(self.source.lots_under_lien(lien))
+        return sorted((lot for lots in self._by_batch.values() for lot in lots.values()
+                       if lot.lien == lien), key=lambda lot: (lot.batch, lot.first))
+
+    def _remember(self, stored: Iterable[Lot]) -> None:
+        """Add lots read from the store, unless this transaction already knows them better."""
+        for lot in stored:
+            if lot.id not in self.lots:
+                self.lots[lot.id] = lot
+                self.stored_lot_ids.add(lot.id)
+                self._by_batch.setdefault(lot.batch, {})[lot.id] = lot
+
+    # --- writes --------------------------------------------------------------------------
+
+    def apply(self, changes: Changes, seq: int) -> None:
+        for participant in changes.participants:
+            self.participants.put(participant.id, participant)
+        for key in changes.keys:
+            self.keys.put(key.address, key)
+        for account in changes.accounts:
+            self.accounts.put(account.id, account)
+        for batch in changes.batches:
+            self.batches.put(batch.id, batch)
+        for lien in changes.liens:
+            self.liens.put(lien.id, lien)
+        for rules in changes.rules:
+            if self._rules is None:
+                self._rules = self.source.scheme_rules()
+            self._rules[rules.scheme] = rules
+            self.rules_changed[rules.scheme] = (rules, seq)
+        self.apply_lots(changes.lots)
+
+    def apply_lots(self, effects: LotEffects) -> None:
+        for lot in effects.closed:
+            self._unlink(lot)
+            self.lots[lot.id] = None
+            self.changed_lot_ids.add(lot.id)
+        for lot in effects.created:
+            self._link(lot)
+        for before, after in effects.updated:
+            assert (before.first, before.last, before.batch) == (after.first, after.last,
+                                                                 after.batch)
+            self._unlink(before)
+            self._link(after)
+
+    def _link(self, lot: Lot) -> None:
+        self.lots[lot.id] = lot
+        self.changed_lot_ids.add(lot.id)
+        self._by_batch.setdefault(lot.batch, {})[lot.id] = lot
+        held = self._complete.get((lot.account, lot.batch, lot.state))
+        if held is not None:
+            held[lot.id] = lot
+        self._add_holding(lot, lot.quantity)
+
+    def _unlink(self, lot: Lot) -> None:
+        current = self.lots.get(lot.id)
+        assert current == lot, f"lot {lot.id} changed under the operation"
+        del self._by_batch[lot.batch][lot.id]
+        held = self._complete.get((lot.account, lot.batch, lot.state))
+        if held is not None:
+            del held[lot.id]
+        self._add_holding(lot, -lot.quantity)
+
+    def _add_holding(self, lot: Lot, quantity: int) -> None:
+        deltas = self.holding_deltas.setdefault((lot.account, lot.batch), [0] * len(LOT_STATES))
+        deltas[LOT_STATES.index(lot.state)] += quantity
+
+    def append(self, row: JournalRow) -> None:
+        assert row.seq == self.head + 1, "journal sequence numbers are gapless"
+        self.entries.append(row)
+        self.head = row.seq
+        self._records[row.instruction_id] = InstructionRecord(row.seq, row.body_hash)

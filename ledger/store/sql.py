@@ -1,0 +1,261 @@
+"""One database transaction: reads for the working set, and the flush of its changes.
+
+Statements are written once with :named parameters and translated to psycopg's %(named)s.
+Writes go out as one executemany per table at the end of the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from ledger.model import (
+    LOT_STATES,
+    Account,
+    AccountType,
+    Batch,
+    Issuance,
+    Kind,
+    Lien,
+    Lot,
+    LotState,
+    Participant,
+    Role,
+    SigningKey,
+)
+from ledger.schemes import SchemeRules
+from ledger.state import InstructionRecord, JournalRow, WorkingSet
+
+_LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
+_JOURNAL_COLUMNS = "seq, instruction_id, body_hash, op, entry, leaf_hash, accepted_at"
+
+
+@lru_cache(maxsize=256)
+def _to_pyformat(sql: str) -> str:
+    return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", sql)
+
+
+def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    names = [f"{prefix}{i}" for i in range(len(values))]
+    return ", ".join(f":{n}" for n in names), dict(zip(names, values, strict=True))
+
+
+def lot_from_row(row: Sequence[Any]) -> Lot:
+    return Lot(row[0], row[1], row[2], row[3], row[4], LotState(row[5]), row[6], row[7])
+
+
+def journal_row_from(row: Sequence[Any]) -> JournalRow:
+    return JournalRow(row[0], bytes(row[1]), bytes(row[2]), row[3], bytes(row[4]),
+                      bytes(row[5]), row[6])
+
+
+class SqlTransaction:
+    def __init__(self, cursor: Any, dialect: str, *, lock_head: bool) -> None:
+        self.cursor = cursor
+        self.dialect = dialect
+        lock = " FOR UPDATE" if lock_head and dialect == "postgresql" else ""
+        self.head: int = self.one(f"SELECT seq FROM journal_head WHERE id = 1{lock}")[0]
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        return _to_pyformat(sql) if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        self.cursor.execute(self._sql(sql), params or {})
+        return self.cursor
+
+    def all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return list(self.execute(sql, params).fetchall())
+
+    def one(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def executemany(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def _by_ids(self, sql: str, ids: Sequence[Any]) -> list[Any]:
+        placeholders, params = _in_list("i", list(ids))
+        return self.all(sql.format(ids=placeholders), params)
+
+    # --- Source ---------------------------------------------------------------------------
+
+    def participants(self, ids: Sequence[str]) -> dict[str, Participant]:
+        rows = self._by_ids("SELECT id, name, role, registered_seq FROM participants "
+                            "WHERE id IN ({ids})", ids)
+        return {r[0]: Participant(r[0], r[1], Role(r[2]), r[3]) for r in rows}
+
+    def keys(self, addresses: Sequence[str]) -> dict[str, SigningKey]:
+        rows = self._by_ids("SELECT address, participant, registered_seq, revoked_seq, "
+                            "last_nonce FROM signing_keys WHERE address IN ({ids})", addresses)
+        return {r[0]: SigningKey(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    def accounts(self, ids: Sequence[str]) -> dict[str, Account]:
+        rows = self._by_ids("SELECT id, participant, type, frozen, freeze_reason, opened_seq "
+                            "FROM accounts WHERE id IN ({ids})", ids)
+        return {r[0]: Account(r[0], r[1], AccountType(r[2]), bool(r[3]), r[4], r[5])
+                for r in rows}
+
+    def batches(self, ids: Sequence[str]) -> dict[str, Batch]:
+        rows = self._by_ids("SELECT id, scheme, kind, vintage, project, monitoring_start, "
+                            "monitoring_end, issuance, quantity, serial_prefix, issued_seq "
+                            "FROM batches WHERE id IN ({ids})", ids)
+        return {r[0]: Batch(r[0], r[1], Kind(r[2]), r[3], r[4], r[5], r[6], Issuance(r[7]),
+                            r[8], r[9], r[10]) for r in rows}
+
+    def liens(self, ids: Sequence[str]) -> dict[str, Lien]:
+        rows = self._by_ids("SELECT id, holder, purpose, created_seq FROM liens "
+                            "WHERE id IN ({ids})", ids)
+        return {r[0]: Lien(r[0], r[1], r[2], r[3]) for r in rows}
+
+    def instruction_records(self, ids: Sequence[bytes]) -> dict[bytes, InstructionRecord]:
+        rows = self._by_ids("SELECT instruction_id, seq, body_hash FROM journal "
+                            "WHERE instruction_id IN ({ids})", ids)
+        return {bytes(r[0]): InstructionRecord(r[1], bytes(r[2])) for r in rows}
+
+    def scheme_rules(self) -> dict[str, SchemeRules]:
+        rows = self.all("SELECT scheme, rules FROM scheme_rules")
+        return {r[0]: SchemeRules.from_json(json.loads(r[1])) for r in rows}
+
+    def held_lots(self, accounts: Sequence[str], batches: Sequence[str],
+                  state: LotState) -> list[Lot]:
+        account_list, params = _in_list("a", list(accounts))
+        batch_list, batch_params = _in_list("b", list(batches))
+        params.update(batch_params, state=state.value)
+        return [lot_from_row(r) for r in self.all(
+            f"SELECT {_LOT_COLUMNS} FROM lots WHERE account IN ({account_list}) "
+            f"AND batch IN ({batch_list}) AND state = :state", params)]
+
+    def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
+        # Lots partition the batch: the overlapping ones are those ending inside first..last,
+        # plus the one lot that contains `last`.
+        params = {"batch": batch, "first": first, "last": last}
+        inside = self.all(f"SELECT {_LOT_COLUMNS} FROM lots WHERE batch = :batch "
+                          "AND serial_last BETWEEN :first AND :last", params)
+        beyond = self.all(f"SELECT {_LOT_COLUMNS} FROM lots WHERE batch = :batch "
+                          "AND serial_last > :last ORDER BY serial_last LIMIT 1", params)
+        return [lot_from_row(r) for r in inside + beyond]
+
+    def lots_under_lien(self, lien: str) -> list[Lot]:
+        return [lot_from_row(r) for r in self.all(
+            f"SELECT {_LOT_COLUMNS} FROM lots WHERE lien = :lien", {"lien": lien})]
+
+    def journal_row(self, seq: int) -> JournalRow | None:
+        row = self.one(f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE seq = :seq", {"seq": seq})
+        return journal_row_from(row) if row else None
+
+    def journal_rows(self, start: int, stop: int) -> list[JournalRow]:
+        """Entries start <= seq < stop, in order."""
+        return [journal_row_from(r) for r in self.all(
+            f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE seq >= :start AND seq < :stop "
+            "ORDER BY seq", {"start": start, "stop": stop})]
+
+    # --- flush ----------------------------------------------------------------------------
+
+    def flush(self, ws: WorkingSet) -> None:
+        """Write everything the working set changed: one statement per table and kind."""
+        self._flush_records(ws)
+        self._flush_lots(ws)
+        self._flush_holdings(ws)
+        self.executemany(
+            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (:seq, :instruction_id, "
+            ":body_hash, :op, :entry, :leaf_hash, :accepted_at)",
+            [{"seq": e.seq, "instruction_id": e.instruction_id, "body_hash": e.body_hash,
+              "op": e.op, "entry": e.entry, "leaf_hash": e.leaf_hash,
+              "accepted_at": e.accepted_at} for e in ws.entries])
+        if ws.entries:
+            self.execute("UPDATE journal_head SET seq = :seq WHERE id = 1", {"seq": ws.head})
+
+    def _flush_records(self, ws: WorkingSet) -> None:
+        self.executemany(
+            "INSERT INTO participants (id, name, role, registered_seq) "
+            "VALUES (:id, :name, :role, :registered_seq)",
+            [{"id": p.id, "name": p.name, "role": p.role.value,
+              "registered_seq": p.registered_seq} for p in ws.participants.inserted.values()])
+        key_rows = lambda keys: [  # noqa: E731
+            {"address": k.address, "participant": k.participant,
+             "registered_seq": k.registered_seq, "revoked_seq": k.revoked_seq,
+             "last_nonce": k.last_nonce} for k in keys]
+        self.executemany(
+            "INSERT INTO signing_keys (address, participant, registered_seq, revoked_seq, "
+            "last_nonce) VALUES (:address, :participant, :registered_seq, :revoked_seq, "
+            ":last_nonce)", key_rows(ws.keys.inserted.values()))
+        self.executemany(
+            "UPDATE signing_keys SET revoked_seq = :revoked_seq, last_nonce = :last_nonce "
+            "WHERE address = :address", key_rows(ws.keys.updated.values()))
+        account_rows = lambda accounts: [  # noqa: E731
+            {"id": a.id, "participant": a.participant, "type": a.type.value,
+             "frozen": a.frozen, "freeze_reason": a.freeze_reason,
+             "opened_seq": a.opened_seq} for a in accounts]
+        self.executemany(
+            "INSERT INTO accounts (id, participant, type, frozen, freeze_reason, opened_seq) "
+            "VALUES (:id, :participant, :type, :frozen, :freeze_reason, :opened_seq)",
+            account_rows(ws.accounts.inserted.values()))
+        self.executemany(
+            "UPDATE accounts SET frozen = :frozen, freeze_reason = :freeze_reason "
+            "WHERE id = :id", account_rows(ws.accounts.updated.values()))
+        self.executemany(
+            "INSERT INTO batches (id, scheme, kind, vintage, project, monitoring_start, "
+            "monitoring_end, issuance, quantity, serial_prefix, issued_seq) VALUES (:id, "
+            ":scheme, :kind, :vintage, :project, :monitoring_start, :monitoring_end, "
+            ":issuance, :quantity, :serial_prefix, :issued_seq)",
+            [{"id": b.id, "scheme": b.scheme, "kind": b.kind.value, "vintage": b.vintage,
+              "project": b.project, "monitoring_start": b.monitoring_start,
+              "monitoring_end": b.monitoring_end, "issuance": b.issuance.value,
+              "quantity": b.quantity, "serial_prefix": b.serial_prefix,
+              "issued_seq": b.issued_seq} for b in ws.batches.inserted.values()])
+        self.executemany(
+            "INSERT INTO liens (id, holder, purpose, created_seq) "
+            "VALUES (:id, :holder, :purpose, :created_seq)",
+            [{"id": lien.id, "holder": lien.holder, "purpose": lien.purpose,
+              "created_seq": lien.created_seq} for lien in ws.liens.inserted.values()])
+        for scheme, (rules, seq) in ws.rules_changed.items():
+            params = {"scheme": scheme, "rules": json.dumps(rules.as_json(), sort_keys=True),
+                      "seq": seq}
+            self.execute("DELETE FROM scheme_rules WHERE scheme = :scheme", params)
+            self.execute("INSERT INTO scheme_rules (scheme, rules, recorded_seq) "
+                         "VALUES (:scheme, :rules, :seq)", params)
+
+    def _flush_lots(self, ws: WorkingSet) -> None:
+        deleted, inserted, updated = [], [], []
+        for lot_id in ws.changed_lot_ids:
+            lot, stored = ws.lots[lot_id], lot_id in ws.stored_lot_ids
+            if lot is None:
+                if stored:  # a lot created and split within one transaction never reached disk
+                    deleted.append({"id": lot_id})
+            elif stored:
+                updated.append(_lot_params(lot))
+            else:
+                inserted.append(_lot_params(lot))
+        self.executemany("DELETE FROM lots WHERE id = :id", deleted)
+        self.executemany(
+            f"INSERT INTO lots ({_LOT_COLUMNS}) VALUES (:id, :batch, :serial_first, "
+            ":serial_last, :account, :state, :lien, :created_seq)", inserted)
+        self.executemany("UPDATE lots SET account = :account, state = :state, lien = :lien "
+                         "WHERE id = :id", updated)
+
+    def _flush_holdings(self, ws: WorkingSet) -> None:
+        names = [s.value for s in LOT_STATES]
+        rows = []
+        for (account, batch), deltas in ws.holding_deltas.items():
+            if any(deltas):
+                row = {"account": account, "batch": batch}
+                row.update(zip(names, deltas, strict=True))
+                rows.append(row)
+        columns = ", ".join(names)
+        values = ", ".join(f":{n}" for n in names)
+        updates = ", ".join(f"{n} = holdings.{n} + excluded.{n}" for n in names)
+        self.executemany(
+            f"INSERT INTO holdings (account, batch, {columns}) VALUES (:account, :batch, "
+            f"{values}) ON CONFLICT (account, batch) DO UPDATE SET {updates}", rows)
+
+
+def _lot_params(lot: Lot) -> dict[str, Any]:
+    return {"id": lot.id, "batch": lot.batch, "serial_first": lot.first,
+            "serial_last": lot.last, "account": lot.account, "state": lot.state.value,
+            "lien": lot.lien, "created_seq": lot.created_seq}
+
