@@ -19,7 +19,12 @@ class SignatureError(ValueError):
 
 
 def recover_signer(digest: bytes, signature: bytes) -> str:
-    """The checksummed address whose key produced `signature` over `digest`.
+    """The checksummed address whose key produced `signature` over `digest`."""
+    return to_checksum_address(recover_address_bytes(digest, signature))
+
+
+def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
+    """The 20-byte address whose key produced `signature` over `digest`.
 
     High-s signatures are refused: each (message, key) has exactly one accepted signature, so a
     signature's bytes cannot be altered into a second valid one (EIP-2).
@@ -41,7 +46,7 @@ def recover_signer(digest: bytes, signature: bytes) -> str:
         )
     except Exception as exc:  # coincurve raises a bare Exception on an unrecoverable signature
         raise SignatureError(f"signature does not recover a key: {exc}") from exc
-    return public_key_to_address(public_key.format(compressed=False))
+    return keccak256(public_key.format(compressed=False)[1:])[-20:]
 
 
 def public_key_to_address(uncompressed: bytes) -> str:

@@ -1,16 +1,63 @@
-"""Canonical bytes and hashes of journal entries (RFC 8785 JSON, RFC 9162 leaf hashing)."""
+"""Canonical bytes and hashes of journal entries (RFC 8785 JSON, RFC 9162 leaf hashing).
+
+Journal documents use a subset of JSON: objects with ASCII keys, strings, integers within
+±(2^53-1), booleans, null and arrays — no floats. On that subset RFC 8785 (JCS) output equals
+Python's C-accelerated `json.dumps` with sorted keys, no whitespace and no ASCII-escaping:
+ASCII keys sort the same by UTF-16 code units as by code points, integers print the same, and
+both escape exactly `"` `\\` and the control characters (as \\b \\f \\n \\r \\t or lowercase
+\\u00xx). `canonical_json` checks the subset as it goes and a property test compares it with the
+reference `rfc8785` package on random documents, so the shortcut is ~30x faster and still JCS.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-import rfc8785
+MAX_SAFE_INTEGER = (1 << 53) - 1
 
 
-def canonical_json(value: Any) -> bytes:
-    """RFC 8785 (JCS) bytes: the same value always gives the same bytes, in any language."""
-    return rfc8785.dumps(value)
+class NotCanonicalizable(ValueError):
+    """The value is outside the JSON subset the journal uses."""
+
+
+_encode = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+def canonical_json(value: Any, *, checked: bool = True) -> bytes:
+    """RFC 8785 (JCS) bytes: the same value always gives the same bytes, in any language.
+
+    `checked=False` skips the walk that proves the value is inside the subset: the engine uses
+    it for journal entries, whose every integer and string was range-checked when the
+    instruction was parsed (ledger.instructions) or computed by the engine from such values.
+    """
+    if checked:
+        _check_subset(value)
+    try:
+        return _encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: not a Unicode string
+        raise NotCanonicalizable(f"string is not valid Unicode: {exc}") from exc
+
+
+def _check_subset(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise NotCanonicalizable(f"object keys must be ASCII strings: {key!r}")
+            _check_subset(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_subset(item)
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise NotCanonicalizable(f"integer {value} is outside ±(2^53-1)")
+    else:
+        raise NotCanonicalizable(f"{type(value).__name__} is not allowed in journal documents")
 
 
 def leaf_hash(entry_bytes: bytes) -> bytes:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from custody.eip712 import Domain
-from custody.signatures import SignatureError, recover_signer
+from custody.signatures import SignatureError, recover_address_bytes, to_checksum_address
 from ledger.clock import Clock, format_time, utc_now
 from ledger.effects import Changes, LotIds
 from ledger.errors import Reason, Rejected, require
@@ -58,7 +58,8 @@ class Ledger:
 
     def submit_batch(self, batch: Sequence[SignedInstruction]) -> list[Result]:
         """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
-        verified = [self._verify_signatures(signed) for signed in batch]
+        domain = self._domain_for(batch)
+        verified = [self._verify_signatures(signed, domain) for signed in batch]
         with self.store.write() as tx:
             ws = WorkingSet(tx, tx.head)
             _prefetch(ws, [s for s, v in zip(batch, verified, strict=True)
@@ -77,22 +78,36 @@ class Ledger:
 
     # --- the stages -------------------------------------------------------------------------
 
-    def _verify_signatures(self, signed: SignedInstruction) -> Rejected | None:
+    def _domain_for(self, batch: Sequence[SignedInstruction]) -> Domain | Rejected:
+        """The ledger's domain; for a batch that starts a ledger, the one its genesis names."""
+        try:
+            return self.domain
+        except Rejected as not_initialized:
+            for signed in batch:
+                if signed.instruction.op == "genesis":
+                    return make_domain(signed.instruction.fields["chainId"])
+            return not_initialized
+
+    def _verify_signatures(self, signed: SignedInstruction,
+                           domain: Domain | Rejected) -> Rejected | None:
         """Stateless: every approval's signature recovers its claimed signer."""
         try:
             ins = signed.instruction
-            domain = (make_domain(ins.fields["chainId"]) if ins.op == "genesis"
-                      else self.domain)
+            if ins.op == "genesis":
+                domain = make_domain(ins.fields["chainId"])
+            if isinstance(domain, Rejected):
+                raise domain
             signers = signed.signers
             require(len(set(signers)) == len(signers), Reason.duplicate_signer)
             for approval in signed.approvals:
                 digest = ins.digest(domain, approval.signer, approval.nonce)
                 try:
-                    recovered = recover_signer(digest, approval.signature)
+                    recovered = recover_address_bytes(digest, approval.signature)
                 except SignatureError as exc:
                     raise Rejected(Reason.bad_signature, str(exc)) from exc
-                require(recovered == approval.signer, Reason.bad_signature,
-                        f"signature is by {recovered}, claimed {approval.signer}")
+                if recovered != bytes.fromhex(approval.signer[2:]):
+                    raise Rejected(Reason.bad_signature, f"signature is by "
+                                   f"{to_checksum_address(recovered)}, claimed {approval.signer}")
         except Rejected as rejected:
             return rejected
         return None
@@ -162,19 +177,20 @@ def _prefetch(ws: WorkingSet, batch: Sequence[SignedInstruction]) -> None:
     if not batch:
         return
     ws.prefetch_records([s.instruction.id for s in batch])
-    ws.keys.prefetch([a.signer for s in batch for a in s.approvals])
-    ws.participants.prefetch([k.participant for k in ws.keys.rows.values() if k is not None])
+    ws.prefetch_signers([a.signer for s in batch for a in s.approvals])
     accounts: set[str] = set()
     batches: set[str] = set()
+    sources: set[tuple[str, str]] = set()  # (account, batch) whose units an operation spends
     for signed in batch:
         fields = signed.instruction.fields
         accounts.update(fields[n] for n in ("account", "fromAccount", "toAccount") if n in fields)
         if "batch" in fields and signed.instruction.op != "issue_batch":
             batches.add(fields["batch"])
+            if fields.get("serialFirst") == 0:
+                sources.add((fields.get("fromAccount") or fields["account"], fields["batch"]))
     ws.accounts.prefetch(accounts)
     ws.batches.prefetch(batches)
-    if accounts and batches:
-        ws.prefetch_held(sorted(accounts), sorted(batches), LotState.tradable)
+    ws.prefetch_held(sorted(sources), LotState.tradable)
 
 
 __all__ = ["Changes", "Ledger", "Result"]

@@ -56,9 +56,9 @@ class Source(Protocol):
     def batches(self, ids: Sequence[str]) -> dict[str, Batch]: ...
     def liens(self, ids: Sequence[str]) -> dict[str, Lien]: ...
     def instruction_records(self, ids: Sequence[bytes]) -> dict[bytes, InstructionRecord]: ...
-    def scheme_rules(self) -> dict[str, SchemeRules]: ...
-    def held_lots(self, accounts: Sequence[str], batches: Sequence[str],
-                  state: LotState) -> list[Lot]: ...
+    def scheme_rules(self, scheme: str) -> SchemeRules | None: ...
+    def signers(self, addresses: Sequence[str]) -> list[tuple[SigningKey, Participant]]: ...
+    def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState) -> list[Lot]: ...
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]: ...
     def lots_under_lien(self, lien: str) -> list[Lot]: ...
 
@@ -109,7 +109,7 @@ class WorkingSet:
         self.accounts: _Cache[Account] = _Cache(source.accounts)
         self.batches: _Cache[Batch] = _Cache(source.batches)
         self.liens: _Cache[Lien] = _Cache(source.liens)
-        self._rules: dict[str, SchemeRules] | None = None
+        self._rules: dict[str, SchemeRules | None] = {}
         self.rules_changed: dict[str, tuple[SchemeRules, int]] = {}
         self._records: dict[bytes, InstructionRecord | None] = {}
         self.entries: list[JournalRow] = []
@@ -124,9 +124,22 @@ class WorkingSet:
     # --- reads ---------------------------------------------------------------------------
 
     def rules(self, scheme: str) -> SchemeRules | None:
-        if self._rules is None:
-            self._rules = self.source.scheme_rules()
-        return self._rules.get(scheme)
+        if scheme not in self._rules:
+            self._rules[scheme] = self.source.scheme_rules(scheme)
+        return self._rules[scheme]
+
+    def prefetch_signers(self, addresses: Iterable[str]) -> None:
+        """Keys and their participants in one read."""
+        missing = [a for a in set(addresses) if a not in self.keys.rows]
+        if not missing:
+            return
+        found = {key.address: (key, participant)
+                 for key, participant in self.source.signers(missing)}
+        for address in missing:
+            key, participant = found.get(address, (None, None))
+            self.keys.rows[address] = key
+            if participant is not None and participant.id not in self.participants.rows:
+                self.participants.rows[participant.id] = participant
 
     def record(self, instruction_id: bytes) -> InstructionRecord | None:
         if instruction_id not in self._records:
@@ -144,17 +157,15 @@ class WorkingSet:
         """Live lots of `batch` in `account` in `state`, lowest serials first."""
         key = (account, batch, state)
         if key not in self._complete:
-            self.prefetch_held([account], [batch], state)
+            self.prefetch_held([(account, batch)], state)
         return sorted(self._complete[key].values(), key=lambda lot: lot.first)
 
-    def prefetch_held(self, accounts: Sequence[str], batches: Sequence[str],
-                      state: LotState) -> None:
-        keys = [(a, b, state) for a in set(accounts) for b in set(batches)]
-        keys = [k for k in keys if k not in self._complete]
+    def prefetch_held(self, pairs: Sequence[tuple[str, str]], state: LotState) -> None:
+        """Load every `state` lot of each (account, batch) pair; later reads need no query."""
+        keys = [(a, b, state) for a, b in pairs if (a, b, state) not in self._complete]
         if not keys:
             return
-        self._remember(self.source.held_lots(sorted({k[0] for k in keys}),
-                                             sorted({k[1] for k in keys}), state))
+        self._remember(self.source.held_lots([(k[0], k[1]) for k in keys], state))
         for key in keys:
             account, batch, _ = key
             self._complete[key] = {
@@ -194,8 +205,6 @@ class WorkingSet:
         for lien in changes.liens:
             self.liens.put(lien.id, lien)
         for rules in changes.rules:
-            if self._rules is None:
-                self._rules = self.source.scheme_rules()
             self._rules[rules.scheme] = rules
             self.rules_changed[rules.scheme] = (rules, seq)
         self.apply_lots(changes.lots)

@@ -10,6 +10,7 @@ transfers/s on SQLite).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,11 +44,16 @@ class Store:
         if self.dialect not in ("sqlite", "postgresql"):
             raise StoreError(f"unsupported database {self.dialect}: use sqlite or postgresql")
         self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8)
+        self._local = threading.local()
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect",
                          lambda conn, _record: _configure_sqlite(conn, synchronous))
 
     def dispose(self) -> None:
+        kept = getattr(self._local, "raw", None)
+        if kept is not None:
+            kept.close()
+            self._local.raw = None
         self.engine.dispose()
 
     # --- schema -----------------------------------------------------------------------------
@@ -75,7 +81,19 @@ class Store:
 
     @contextmanager
     def _transaction(self, *, lock_head: bool) -> Iterator[SqlTransaction]:
-        raw: Any = self.engine.raw_connection()
+        # Each thread keeps one connection for its transactions: checking one out of the pool
+        # and resetting it on return costs as much as a small transaction. A transaction opened
+        # inside another (rare: diagnostics) borrows a second connection from the pool.
+        kept = getattr(self._local, "raw", None)
+        if kept is None or getattr(self._local, "busy", False):
+            raw: Any = self.engine.raw_connection()
+            if kept is None:
+                self._local.raw = kept = raw
+        else:
+            raw = kept
+        owns_kept = raw is kept
+        if owns_kept:
+            self._local.busy = True
         try:
             cursor = raw.cursor()
             if self.dialect == "sqlite":
@@ -89,21 +107,28 @@ class Store:
             else:
                 raw.commit()
         except BaseException:
-            _rollback(raw, self.dialect)
+            if not _rollback(raw, self.dialect) and owns_kept:
+                self._local.raw = None  # broken: let the pool discard it
+                raw.invalidate()
             raise
         finally:
-            raw.close()
+            if owns_kept:
+                self._local.busy = False
+            else:
+                raw.close()
 
 
-def _rollback(raw: Any, dialect: str) -> None:
+def _rollback(raw: Any, dialect: str) -> bool:
+    """Roll back; False when the connection is unusable."""
     try:
         if dialect == "sqlite":
             if raw.driver_connection.in_transaction:
                 raw.cursor().execute("ROLLBACK")
         else:
             raw.rollback()
-    except Exception:  # the connection may already be gone; the pool discards it
-        pass
+        return True
+    except Exception:  # the connection is gone
+        return False
 
 
 def _configure_sqlite(connection: Any, synchronous: str) -> None:

@@ -43,6 +43,11 @@ def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     return ", ".join(f":{n}" for n in names), dict(zip(names, values, strict=True))
 
 
+@lru_cache(maxsize=64)
+def _parse_rules(text: str) -> SchemeRules:
+    return SchemeRules.from_json(json.loads(text))
+
+
 def lot_from_row(row: Sequence[Any]) -> Lot:
     return Lot(row[0], row[1], row[2], row[3], row[4], LotState(row[5]), row[6], row[7])
 
@@ -117,18 +122,31 @@ class SqlTransaction:
                             "WHERE instruction_id IN ({ids})", ids)
         return {bytes(r[0]): InstructionRecord(r[1], bytes(r[2])) for r in rows}
 
-    def scheme_rules(self) -> dict[str, SchemeRules]:
-        rows = self.all("SELECT scheme, rules FROM scheme_rules")
-        return {r[0]: SchemeRules.from_json(json.loads(r[1])) for r in rows}
+    def scheme_rules(self, scheme: str) -> SchemeRules | None:
+        row = self.one("SELECT rules FROM scheme_rules WHERE scheme = :scheme",
+                       {"scheme": scheme})
+        return _parse_rules(row[0]) if row else None
 
-    def held_lots(self, accounts: Sequence[str], batches: Sequence[str],
-                  state: LotState) -> list[Lot]:
-        account_list, params = _in_list("a", list(accounts))
-        batch_list, batch_params = _in_list("b", list(batches))
-        params.update(batch_params, state=state.value)
-        return [lot_from_row(r) for r in self.all(
-            f"SELECT {_LOT_COLUMNS} FROM lots WHERE account IN ({account_list}) "
-            f"AND batch IN ({batch_list}) AND state = :state", params)]
+    def signers(self, addresses: Sequence[str]) -> list[tuple[SigningKey, Participant]]:
+        """Keys with their participants, in one query: every operation needs both."""
+        rows = self._by_ids(
+            "SELECT k.address, k.participant, k.registered_seq, k.revoked_seq, k.last_nonce, "
+            "p.name, p.role, p.registered_seq FROM signing_keys k JOIN participants p "
+            "ON p.id = k.participant WHERE k.address IN ({ids})", addresses)
+        return [(SigningKey(r[0], r[1], r[2], r[3], r[4]),
+                 Participant(r[1], r[5], Role(r[6]), r[7])) for r in rows]
+
+    def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState) -> list[Lot]:
+        lots: list[Lot] = []
+        for start in range(0, len(pairs), 200):  # bounded statement size
+            chunk = pairs[start:start + 200]
+            terms = " OR ".join(f"(account = :a{i} AND batch = :b{i})" for i in range(len(chunk)))
+            params: dict[str, Any] = {"state": state.value}
+            for i, (account, batch) in enumerate(chunk):
+                params[f"a{i}"], params[f"b{i}"] = account, batch
+            lots.extend(lot_from_row(r) for r in self.all(
+                f"SELECT {_LOT_COLUMNS} FROM lots WHERE state = :state AND ({terms})", params))
+        return lots
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
         # Lots partition the batch: the overlapping ones are those ending inside first..last,

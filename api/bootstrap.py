@@ -1,0 +1,70 @@
+"""The composition root: builds a ledger from its configuration. Nothing else wires parts."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from api.config import LedgerConfig, default_store_url
+from custody.keystore import new_private_key, read_keystore, write_keystore
+from ledger.client import Wallet, new_instruction
+from ledger.clock import Clock, utc_now
+from ledger.engine import Ledger
+from ledger.instructions import make_domain
+from ledger.journal import Receipt
+from ledger.schemes import load_rules_dir, rules_document
+from ledger.store.database import Store
+
+DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
+
+
+def open_ledger(config: LedgerConfig, clock: Clock = utc_now) -> Ledger:
+    store = Store(config.store_url)
+    if not store.is_migrated():
+        store.upgrade()
+    return Ledger(store, clock)
+
+
+def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: str,
+                chain_id: int = DEFAULT_CHAIN_ID, rules_dir: Path | None = None,
+                store_url: str | None = None, scrypt_n: int | None = None,
+                clock: Clock = utc_now) -> tuple[LedgerConfig, Receipt]:
+    """Create the data directory, the registry's encrypted key, the schema and the genesis."""
+    keystore = Path("keystores") / f"{registry}.json"
+    private_key = new_private_key()
+    address = write_keystore(data_dir / keystore, private_key, password, scrypt_n=scrypt_n)
+    config = LedgerConfig(store_url or default_store_url(data_dir), chain_id, registry,
+                          str(keystore))
+    ledger = open_ledger(config, clock)
+    rules = load_rules_dir(rules_dir) if rules_dir else load_rules_dir()
+    wallet = Wallet(private_key, make_domain(chain_id))
+    genesis = new_instruction("genesis", registry=registry, registryName=registry_name,
+                              registryKey=address, chainId=chain_id,
+                              rules=rules_document(rules),
+                              deadline=int(clock().timestamp()) + 600)
+    receipt = ledger.submit(wallet.sign(genesis))
+    config.save(data_dir)
+    ledger.store.dispose()
+    return config, receipt
+
+
+def registry_wallet(config: LedgerConfig, data_dir: Path, password: str) -> Wallet:
+    """The registry's wallet, its nonce continuing from the journal."""
+    key = read_keystore(data_dir / config.registry_keystore, password)
+    wallet = Wallet(key, make_domain(config.chain_id))
+    store = Store(config.store_url)
+    with store.read() as tx:
+        row = tx.one("SELECT last_nonce FROM signing_keys WHERE address = :a",
+                     {"a": wallet.address})
+    store.dispose()
+    wallet.nonce = int(row[0]) if row else 0
+    return wallet
+
+
+def password_from_env() -> str | None:
+    return os.environ.get("CARBONLEDGER_PASSWORD")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True)

@@ -1,0 +1,114 @@
+"""The ledger's global invariants, checked over a store (after every test, and by auditors):
+
+- supply: per batch, issued = tradable + pledged + retired + surrendered + cancelled;
+- partition: the live lots of a batch cover 1..quantity exactly, no gap, no overlap;
+- holdings: the holdings table is the sum of the lots, per account, batch and state;
+- liens: a lot is pledged exactly when it carries a lien;
+- journal: sequence numbers are gapless from 0 to the head;
+- each account against its journal: folding every entry's effects gives the holdings;
+- nonces: each key's last nonce is the largest it signed in the journal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from ledger.model import LOT_STATES, LotState
+from ledger.store.database import Store
+from ledger.store.sql import SqlTransaction
+
+
+def check_invariants(store: Store) -> list[str]:
+    """Every violation found, in words; an empty list when the store is sound."""
+    with store.read() as tx:
+        return (_supply_and_partition(tx) + _holdings(tx) + _journal(tx))
+
+
+def _supply_and_partition(tx: SqlTransaction) -> list[str]:
+    problems = []
+    quantities = dict(tx.all("SELECT id, quantity FROM batches"))
+    lots: dict[str, list[tuple[int, int, str, str | None]]] = defaultdict(list)
+    for batch, first, last, state, lien in tx.all(
+            "SELECT batch, serial_first, serial_last, state, lien FROM lots"):
+        lots[batch].append((first, last, state, lien))
+        if (state == LotState.pledged.value) != (lien is not None):
+            problems.append(f"lot {batch} {first}..{last} is {state} with lien {lien}")
+    for batch, quantity in quantities.items():
+        expected_first = 1
+        for first, last, _, _ in sorted(lots.pop(batch, [])):
+            if first != expected_first or last < first:
+                problems.append(f"batch {batch}: lots break the partition at serial {first} "
+                                f"(expected {expected_first})")
+                break
+            expected_first = last + 1
+        else:
+            if expected_first - 1 != quantity:
+                problems.append(f"batch {batch}: lots cover 1..{expected_first - 1}, "
+                                f"issued {quantity}")
+    problems.extend(f"lots of unknown batch {batch}" for batch in lots)
+    return problems
+
+
+def _holdings(tx: SqlTransaction) -> list[str]:
+    from_lots: dict[tuple[str, str, str], int] = defaultdict(int)
+    for account, batch, state, total in tx.all(
+            "SELECT account, batch, state, SUM(serial_last - serial_first + 1) FROM lots "
+            "GROUP BY account, batch, state"):
+        from_lots[(account, batch, state)] = int(total)
+    problems = []
+    seen = set()
+    names = [s.value for s in LOT_STATES]
+    for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):
+        for state, held in zip(names, row[2:], strict=True):
+            key = (row[0], row[1], state)
+            seen.add(key)
+            if from_lots.get(key, 0) != held:
+                problems.append(f"holding {key}: table says {held}, lots say "
+                                f"{from_lots.get(key, 0)}")
+    problems.extend(f"lots {key} missing from holdings" for key in set(from_lots) - seen)
+    return problems
+
+
+def _journal(tx: SqlTransaction) -> list[str]:
+    problems = []
+    count, low, high = tx.one("SELECT COUNT(*), MIN(seq), MAX(seq) FROM journal")
+    if count and (low != 0 or high != count - 1 or high != tx.head):
+        problems.append(f"journal is not gapless: {count} entries, seq {low}..{high}, "
+                        f"head {tx.head}")
+    folded: dict[tuple[str, str, str], int] = defaultdict(int)
+    nonces: dict[str, int] = {}
+    live: dict[str, dict[str, object]] = {}
+    for seq, entry in tx.all("SELECT seq, entry FROM journal ORDER BY seq"):
+        document = json.loads(bytes(entry))
+        for approval in document["instruction"]["approvals"]:
+            nonces[approval["signer"]] = max(nonces.get(approval["signer"], 0),
+                                             approval["nonce"])
+        effects = document["effects"]
+        for lot_id in effects["closed"]:
+            _fold(folded, live.pop(lot_id), -1)
+        for lot in effects["updated"]:
+            _fold(folded, live.pop(lot["id"]), -1)
+        for lot in effects["created"] + effects["updated"]:
+            live[lot["id"]] = lot
+            _fold(folded, lot, +1)
+        del seq
+    names = [s.value for s in LOT_STATES]
+    held = {}
+    for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):
+        for state, quantity in zip(names, row[2:], strict=True):
+            held[(row[0], row[1], state)] = quantity
+    for key in set(folded) | set(held):
+        if folded.get(key, 0) != held.get(key, 0):
+            problems.append(f"account {key[0]} batch {key[1]} {key[2]}: journal gives "
+                            f"{folded.get(key, 0)}, holdings say {held.get(key, 0)}")
+    for address, last_nonce in tx.all("SELECT address, last_nonce FROM signing_keys"):
+        if nonces.get(address, 0) != last_nonce:
+            problems.append(f"key {address}: last nonce {last_nonce}, journal says "
+                            f"{nonces.get(address, 0)}")
+    return problems
+
+
+def _fold(folded: dict[tuple[str, str, str], int], lot: dict[str, object], sign: int) -> None:
+    quantity = int(lot["last"]) - int(lot["first"]) + 1  # type: ignore[call-overload]
+    folded[(str(lot["account"]), str(lot["batch"]), str(lot["state"]))] += sign * quantity

@@ -1,0 +1,118 @@
+"""A small world to test in: a ledger, its registry, and helpers to add participants."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.client import Wallet, new_instruction
+from ledger.clock import FixedClock
+from ledger.engine import Ledger
+from ledger.errors import Reason, Rejected
+from ledger.instructions import Instruction, SignedInstruction, make_domain
+from ledger.invariants import check_invariants
+from ledger.journal import Receipt
+from ledger.schemes import load_rules_dir, rules_document
+from ledger.store.database import Store
+
+CHAIN_ID = 31337
+DOMAIN = make_domain(CHAIN_ID)
+_keys = itertools.count(1)
+
+
+def fresh_wallet() -> Wallet:
+    return Wallet((0xC0FFEE0000 + next(_keys)).to_bytes(32, "big"), DOMAIN)
+
+
+@dataclass
+class World:
+    ledger: Ledger
+    clock: FixedClock
+    registry: Wallet
+    wallets: dict[str, Wallet] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, store: Store, clock: FixedClock) -> World:
+        ledger = Ledger(store, clock)
+        registry = fresh_wallet()
+        world = cls(ledger, clock, registry, {"registry": registry})
+        world.submit(registry.sign(world.instruction(
+            "genesis", registry="registry", registryName="Test registry",
+            registryKey=registry.address, chainId=CHAIN_ID,
+            rules=rules_document(load_rules_dir()))))
+        return world
+
+    @property
+    def store(self) -> Store:
+        return self.ledger.store
+
+    def instruction(self, op: str, **fields: Any) -> Instruction:
+        fields.setdefault("deadline", int(self.clock().timestamp()) + 3600)
+        return new_instruction(op, **fields)
+
+    def submit(self, signed: SignedInstruction) -> Receipt:
+        return self.ledger.submit(signed)
+
+    def by(self, who: str, op: str, **fields: Any) -> Receipt:
+        """`who` signs and submits an instruction."""
+        return self.submit(self.wallets[who].sign(self.instruction(op, **fields)))
+
+    def refused(self, reason: Reason, who: str, op: str, **fields: Any) -> Rejected:
+        """`who`'s instruction is refused with `reason`, and the journal does not move."""
+        head = self.head()
+        try:
+            self.by(who, op, **fields)
+        except Rejected as rejected:
+            assert rejected.reason == reason, f"expected {reason.name}, got {rejected}"
+            assert self.head() == head, "a refused instruction must not be journaled"
+            return rejected
+        raise AssertionError(f"{op} was accepted, expected {reason.name}")
+
+    def participant(self, name: str, role: str, account: str | None = None,
+                    account_type: str | None = None) -> Wallet:
+        wallet = fresh_wallet()
+        self.wallets[name] = wallet
+        self.by("registry", "register_participant", participant=name, name=name.title(),
+                role=role)
+        self.by("registry", "register_key", participant=name, key=wallet.address)
+        if account:
+            self.by("registry", "open_account", account=account, participant=name,
+                    accountType=account_type)
+        return wallet
+
+    def allocate(self, batch: str, account: str, quantity: int, scheme: str = "CN-ETS",
+                 vintage: int = 2025) -> Receipt:
+        return self.by("registry", "issue_batch", batch=batch, scheme=scheme, kind="allowance",
+                       vintage=vintage, issuance="free_allocation", quantity=quantity,
+                       account=account)
+
+    def issue_credits(self, batch: str, account: str, quantity: int,
+                      scheme: str = "CCER") -> Receipt:
+        return self.by("registry", "issue_batch", batch=batch, scheme=scheme, kind="credit",
+                       vintage=2024, project="Wind farm", monitoringStart="2024-01-01",
+                       monitoringEnd="2024-12-31", issuance="credit_issuance",
+                       quantity=quantity, account=account)
+
+    def head(self) -> int:
+        with self.store.read() as tx:
+            return tx.head
+
+    def holding(self, account: str, batch: str) -> dict[str, int]:
+        with self.store.read() as tx:
+            row = tx.one("SELECT tradable, pledged, retired, surrendered, cancelled "
+                         "FROM holdings WHERE account = :a AND batch = :b",
+                         {"a": account, "b": batch})
+        names = ("tradable", "pledged", "retired", "surrendered", "cancelled")
+        return dict(zip(names, row or (0, 0, 0, 0, 0), strict=True))
+
+    def lots(self, batch: str) -> list[tuple[int, int, str, str]]:
+        """(first, last, account, state) of the batch's live lots, in serial order."""
+        with self.store.read() as tx:
+            return [tuple(r) for r in tx.all(
+                "SELECT serial_first, serial_last, account, state FROM lots "
+                "WHERE batch = :b ORDER BY serial_first", {"b": batch})]
+
+    def assert_invariants(self) -> None:
+        problems = check_invariants(self.store)
+        assert not problems, problems
