@@ -54,20 +54,20 @@ class World:
     def submit(self, signed: SignedInstruction) -> Receipt:
         return self.ledger.submit(signed)
 
-    def by(self, who: str, op: str, **fields: Any) -> Receipt:
+    def by(self, who: str, op: str, /, **fields: Any) -> Receipt:
         """`who` signs and submits an instruction."""
         return self.submit(self.wallets[who].sign(self.instruction(op, **fields)))
 
-    def refused(self, reason: Reason, who: str, op: str, **fields: Any) -> Rejected:
-        """`who`'s instruction is refused with `reason`, and the journal does not move."""
+    def refused(self, expected: Reason, who: str, op: str, /, **fields: Any) -> Rejected:
+        """`who`'s instruction is refused with `expected`, and the journal does not move."""
         head = self.head()
         try:
             self.by(who, op, **fields)
         except Rejected as rejected:
-            assert rejected.reason == reason, f"expected {reason.name}, got {rejected}"
+            assert rejected.reason == expected, f"expected {expected.name}, got {rejected}"
             assert self.head() == head, "a refused instruction must not be journaled"
             return rejected
-        raise AssertionError(f"{op} was accepted, expected {reason.name}")
+        raise AssertionError(f"{op} was accepted, expected {expected.name}")
 
     def participant(self, name: str, role: str, account: str | None = None,
                     account_type: str | None = None) -> Wallet:

@@ -1,0 +1,79 @@
+"""The command line, as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.bootstrap import registry_wallet
+from api.cli import main
+from api.config import load_config
+from ledger.client import new_instruction
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("CARBONLEDGER_PASSWORD", "correct horse")
+    monkeypatch.delenv("CARBONLEDGER_STORE_URL", raising=False)
+    return CliRunner()
+
+
+def test_init_submit_replay(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "ledger"
+    result = runner.invoke(main, ["--data-dir", str(data), "init", "--registry", "MEE"])
+    assert result.exit_code == 0, result.output
+    assert "genesis entry 0" in result.output
+    keystore = json.loads((data / "keystores" / "MEE.json").read_text())
+    assert "crypto" in keystore and "ciphertext" in keystore["crypto"]  # encrypted at rest
+    assert runner.invoke(main, ["--data-dir", str(data), "init"]).exit_code != 0
+
+    config = load_config(data)
+    wallet = registry_wallet(config, data, "correct horse")
+    signed = wallet.sign(new_instruction("register_participant", participant="icbc",
+                                         name="ICBC", role="bank"))
+    path = tmp_path / "instruction.json"
+    path.write_text(json.dumps(signed.as_json()))
+    result = runner.invoke(main, ["--data-dir", str(data), "submit", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["seq"] == 1
+
+    result = runner.invoke(main, ["--data-dir", str(data), "replay", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "passed: 2 entries" in result.output
+
+    with sqlite3.connect(data / "ledger.db") as db:
+        db.execute("UPDATE participants SET role = 'registry' WHERE id = 'icbc'")
+    result = runner.invoke(main, ["--data-dir", str(data), "replay", "--check"])
+    assert result.exit_code == 1
+    assert "table participants" in result.output
+
+
+def test_refused_submission_exits_non_zero_with_reason(runner: CliRunner,
+                                                       tmp_path: Path) -> None:
+    data = tmp_path / "ledger"
+    assert runner.invoke(main, ["--data-dir", str(data), "init"]).exit_code == 0
+    wallet = registry_wallet(load_config(data), data, "correct horse")
+    signed = wallet.sign(new_instruction("open_account", account="X", participant="nobody",
+                                         accountType="trading"))
+    path = tmp_path / "instruction.json"
+    path.write_text(json.dumps(signed.as_json()))
+    result = runner.invoke(main, ["--data-dir", str(data), "submit", str(path)])
+    assert result.exit_code == 1
+    assert '"reason": "unknown_participant"' in result.output
+
+
+def test_commands_without_a_ledger_say_so(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["--data-dir", str(tmp_path / "none"), "replay", "--check"])
+    assert result.exit_code != 0
+    assert "run `carbonledger init` first" in result.output
+
+
+def test_demo_tells_the_story(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["--data-dir", str(tmp_path), "demo"])
+    assert result.exit_code == 0, result.output
+    assert "individual_cannot_hold_allowances" in result.output
+    assert "replay --check:" in result.output
