@@ -183,17 +183,24 @@ def run_replay(entries: int, directory: Path) -> None:
     store.dispose()
 
 
+BENCH_DATABASE = "carbonledger_bench"
+
+
 def postgres_url() -> str | None:
-    url = os.environ.get("CARBONLEDGER_BENCH_PG_URL",
-                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    """A database of the benchmark's own (created if missing), so tests are never disturbed."""
+    server = os.environ.get("CARBONLEDGER_BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
     try:
         import psycopg
 
-        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
-                             connect_timeout=3):
-            return url
-    except Exception:
+        with psycopg.connect(f"{server}/postgres", connect_timeout=3, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (BENCH_DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    except Exception as exc:
+        print(f"   (PostgreSQL unreachable: {exc})")
         return None
+    return f"{server.replace('postgresql://', 'postgresql+psycopg://')}/{BENCH_DATABASE}"
 
 
 def reset_postgres(url: str) -> None:

@@ -100,12 +100,14 @@ class Store:
                 cursor.execute("BEGIN IMMEDIATE" if lock_head else "BEGIN")
             elif not lock_head:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            tx = SqlTransaction(cursor, self.dialect, lock_head=lock_head)
+            tx = SqlTransaction(raw, self.dialect, lock_head=lock_head)
             yield tx
             if self.dialect == "sqlite":
                 cursor.execute("COMMIT")
             else:
                 raw.commit()
+                if lock_head:
+                    _wait_for_wal_flush(raw)
         except BaseException:
             if not _rollback(raw, self.dialect) and owns_kept:
                 self._local.raw = None  # broken: let the pool discard it
@@ -116,6 +118,22 @@ class Store:
                 self._local.busy = False
             else:
                 raw.close()
+
+
+def _wait_for_wal_flush(raw: Any) -> None:
+    """Return once the transaction just committed is durable.
+
+    A PostgreSQL writer commits with synchronous_commit off (SqlTransaction sets it), so it
+    releases the journal head as soon as its commit record is written, not after the fsync: the
+    next writer need not wait ~3 ms for this one's disk flush. Durability is then awaited here,
+    outside the lock: a transaction that takes an xid commits synchronously, and flushing its
+    commit record flushes all WAL before it — ours included. Concurrent writers' flushes
+    overlap and PostgreSQL groups them. Nothing is acknowledged before it is on disk; a later
+    writer that read this one's changes cannot be durable without them (the WAL is sequential).
+    """
+    cursor = raw.cursor()
+    cursor.execute("SELECT txid_current()")
+    raw.commit()
 
 
 def _rollback(raw: Any, dialect: str) -> bool:

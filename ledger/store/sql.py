@@ -58,11 +58,17 @@ def journal_row_from(row: Sequence[Any]) -> JournalRow:
 
 
 class SqlTransaction:
-    def __init__(self, cursor: Any, dialect: str, *, lock_head: bool) -> None:
-        self.cursor = cursor
+    def __init__(self, connection: Any, dialect: str, *, lock_head: bool) -> None:
+        self.connection = connection
+        self.cursor = connection.cursor()
         self.dialect = dialect
-        lock = " FOR UPDATE" if lock_head and dialect == "postgresql" else ""
-        self.head: int = self.one(f"SELECT seq FROM journal_head WHERE id = 1{lock}")[0]
+        if lock_head and dialect == "postgresql":
+            # the head lock, and an asynchronous commit: see database._wait_for_wal_flush
+            sql = ("SELECT seq, set_config('synchronous_commit', 'off', true) "
+                   "FROM journal_head WHERE id = 1 FOR UPDATE")
+        else:
+            sql = "SELECT seq FROM journal_head WHERE id = 1"
+        self.head: int = self.one(sql)[0]
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -80,7 +86,9 @@ class SqlTransaction:
         return self.execute(sql, params).fetchone()
 
     def executemany(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
+        if len(rows) == 1:  # psycopg's executemany sets up a pipeline: costly for one row
+            self.cursor.execute(self._sql(sql), rows[0])
+        elif rows:
             self.cursor.executemany(self._sql(sql), rows)
 
     def _by_ids(self, sql: str, ids: Sequence[Any]) -> list[Any]:
@@ -175,7 +183,15 @@ class SqlTransaction:
     # --- flush ----------------------------------------------------------------------------
 
     def flush(self, ws: WorkingSet) -> None:
-        """Write everything the working set changed: one statement per table and kind."""
+        """Write everything the working set changed: one statement per table and kind; on
+        PostgreSQL all of them in one pipeline, so the flush costs one round trip."""
+        if self.dialect == "postgresql":
+            with self.connection.driver_connection.pipeline():
+                self._flush(ws)
+        else:
+            self._flush(ws)
+
+    def _flush(self, ws: WorkingSet) -> None:
         self._flush_records(ws)
         self._flush_lots(ws)
         self._flush_holdings(ws)
