@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from api.bootstrap import DEFAULT_CHAIN_ID, init_ledger, open_ledger, password_from_env
-from api.config import ConfigError, load_config, resolve_data_dir
+from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
 from ledger.errors import Rejected
 from ledger.instructions import parse_signed
 from ledger.invariants import check_invariants
@@ -31,7 +32,7 @@ def _password(confirm: bool = False) -> str:
                                                 confirmation_prompt=confirm)
 
 
-def _config(data_dir: Path):  # type: ignore[no-untyped-def]
+def _config(data_dir: Path) -> LedgerConfig:
     try:
         return load_config(data_dir)
     except ConfigError as exc:
@@ -78,7 +79,7 @@ def upgrade(data_dir: Path) -> None:
 @main.command()
 @click.argument("instruction", type=click.File("r"))
 @click.pass_obj
-def submit(data_dir: Path, instruction) -> None:  # type: ignore[no-untyped-def]
+def submit(data_dir: Path, instruction: TextIO) -> None:
     """Submit a signed instruction (JSON file, or - for standard input); print the receipt."""
     ledger = open_ledger(_config(data_dir))
     try:

@@ -27,12 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.client import Wallet, new_instruction  # noqa: E402
-from ledger.engine import Ledger  # noqa: E402
-from ledger.instructions import SignedInstruction, make_domain  # noqa: E402
-from ledger.replay import replay_check  # noqa: E402
-from ledger.schemes import load_rules_dir, rules_document  # noqa: E402
-from ledger.store.database import Store, sqlite_url  # noqa: E402
+from ledger.client import Wallet, new_instruction
+from ledger.engine import Ledger
+from ledger.instructions import SignedInstruction, make_domain
+from ledger.replay import replay_check
+from ledger.schemes import load_rules_dir, rules_document
+from ledger.store.database import Store, sqlite_url
 
 CHAIN_ID = 31337
 HOLDERS = 50

@@ -57,7 +57,7 @@ class Wallet:
 
     def cosign(self, signed: SignedInstruction) -> SignedInstruction:
         return SignedInstruction(signed.instruction,
-                                 signed.approvals + (self._approve(signed.instruction),))
+                                 (*signed.approvals, self._approve(signed.instruction)))
 
     def _approve(self, instruction: Instruction) -> Any:
         self.nonce += 1

@@ -205,7 +205,8 @@ def parse_instruction(document: Mapping[str, Any]) -> Instruction:
     schema = SCHEMAS[op]
     instruction_id = _hex_bytes(document.get("id"), 32, "id")
     deadline = document.get("deadline")
-    if not _is_int(deadline) or not 0 < deadline <= MAX_QUANTITY:
+    if not isinstance(deadline, int) or isinstance(deadline, bool) \
+            or not 0 < deadline <= MAX_QUANTITY:
         raise _malformed("deadline must be a Unix time in seconds")
     fields = document.get("fields")
     if not isinstance(fields, Mapping):

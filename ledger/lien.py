@@ -43,7 +43,8 @@ def enforce(lots: Sequence[Lot], lien: Lien, by: str, quantity: int, to_account:
 def _take(lots: Sequence[Lot], lien: Lien, by: str, quantity: int) -> Selection:
     require(by == lien.holder, Reason.not_lien_holder, f"lien {lien.id} is held by {lien.holder}")
     require(quantity > 0, Reason.quantity_not_positive)
-    under = sorted((lot for lot in lots if lot.lien == lien.id), key=lambda l: (l.batch, l.first))
+    under = sorted((lot for lot in lots if lot.lien == lien.id),
+                   key=lambda lot: (lot.batch, lot.first))
     total = sum(lot.quantity for lot in under)
     require(quantity <= total, Reason.insufficient_under_lien,
             f"lien {lien.id} covers {total} t, asked for {quantity} t")

@@ -158,9 +158,9 @@ def compare_projections(live: Store, scratch: Store) -> str | None:
             extra = longer[min(len(live_rows), len(scratch_rows))]
             side = "live" if longer is live_rows else "replayed"
             return f"table {table.name}: {side} store has an extra row {extra}"
-    with live.read() as a, scratch.read() as b:
-        if a.head != b.head:
-            return f"journal head: live {a.head}, replayed {b.head}"
+    with live.read() as live_tx, scratch.read() as scratch_tx:
+        if live_tx.head != scratch_tx.head:
+            return f"journal head: live {live_tx.head}, replayed {scratch_tx.head}"
     return None
 
 

@@ -69,7 +69,7 @@ T = TypeVar("T")
 class _Cache(Generic[T]):
     """Rows of one table by id: cached reads, and which ids were inserted or updated."""
 
-    def __init__(self, load: "_Loader[T]") -> None:
+    def __init__(self, load: _Loader[T]) -> None:
         self._load = load
         self.rows: dict[str, T | None] = {}
         self.inserted: dict[str, T] = {}

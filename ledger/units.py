@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from ledger.effects import LotEffects, LotIds
 from ledger.errors import Reason, Rejected, require
-from ledger.model import Lot, LotState, TERMINAL_STATES
+from ledger.model import TERMINAL_STATES, Lot, LotState
 
 Selection = list[tuple[Lot, int, int]]
 

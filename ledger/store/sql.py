@@ -277,7 +277,7 @@ class SqlTransaction:
         rows = []
         for (account, batch), deltas in ws.holding_deltas.items():
             if any(deltas):
-                row = {"account": account, "batch": batch}
+                row: dict[str, Any] = {"account": account, "batch": batch}
                 row.update(zip(names, deltas, strict=True))
                 rows.append(row)
         columns = ", ".join(names)
