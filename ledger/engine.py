@@ -21,7 +21,7 @@ from ledger.clock import Clock, format_time, utc_now
 from ledger.effects import Changes, LotIds
 from ledger.errors import Reason, Rejected, require
 from ledger.instructions import SignedInstruction, make_domain
-from ledger.journal import Receipt, body_hash, make_entry, receipt_of
+from ledger.journal import Receipt, body_hash, make_entry, make_marker, receipt_of
 from ledger.model import LotState, SigningKey
 from ledger.ops import HANDLERS, Context, Signer
 from ledger.state import WorkingSet
@@ -61,7 +61,7 @@ class Ledger:
         domain = self._domain_for(batch)
         verified = [self._verify_signatures(signed, domain) for signed in batch]
         with self.store.write() as tx:
-            ws = WorkingSet(tx, tx.head)
+            ws = WorkingSet(tx, tx.head, tx.checkpoint)
             _prefetch(ws, [s for s, v in zip(batch, verified, strict=True)
                            if not isinstance(v, Rejected)])
             results: list[Result] = []
@@ -75,6 +75,22 @@ class Ledger:
                     results.append(rejected)
             tx.flush(ws)
         return results
+
+    def append_checkpoint_marker(self) -> tuple[int, int]:
+        """Close the next checkpoint: append its marker entry as the log's last leaf.
+
+        Returns (checkpoint number, log size). Checkpoints are numbered from 1; the log root
+        of a checkpoint is the RFC 9162 root of the first `size` entries, marker included.
+        """
+        with self.store.write() as tx:
+            if tx.head < 0:
+                raise Rejected(Reason.ledger_not_initialized)
+            ws = WorkingSet(tx, tx.head, tx.checkpoint)
+            number, seq = ws.checkpoint + 1, ws.head + 1
+            ws.checkpoint = number
+            ws.append(make_marker(seq, number, format_time(self.clock())))
+            tx.flush(ws)
+        return number, seq + 1
 
     # --- the stages -------------------------------------------------------------------------
 

@@ -54,6 +54,13 @@ class OpSchema:
     fields: tuple[FieldSpec, ...]
 
 
+def define_schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
+    """An operation's schema: (field name, EIP-712 type, check) for each of its own fields.
+    Checks: id, text, quantity, serial, year, address, date, json, chain, or an enum name
+    registered in ENUMS."""
+    return _schema(op, struct_name, *fields)
+
+
 def _schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
     specs = tuple(FieldSpec(name, eip_type, check) for name, eip_type, check in fields)
     struct = StructType(struct_name, HEADER_FIELDS + tuple((f.name, f.eip712_type) for f in specs))
@@ -108,7 +115,7 @@ SCHEMAS: dict[str, OpSchema] = {
     )
 }
 
-_ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
+ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
                            "Issuance": Issuance}
 
 
@@ -239,8 +246,8 @@ def _check_field(spec: FieldSpec, value: Any) -> Any:
             raise _malformed(f"{spec.name} must be a date YYYY-MM-DD or empty")
     elif check == "address":
         return _checksum(value, spec.name)
-    elif check in _ENUMS:
-        allowed = [m.value for m in _ENUMS[check]]  # type: ignore[attr-defined]
+    elif check in ENUMS:
+        allowed = [m.value for m in ENUMS[check]]  # type: ignore[attr-defined]
         if value not in allowed:
             raise _malformed(f"{spec.name} must be one of {allowed}")
     elif check in ("quantity", "serial", "year", "chain"):

@@ -79,8 +79,14 @@ def _journal(tx: SqlTransaction) -> list[str]:
     folded: dict[tuple[str, str, str], int] = defaultdict(int)
     nonces: dict[str, int] = {}
     live: dict[str, dict[str, object]] = {}
+    markers = 0
     for seq, entry in tx.all("SELECT seq, entry FROM journal ORDER BY seq"):
         document = json.loads(bytes(entry))
+        if "checkpoint" in document:
+            markers += 1
+            if document != {"checkpoint": markers, "seq": seq}:
+                problems.append(f"entry {seq}: checkpoint marker out of order: {document}")
+            continue
         for approval in document["instruction"]["approvals"]:
             nonces[approval["signer"]] = max(nonces.get(approval["signer"], 0),
                                              approval["nonce"])
@@ -92,7 +98,8 @@ def _journal(tx: SqlTransaction) -> list[str]:
         for lot in effects["created"] + effects["updated"]:
             live[lot["id"]] = lot
             _fold(folded, lot, +1)
-        del seq
+    if markers != tx.checkpoint:
+        problems.append(f"{markers} checkpoint markers in the journal, head says {tx.checkpoint}")
     names = [s.value for s in LOT_STATES]
     held = {}
     for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):

@@ -59,6 +59,25 @@ def make_entry(seq: int, signed: SignedInstruction, accepted_at: str,
     )
 
 
+MARKER_OP = "checkpoint"
+
+
+def make_marker(seq: int, number: int, accepted_at: str) -> JournalRow:
+    """The entry that closes checkpoint `number`: its bytes are exactly
+    `{"checkpoint":K,"seq":S}` (RFC 8785), so the leaf commits to its own position and the
+    anchoring contract can rebuild it from the checkpoint's number and log size alone."""
+    entry = canonical_json({"checkpoint": number, "seq": seq})
+    return JournalRow(
+        seq=seq,
+        instruction_id=sha256(b"carbonledger checkpoint marker " + str(number).encode()),
+        body_hash=sha256(entry),
+        op=MARKER_OP,
+        entry=entry,
+        leaf_hash=leaf_hash(entry),
+        accepted_at=accepted_at,
+    )
+
+
 def receipt_of(row: JournalRow, duplicate: bool = False) -> Receipt:
     document = json.loads(row.entry)
     return Receipt(

@@ -22,6 +22,8 @@ from ledger.clock import parse_time
 from ledger.engine import Ledger
 from ledger.errors import Rejected
 from ledger.instructions import parse_signed
+from ledger.journal import MARKER_OP, make_marker
+from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
 from ledger.store.schema import PROJECTIONS
 
@@ -87,29 +89,63 @@ def _replay(live: Store, scratch: Store, progress: Progress | None) -> tuple[int
                 documents.append(json.loads(row.entry))
             except ValueError:
                 return done, f"entry {row.seq}: stored bytes are not JSON"
-        signed = []
+        segments: list[list[tuple[JournalRow, dict[str, Any]]]] = [[]]
         for row, document in zip(rows, documents, strict=True):
-            try:
-                signed.append(parse_signed(document["instruction"]))
-            except (Rejected, KeyError, TypeError) as exc:
-                return done, f"entry {row.seq}: instruction does not parse: {exc}"
-        try:
-            clock.feed([parse_time(d["accepted_at"]) for d in documents])
-        except (KeyError, ValueError):
-            return done, f"entry {rows[0].seq}..{rows[-1].seq}: bad acceptance time"
-        results = rebuilt.submit_batch(signed)
-        for row, result in zip(rows, results, strict=True):
-            if isinstance(result, Rejected):
-                return done, f"entry {row.seq}: refused on replay: {result}"
-            if result.seq != row.seq or result.duplicate:
-                return done, f"entry {row.seq}: replays as entry {result.seq}"
-            if result.entry_hash != "0x" + row.leaf_hash.hex():
-                return done, f"entry {row.seq}: stored entry differs from its replay " \
-                             f"({_which_part(row.entry, result.seq, scratch)})"
-            done += 1
+            if row.op == MARKER_OP or segments[-1] and segments[-1][-1][0].op == MARKER_OP:
+                segments.append([])
+            segments[-1].append((row, document))
+        for segment in segments:
+            if not segment:
+                continue
+            if segment[0][0].op == MARKER_OP:
+                difference = _replay_marker(rebuilt, clock, *segment[0])
+            else:
+                difference = _replay_instructions(rebuilt, clock, scratch, segment)
+            if difference:
+                return done, difference
+            done += len(segment)
         if progress:
             progress(done, head + 1)
     return done, _compare_journal_columns(live, scratch, head)
+
+
+def _replay_marker(rebuilt: Ledger, clock: _ReplayClock, row: JournalRow,
+                   document: dict[str, Any]) -> str | None:
+    try:
+        clock.feed([parse_time(row.accepted_at)])
+    except ValueError:
+        return f"entry {row.seq}: bad acceptance time"
+    number, size = rebuilt.append_checkpoint_marker()
+    if size != row.seq + 1 or document != {"checkpoint": number, "seq": row.seq}:
+        return f"entry {row.seq}: checkpoint marker {document} out of order " \
+               f"(expected checkpoint {number})"
+    if make_marker(row.seq, number, row.accepted_at) != row:
+        return f"entry {row.seq}: checkpoint marker columns differ from its bytes"
+    return None
+
+
+def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
+                         segment: list[tuple[JournalRow, dict[str, Any]]]) -> str | None:
+    signed = []
+    for row, document in segment:
+        try:
+            signed.append(parse_signed(document["instruction"]))
+        except (Rejected, KeyError, TypeError) as exc:
+            return f"entry {row.seq}: instruction does not parse: {exc}"
+    try:
+        clock.feed([parse_time(document["accepted_at"]) for _, document in segment])
+    except (KeyError, ValueError):
+        return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
+    results = rebuilt.submit_batch(signed)
+    for (row, _), result in zip(segment, results, strict=True):
+        if isinstance(result, Rejected):
+            return f"entry {row.seq}: refused on replay: {result}"
+        if result.seq != row.seq or result.duplicate:
+            return f"entry {row.seq}: replays as entry {result.seq}"
+        if result.entry_hash != "0x" + row.leaf_hash.hex():
+            return f"entry {row.seq}: stored entry differs from its replay " \
+                   f"({_which_part(row.entry, result.seq, scratch)})"
+    return None
 
 
 def _which_part(stored: bytes, seq: int, scratch: Store) -> str:
@@ -159,8 +195,10 @@ def compare_projections(live: Store, scratch: Store) -> str | None:
             side = "live" if longer is live_rows else "replayed"
             return f"table {table.name}: {side} store has an extra row {extra}"
     with live.read() as live_tx, scratch.read() as scratch_tx:
-        if live_tx.head != scratch_tx.head:
-            return f"journal head: live {live_tx.head}, replayed {scratch_tx.head}"
+        if (live_tx.head, live_tx.checkpoint) != (scratch_tx.head, scratch_tx.checkpoint):
+            return (f"journal head: live (seq {live_tx.head}, checkpoint "
+                    f"{live_tx.checkpoint}), replayed (seq {scratch_tx.head}, checkpoint "
+                    f"{scratch_tx.checkpoint})")
     return None
 
 

@@ -101,9 +101,10 @@ class _Loader(Protocol[T]):  # type: ignore[misc]
 
 
 class WorkingSet:
-    def __init__(self, source: Source, head: int) -> None:
+    def __init__(self, source: Source, head: int, checkpoint: int = 0) -> None:
         self.source = source
         self.head = head  # seq of the last journal entry, -1 for an empty journal
+        self.checkpoint = checkpoint  # number of the last checkpoint marker, 0 for none
         self.participants: _Cache[Participant] = _Cache(source.participants)
         self.keys: _Cache[SigningKey] = _Cache(source.keys)
         self.accounts: _Cache[Account] = _Cache(source.accounts)

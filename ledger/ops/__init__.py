@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ledger.effects import Changes
-from ledger.instructions import Instruction
+from ledger.instructions import SCHEMAS, Instruction, OpSchema
 from ledger.ops.accounts import freeze_account, open_account, unfreeze_account
 from ledger.ops.cancel import cancel
 from ledger.ops.context import Context, Signer
@@ -32,4 +32,18 @@ HANDLERS: dict[str, Handler] = {
     "cancel": cancel,
 }
 
-__all__ = ["HANDLERS", "Context", "Handler", "Signer"]
+
+
+def register_operation(schema: OpSchema, handler: Handler) -> None:
+    """Add an operation defined outside the ledger core (the pledge and repo lifecycles).
+
+    The composition root imports those packages before it builds a ledger, so every process
+    that applies or replays the journal knows the same operations.
+    """
+    if schema.op in HANDLERS and HANDLERS[schema.op] is not handler:
+        raise ValueError(f"operation {schema.op} is already registered")
+    SCHEMAS[schema.op] = schema
+    HANDLERS[schema.op] = handler
+
+
+__all__ = ["HANDLERS", "Context", "Handler", "Signer", "register_operation"]

@@ -35,6 +35,8 @@ journal_head = Table(
     "journal_head", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
+    # number of the last checkpoint marker appended (0: none yet)
+    Column("checkpoint", BigInteger, nullable=False),
 )
 
 participants = Table(

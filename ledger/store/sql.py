@@ -64,11 +64,13 @@ class SqlTransaction:
         self.dialect = dialect
         if lock_head and dialect == "postgresql":
             # the head lock, and an asynchronous commit: see database._wait_for_wal_flush
-            sql = ("SELECT seq, set_config('synchronous_commit', 'off', true) "
+            sql = ("SELECT seq, checkpoint, set_config('synchronous_commit', 'off', true) "
                    "FROM journal_head WHERE id = 1 FOR UPDATE")
         else:
-            sql = "SELECT seq FROM journal_head WHERE id = 1"
-        self.head: int = self.one(sql)[0]
+            sql = "SELECT seq, checkpoint FROM journal_head WHERE id = 1"
+        row = self.one(sql)
+        self.head: int = row[0]
+        self.checkpoint: int = row[1]  # number of the last checkpoint marker
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -202,7 +204,8 @@ class SqlTransaction:
               "op": e.op, "entry": e.entry, "leaf_hash": e.leaf_hash,
               "accepted_at": e.accepted_at} for e in ws.entries])
         if ws.entries:
-            self.execute("UPDATE journal_head SET seq = :seq WHERE id = 1", {"seq": ws.head})
+            self.execute("UPDATE journal_head SET seq = :seq, checkpoint = :checkpoint "
+                         "WHERE id = 1", {"seq": ws.head, "checkpoint": ws.checkpoint})
 
     def _flush_records(self, ws: WorkingSet) -> None:
         self.executemany(

@@ -33,6 +33,17 @@ def test_an_honest_ledger_replays_exactly(history: World) -> None:
     assert report.entries == history.head() + 1
 
 
+def test_checkpoint_markers_replay_and_commit_to_their_position(history: World) -> None:
+    assert history.ledger.append_checkpoint_marker() == (1, history.head() + 1)
+    history.by("registry", "unfreeze_account", account="GW", reason="audit closed")
+    number, size = history.ledger.append_checkpoint_marker()
+    assert number == 2
+    with history.store.read() as tx:
+        marker = tx.journal_row(size - 1)
+    assert marker is not None and marker.entry == f'{{"checkpoint":2,"seq":{size - 1}}}'.encode()
+    assert replay_check(history.store).ok
+
+
 def test_a_changed_projection_row_is_named(history: World) -> None:
     with _db(history) as db:
         db.execute("UPDATE holdings SET tradable = tradable + 1 WHERE account = 'GW' "

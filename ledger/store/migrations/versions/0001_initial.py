@@ -28,8 +28,9 @@ def upgrade() -> None:
         "journal_head",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("checkpoint", sa.BigInteger, nullable=False),
     )
-    op.execute("INSERT INTO journal_head (id, seq) VALUES (1, -1)")
+    op.execute("INSERT INTO journal_head (id, seq, checkpoint) VALUES (1, -1, 0)")
     op.create_table(
         "participants",
         sa.Column("id", sa.String(64), primary_key=True),
