@@ -14,14 +14,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 
 from ledger.store.sql import SqlTransaction
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 120_000
@@ -60,6 +61,8 @@ class Store:
 
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied (`carbonledger db upgrade`)."""
+        from alembic import command  # imported here: it costs a CLI start-up ~0.3 s
+
         command.upgrade(alembic_config(self.url), "head")
 
     def is_migrated(self) -> bool:
@@ -161,6 +164,8 @@ def _configure_sqlite(connection: Any, synchronous: str) -> None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
