@@ -2,17 +2,17 @@
 
 Journal documents use a subset of JSON: objects with ASCII keys, strings, integers within
 ±(2^53-1), booleans, null and arrays — no floats. On that subset RFC 8785 (JCS) output equals
-Python's C-accelerated `json.dumps` with sorted keys, no whitespace and no ASCII-escaping:
-ASCII keys sort the same by UTF-16 code units as by code points, integers print the same, and
-both escape exactly `"` `\\` and the control characters (as \\b \\f \\n \\r \\t or lowercase
-\\u00xx). `canonical_json` checks the subset as it goes and a property test compares it with the
-reference `rfc8785` package on random documents, so the shortcut is ~30x faster and still JCS.
+orjson's with sorted keys: no whitespace, UTF-8 without ASCII-escaping, ASCII keys sorted the
+same by UTF-16 code units as by code points, integers printed alike, and exactly `"` `\\` and
+the control characters escaped (as \\b \\f \\n \\r \\t or lowercase \\u00xx). `canonical_json`
+checks the subset and a property test compares it with the reference `rfc8785` package on
+random documents: ~50x faster, still JCS.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import orjson
 from typing import Any
 
 MAX_SAFE_INTEGER = (1 << 53) - 1
@@ -22,9 +22,8 @@ class NotCanonicalizable(ValueError):
     """The value is outside the JSON subset the journal uses."""
 
 
-_encode = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-).encode
+# OPT_STRICT_INTEGER refuses integers beyond ±(2^53-1) even when the subset walk is skipped.
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
 def canonical_json(value: Any, *, checked: bool = True) -> bytes:
@@ -37,9 +36,9 @@ def canonical_json(value: Any, *, checked: bool = True) -> bytes:
     if checked:
         _check_subset(value)
     try:
-        return _encode(value).encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate: not a Unicode string
-        raise NotCanonicalizable(f"string is not valid Unicode: {exc}") from exc
+        return orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:  # a lone surrogate, an oversized integer, ...
+        raise NotCanonicalizable(str(exc)) from exc
 
 
 def _check_subset(value: Any) -> None:

@@ -146,10 +146,11 @@ class Ledger:
         context = Context(ins.op, ws, seq, now, signers, LotIds(seq))
         changes = HANDLERS[ins.op](ins, context)
         changes.keys = _bump_nonces(changes.keys, keys, signed)
-        row = make_entry(seq, signed, format_time(now), changes.lots.as_json())
+        effects = changes.lots.as_json()
+        row = make_entry(seq, signed, format_time(now), effects)
         ws.apply(changes, seq)
         ws.append(row)
-        return receipt_of(row)
+        return receipt_of(row, effects=effects)
 
 
 def _authorize(ws: WorkingSet, signed: SignedInstruction,

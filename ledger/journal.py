@@ -78,13 +78,16 @@ def make_marker(seq: int, number: int, accepted_at: str) -> JournalRow:
     )
 
 
-def receipt_of(row: JournalRow, duplicate: bool = False) -> Receipt:
-    document = json.loads(row.entry)
+def receipt_of(row: JournalRow, duplicate: bool = False,
+               effects: dict[str, Any] | None = None) -> Receipt:
+    """The receipt of a journal row; `effects` saves re-reading them from the entry bytes."""
+    if effects is None:
+        effects = json.loads(row.entry)["effects"]
     return Receipt(
         seq=row.seq,
         instruction_id="0x" + row.instruction_id.hex(),
         entry_hash="0x" + row.leaf_hash.hex(),
         accepted_at=row.accepted_at,
-        effects=document["effects"],
+        effects=effects,
         duplicate=duplicate,
     )

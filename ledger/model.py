@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 MAX_QUANTITY = (1 << 53) - 1
 """Largest quantity, nonce or serial the ledger accepts: it keeps every integer exact in the
@@ -124,8 +124,21 @@ class Lot:
     def quantity(self) -> int:
         return self.last - self.first + 1
 
-    def moved(self, **changes: object) -> Lot:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def moved(self, *, id: str | None = None, first: int | None = None,  # noqa: A002
+              last: int | None = None, account: str | None = None,
+              state: LotState | None = None, lien: str | None | object = ...,
+              created_seq: int | None = None) -> Lot:
+        """A copy with some fields changed (dataclasses.replace is ~5x slower: hot path)."""
+        return Lot(
+            self.id if id is None else id,
+            self.batch,
+            self.first if first is None else first,
+            self.last if last is None else last,
+            self.account if account is None else account,
+            self.state if state is None else state,
+            self.lien if lien is ... else lien,  # type: ignore[arg-type]
+            self.created_seq if created_seq is None else created_seq,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {

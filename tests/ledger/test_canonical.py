@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import rfc8785
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.canonical import NotCanonicalizable, canonical_json, leaf_hash
@@ -16,6 +16,7 @@ documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                          | st.dictionaries(ascii_keys, inner, max_size=4), max_leaves=20)
 
 
+@settings(max_examples=500)
 @given(documents)
 def test_matches_rfc8785(document: object) -> None:
     assert canonical_json(document) == rfc8785.dumps(document)
