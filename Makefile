@@ -3,17 +3,28 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+NODE_STAMP := contracts/node_modules/.installed
+
+.PHONY: demo test lint bench contracts clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+# solc-js for the offline contract build; without npm the rebuild test is skipped with a reason.
+$(NODE_STAMP): contracts/package.json contracts/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix contracts --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: contracts are not rebuilt, the committed artifacts are used"; fi
+
+contracts: $(NODE_STAMP)
+	node contracts/build.mjs
+
 demo: $(STAMP)
 	$(VENV)/bin/carbonledger demo
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -24,4 +35,4 @@ bench: $(STAMP)
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .carbonledger .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) contracts/node_modules .carbonledger .pytest_cache .mypy_cache .ruff_cache
