@@ -12,8 +12,9 @@ random documents: ~50x faster, still JCS.
 from __future__ import annotations
 
 import hashlib
-import orjson
 from typing import Any
+
+import orjson
 
 MAX_SAFE_INTEGER = (1 << 53) - 1
 

@@ -124,9 +124,9 @@ class Lot:
     def quantity(self) -> int:
         return self.last - self.first + 1
 
-    def moved(self, *, id: str | None = None, first: int | None = None,  # noqa: A002
+    def moved(self, *, id: str | None = None, first: int | None = None,
               last: int | None = None, account: str | None = None,
-              state: LotState | None = None, lien: str | None | object = ...,
+              state: LotState | None = None, lien: str | object | None = ...,
               created_seq: int | None = None) -> Lot:
         """A copy with some fields changed (dataclasses.replace is ~5x slower: hot path)."""
         return Lot(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ledger.clock import parse_time
 from ledger.engine import Ledger
@@ -55,14 +55,31 @@ class _ReplayClock:
         return next(self.times)
 
 
+class ReplayObserver(Protocol):
+    """Watches a replay (the audit recomputes each checkpoint's roots this way).
+
+    `started` runs once the scratch store is migrated, before any entry is replayed;
+    `checkpoint` runs after each checkpoint marker is replayed, when the scratch store holds
+    exactly the state at that checkpoint. A string it returns is a difference: the replay
+    stops there and reports it.
+    """
+
+    def started(self, scratch: Store) -> None: ...
+
+    def checkpoint(self, scratch: Store, number: int, size: int) -> str | None: ...
+
+
 def replay_check(live: Store, scratch_dir: Path | None = None,
-                 progress: Progress | None = None) -> ReplayReport:
+                 progress: Progress | None = None,
+                 observer: ReplayObserver | None = None) -> ReplayReport:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=scratch_dir) as tmp:
         scratch = Store(sqlite_url(Path(tmp) / "replay.db"), synchronous="OFF")
         scratch.upgrade()
         try:
-            entries, difference = _replay(live, scratch, progress)
+            if observer:
+                observer.started(scratch)
+            entries, difference = _replay(live, scratch, progress, observer)
             if difference is None:
                 difference = compare_projections(live, scratch)
         finally:
@@ -70,7 +87,8 @@ def replay_check(live: Store, scratch_dir: Path | None = None,
     return ReplayReport(entries, time.perf_counter() - started, difference)
 
 
-def _replay(live: Store, scratch: Store, progress: Progress | None) -> tuple[int, str | None]:
+def _replay(live: Store, scratch: Store, progress: Progress | None,
+            observer: ReplayObserver | None = None) -> tuple[int, str | None]:
     clock = _ReplayClock()
     rebuilt = Ledger(scratch, clock)
     with live.read() as tx:
@@ -91,7 +109,7 @@ def _replay(live: Store, scratch: Store, progress: Progress | None) -> tuple[int
                 return done, f"entry {row.seq}: stored bytes are not JSON"
         segments: list[list[tuple[JournalRow, dict[str, Any]]]] = [[]]
         for row, document in zip(rows, documents, strict=True):
-            if row.op == MARKER_OP or segments[-1] and segments[-1][-1][0].op == MARKER_OP:
+            if row.op == MARKER_OP or (segments[-1] and segments[-1][-1][0].op == MARKER_OP):
                 segments.append([])
             segments[-1].append((row, document))
         for segment in segments:
@@ -99,6 +117,10 @@ def _replay(live: Store, scratch: Store, progress: Progress | None) -> tuple[int
                 continue
             if segment[0][0].op == MARKER_OP:
                 difference = _replay_marker(rebuilt, clock, *segment[0])
+                if difference is None and observer:
+                    row, document = segment[0]
+                    difference = observer.checkpoint(scratch, document["checkpoint"],
+                                                     row.seq + 1)
             else:
                 difference = _replay_instructions(rebuilt, clock, scratch, segment)
             if difference:
