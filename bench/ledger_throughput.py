@@ -117,6 +117,40 @@ def timed(ledger: Ledger, signed: list[SignedInstruction], per_transaction: int)
     return len(signed) / (time.perf_counter() - started)
 
 
+def _client(url: str, documents: list[dict], start_at: float) -> float:
+    """One client process: submits its instructions one per transaction; returns its end."""
+    from ledger.instructions import parse_signed
+
+    store = Store(url)
+    ledger = Ledger(store)
+    signed = [parse_signed(d) for d in documents]
+    ledger.domain  # noqa: B018 - read the genesis before the clock starts
+    while time.time() < start_at:
+        time.sleep(0.001)
+    for one in signed:
+        result = ledger.submit_batch([one])[0]
+        assert not isinstance(result, Exception), result
+    store.dispose()
+    return time.time()
+
+
+def timed_clients(url: str, signed: list[SignedInstruction], clients: int) -> float:
+    """Aggregate rate of `clients` processes each submitting one operation per transaction."""
+    import multiprocessing
+
+    # each signer's instructions stay in one process, in order: its nonces must increase
+    signers = sorted({s.signers[0] for s in signed})
+    client_of = {signer: i % clients for i, signer in enumerate(signers)}
+    shares: list[list[dict]] = [[] for _ in range(clients)]
+    for one in signed:
+        shares[client_of[one.signers[0]]].append(one.as_json())
+    start_at = time.time() + 3.0  # every process imported and connected by then
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=clients, mp_context=context) as pool:
+        ends = list(pool.map(_client, [url] * clients, shares, [start_at] * clients))
+    return len(signed) / (max(ends) - start_at)
+
+
 def lot_count(store: Store) -> int:
     with store.read() as tx:
         return int(tx.one("SELECT COUNT(*) FROM lots")[0])
@@ -154,6 +188,12 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
     rate_batch = timed(ledger, batched, 100)
     print(f"   empty store ({lot_count(store):,} lots): one per transaction {rate_single:,.0f}/s, "
           f"batches of 100 {rate_batch:,.0f}/s")
+    if args.clients > 1:
+        concurrent = signed_transfers(args.single, seed=6, nonce_base=nonce)
+        nonce += args.single + 10_000
+        rate = timed_clients(url, concurrent, args.clients)
+        print(f"   one per transaction from {args.clients} client processes at once: "
+              f"{rate:,.0f}/s in all")
     if args.lots:
         nonce = preload_lots(store, args.lots, nonce)
         single = signed_transfers(args.single, seed=3, nonce_base=nonce)
@@ -218,6 +258,8 @@ def main() -> None:
     parser.add_argument("--batched", type=int, default=10000, help="transfers in batches of 100")
     parser.add_argument("--lots", type=int, default=0, help="also measure with this many lots")
     parser.add_argument("--replay", type=int, default=0, help="replay --check of N entries")
+    parser.add_argument("--clients", type=int, default=4,
+                        help="also measure one-per-transaction from this many processes")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
