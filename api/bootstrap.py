@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pledge  # noqa: F401  (registers the pledge and repo operations with the ledger)
+from anchoring.checkpoints import Checkpointer, CheckpointPolicy
+from anchoring.errors import OperatorKeyMissing
 from api.config import LedgerConfig, default_store_url
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from ledger.client import Wallet, new_instruction
@@ -44,6 +48,7 @@ def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: 
                               rules=rules_document(rules),
                               deadline=int(clock().timestamp()) + 600)
     receipt = ledger.submit(wallet.sign(genesis))
+    create_operator_key(data_dir, password, scrypt_n=scrypt_n)
     config.save(data_dir)
     ledger.store.dispose()
     return config, receipt
@@ -68,3 +73,52 @@ def password_from_env() -> str | None:
 
 def dumps(value: object) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
+
+
+# --- the operator key that signs checkpoints (anchoring/) -------------------------------------
+
+OPERATOR_FILE = "operator.json"
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    """The operator's checkpoint-signing key: its address, and its keystore (relative to the
+    data directory, encrypted with the same password source as the registry key)."""
+
+    address: str
+    keystore: str
+
+
+def create_operator_key(data_dir: Path, password: str, *,
+                        scrypt_n: int | None = None) -> OperatorConfig:
+    """Create the operator key (`carbonledger init` does; so does `operator-key --create`)."""
+    path = data_dir / OPERATOR_FILE
+    if path.exists():
+        raise FileExistsError(f"{data_dir} already has an operator key ({path}); a new one "
+                              "would not verify the checkpoints signed so far")
+    keystore = Path("keystores") / "operator.json"
+    address = write_keystore(data_dir / keystore, new_private_key(), password,
+                             scrypt_n=scrypt_n)
+    operator = OperatorConfig(address, str(keystore))
+    path.write_text(json.dumps(asdict(operator), indent=2) + "\n")
+    return operator
+
+
+def load_operator(data_dir: Path) -> OperatorConfig | None:
+    """The data directory's operator key, or None if it has none."""
+    try:
+        return OperatorConfig(**json.loads((data_dir / OPERATOR_FILE).read_text()))
+    except FileNotFoundError:
+        return None
+
+
+def open_checkpointer(config: LedgerConfig, data_dir: Path, password: str, *,
+                      clock: Clock = utc_now,
+                      policy: CheckpointPolicy | None = None) -> Checkpointer:
+    """A checkpointer signing with the data directory's operator key."""
+    operator = load_operator(data_dir)
+    if operator is None:
+        raise OperatorKeyMissing(f"no operator key in {data_dir}: create one with "
+                                 "`carbonledger operator-key --create`")
+    key = read_keystore(data_dir / operator.keystore, password)
+    return Checkpointer(open_ledger(config, clock), key, policy)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -121,3 +122,227 @@ def demo(data_dir: Path) -> None:
     from api.demo import run_demo
 
     run_demo(data_dir / "demo")
+
+
+# --- checkpoints, proof bundles, the offline verifier and the audit (anchoring/) -------------
+
+def _trusted_operator(data_dir: Path, option: str | None) -> tuple[str, str]:
+    """The operator key to check checkpoints against, and where it came from."""
+    from api.bootstrap import OPERATOR_FILE, load_operator
+
+    if option:
+        return option, "given with --operator-key"
+    operator = load_operator(data_dir)
+    if operator is None:
+        raise click.ClickException(
+            "no trusted operator key: pass --operator-key ADDRESS, the key whose checkpoints "
+            "you trust (or run inside the ledger's data directory to use its configured key)")
+    return operator.address, f"the ledger's configured operator key, {data_dir / OPERATOR_FILE}"
+
+
+@main.command("operator-key")
+@click.option("--create", is_flag=True, help="Create the operator key if the ledger has none.")
+@click.pass_obj
+def operator_key(data_dir: Path, create: bool) -> None:
+    """Print the address of the operator key that signs checkpoints."""
+    from api.bootstrap import create_operator_key, load_operator
+
+    operator = load_operator(data_dir)
+    if operator is None and create:
+        _config(data_dir)
+        operator = create_operator_key(data_dir, _password(confirm=True))
+    if operator is None:
+        raise click.ClickException(f"no operator key in {data_dir}: create one with "
+                                   "`carbonledger operator-key --create`")
+    click.echo(operator.address)
+
+
+@main.command()
+@click.option("--if-due", is_flag=True,
+              help="Cut only if --every-entries entries or --every-seconds have passed.")
+@click.option("--every-entries", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--every-seconds", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True)
+@click.pass_obj
+def checkpoint(data_dir: Path, if_due: bool, every_entries: int, every_seconds: float) -> None:
+    """Cut a checkpoint: append its marker, compute its log and state roots, sign it."""
+    from anchoring.checkpoints import CheckpointPolicy
+    from anchoring.errors import CheckpointError
+    from api.bootstrap import open_checkpointer
+    from custody.keystore import KeystoreError
+
+    config = _config(data_dir)
+    try:
+        checkpointer = open_checkpointer(config, data_dir, _password(),
+                                         policy=CheckpointPolicy(every_entries, every_seconds))
+    except (CheckpointError, KeystoreError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        cut = checkpointer.maybe_cut() if if_due else checkpointer.cut()
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        checkpointer.ledger.store.dispose()
+    if cut is None:
+        click.echo("no checkpoint due")
+        return
+    click.echo(f"checkpoint {cut.number}: log size {cut.log_size}, log root "
+               f"{cut.log_root.hex()}, state root {cut.state_root.hex()}, signed by "
+               f"{cut.signer}\n")
+    click.echo(cut.note, nl=False)
+
+
+@main.group()
+def proof() -> None:
+    """Proof bundles: self-contained JSON evidence, checked offline by `carbonledger verify`."""
+
+
+def _checkpoint_option(function: Any) -> Any:
+    return click.option("--checkpoint", "number", type=click.IntRange(min=1), default=None,
+                        help="Prove against this checkpoint (default: the latest).")(function)
+
+
+def _output_option(function: Any) -> Any:
+    return click.option("-o", "--output", type=click.File("w"), default="-",
+                        help="Write the bundle here (default: standard output).")(function)
+
+
+def _emit_bundle(data_dir: Path, build: Callable[[Any], dict[str, Any]],
+                 output: TextIO) -> None:
+    """Build a bundle and check it against the ledger's operator key before handing it out."""
+    from anchoring.bundles import Prover
+    from anchoring.errors import CheckpointError
+    from anchoring.verify import VerificationFailed, verify_bundle
+    from api.bootstrap import load_operator
+
+    store = Store(_config(data_dir).store_url)
+    try:
+        bundle = build(Prover(store))
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.dispose()
+    operator = load_operator(data_dir)
+    if operator is not None:
+        try:
+            verify_bundle(bundle, operator.address)
+        except VerificationFailed as exc:
+            raise click.ClickException(
+                f"the bundle does not verify against the operator key {operator.address}: "
+                f"{exc.reason}. The database may have been changed: run `carbonledger audit`"
+            ) from exc
+    output.write(json.dumps(bundle, indent=2) + "\n")
+
+
+@proof.command("entry")
+@click.argument("seq", type=click.IntRange(min=0))
+@_checkpoint_option
+@_output_option
+@click.pass_obj
+def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO) -> None:
+    """A journal entry and its inclusion proof in a checkpoint's log."""
+    _emit_bundle(data_dir, lambda prover: prover.entry(seq, number), output)
+
+
+@proof.command("lot")
+@click.argument("lot_id")
+@_checkpoint_option
+@_output_option
+@click.pass_obj
+def proof_lot(data_dir: Path, lot_id: str, number: int | None, output: TextIO) -> None:
+    """A lot's state at a checkpoint, or proof that it was not a live lot."""
+    _emit_bundle(data_dir, lambda prover: prover.lot(lot_id, number), output)
+
+
+@proof.command("holding")
+@click.argument("account")
+@click.argument("batch")
+@_checkpoint_option
+@_output_option
+@click.pass_obj
+def proof_holding(data_dir: Path, account: str, batch: str, number: int | None,
+                  output: TextIO) -> None:
+    """What an account held of a batch at a checkpoint, bucket by bucket."""
+    _emit_bundle(data_dir, lambda prover: prover.holding(account, batch, number), output)
+
+
+@proof.command("account")
+@click.argument("account")
+@_checkpoint_option
+@_output_option
+@click.pass_obj
+def proof_account(data_dir: Path, account: str, number: int | None, output: TextIO) -> None:
+    """An account's holder, type and frozen flag at a checkpoint."""
+    _emit_bundle(data_dir, lambda prover: prover.account(account, number), output)
+
+
+@proof.command("consistency")
+@click.argument("first", type=click.IntRange(min=1))
+@click.argument("second", type=click.IntRange(min=1))
+@_output_option
+@click.pass_obj
+def proof_consistency(data_dir: Path, first: int, second: int, output: TextIO) -> None:
+    """Proof that checkpoint SECOND's log extends checkpoint FIRST's."""
+    _emit_bundle(data_dir, lambda prover: prover.consistency(first, second), output)
+
+
+@main.command("verify")
+@click.argument("bundle", type=click.File("r"))
+@click.option("--operator-key", default=None, metavar="ADDRESS",
+              help="The operator key you trust (default: the ledger's configured one, when "
+                   "run inside its data directory).")
+@click.pass_obj
+def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None) -> None:
+    """Check a proof bundle offline; say what it proves. Exit 1 when it does not hold."""
+    from anchoring.verify import VerificationFailed, verify_bundle
+
+    trusted, source = _trusted_operator(data_dir, operator_key)
+    click.echo(f"trusting operator key {trusted} ({source})")
+    try:
+        verified = verify_bundle(json.load(bundle), trusted)
+    except ValueError as exc:
+        click.echo(f"NOT VERIFIED: the bundle is not JSON: {exc}", err=True)
+        sys.exit(1)
+    except VerificationFailed as exc:
+        click.echo(f"NOT VERIFIED: {exc.reason}", err=True)
+        sys.exit(1)
+    click.echo(f"VERIFIED: {verified.statement}.")
+    click.echo(f"The checkpoint is signed by {verified.operator}, the key trusted above.")
+    anchor = verified.anchor
+    if anchor is None:
+        click.echo("Anchor: none recorded in the bundle (checkpoint not anchored yet).")
+    else:
+        click.echo(f"Anchor claimed: chain {anchor['chain_id']}, contract {anchor['contract']}, "
+                   f"transaction {anchor['tx_hash']}, block {anchor['block_number']} — check "
+                   "it against the chain; this offline check does not.")
+
+
+@main.command("audit")
+@click.option("--operator-key", default=None, metavar="ADDRESS",
+              help="The operator key you trust (default: the ledger's configured one).")
+@click.pass_obj
+def audit_command(data_dir: Path, operator_key: str | None) -> None:
+    """Replay the journal, re-verify every signature, recompute every checkpoint."""
+    from anchoring.audit import audit
+
+    store = Store(_config(data_dir).store_url)
+    trusted, source = _trusted_operator(data_dir, operator_key)
+    click.echo(f"trusting operator key {trusted} ({source})")
+    with click.progressbar(length=1, label="auditing") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        report = audit(store, trusted, progress)
+    store.dispose()
+    if not report.ok:
+        click.echo(f"audit FAILED: {report.first_discrepancy}", err=True)
+        sys.exit(1)
+    click.echo(f"audit passed: {report.entries} entries replayed and their signatures "
+               f"re-verified, {report.checkpoints} signed checkpoints recomputed "
+               f"({report.elapsed_s:.2f} s)")
+
+
+from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
+
+main.add_command(chain)

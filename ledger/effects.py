@@ -6,6 +6,7 @@ the working set only when the handler returns, so a refused instruction leaves n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,19 @@ class LotEffects:
         return not (self.closed or self.created or self.updated)
 
 
+@dataclass(frozen=True)
+class Row:
+    """A row of a table defined outside the ledger core (the pledge package's pledges, repos
+    and their events). `key` holds the table's primary-key values in column order, `values`
+    every column (key included). `new` rows are inserted; the others replace the stored row
+    with the same key. These tables are projections like the rest: a replay rebuilds them."""
+
+    table: str
+    key: tuple[Any, ...]
+    values: Mapping[str, Any]
+    new: bool
+
+
 @dataclass
 class Changes:
     participants: list[Participant] = field(default_factory=list)
@@ -42,6 +56,7 @@ class Changes:
     liens: list[Lien] = field(default_factory=list)
     rules: list[SchemeRules] = field(default_factory=list)
     lots: LotEffects = field(default_factory=LotEffects)
+    rows: list[Row] = field(default_factory=list)
 
 
 class LotIds:

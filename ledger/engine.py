@@ -76,20 +76,25 @@ class Ledger:
             tx.flush(ws)
         return results
 
-    def append_checkpoint_marker(self) -> tuple[int, int]:
+    def append_checkpoint_marker(self, tx: SqlTransaction | None = None) -> tuple[int, int]:
         """Close the next checkpoint: append its marker entry as the log's last leaf.
 
         Returns (checkpoint number, log size). Checkpoints are numbered from 1; the log root
         of a checkpoint is the RFC 9162 root of the first `size` entries, marker included.
+        Pass `tx`, a write transaction the caller holds, to append inside it: the checkpointer
+        does, so that nothing moves between the marker and the roots it computes.
         """
-        with self.store.write() as tx:
-            if tx.head < 0:
-                raise Rejected(Reason.ledger_not_initialized)
-            ws = WorkingSet(tx, tx.head, tx.checkpoint)
-            number, seq = ws.checkpoint + 1, ws.head + 1
-            ws.checkpoint = number
-            ws.append(make_marker(seq, number, format_time(self.clock())))
-            tx.flush(ws)
+        if tx is None:
+            with self.store.write() as own:
+                return self.append_checkpoint_marker(own)
+        if tx.head < 0:
+            raise Rejected(Reason.ledger_not_initialized)
+        ws = WorkingSet(tx, tx.head, tx.checkpoint)
+        number, seq = ws.checkpoint + 1, ws.head + 1
+        ws.checkpoint = number
+        ws.append(make_marker(seq, number, format_time(self.clock())))
+        tx.flush(ws)
+        tx.head, tx.checkpoint = seq, number
         return number, seq + 1
 
     # --- the stages -------------------------------------------------------------------------

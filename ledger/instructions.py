@@ -12,7 +12,7 @@ stages); the operation handlers check it against the stored state.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +56,8 @@ class OpSchema:
 
 def define_schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
     """An operation's schema: (field name, EIP-712 type, check) for each of its own fields.
-    Checks: id, text, quantity, serial, year, address, date, json, chain, or an enum name
-    registered in ENUMS."""
+    Checks: id, text, quantity, serial, year, address, date, json, chain, an enum name
+    registered in ENUMS, or a check registered in CHECKS."""
     return _schema(op, struct_name, *fields)
 
 
@@ -117,6 +117,11 @@ SCHEMAS: dict[str, OpSchema] = {
 
 ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
                            "Issuance": Issuance}
+
+FieldCheck = Callable[[str, Any], Any]
+CHECKS: dict[str, FieldCheck] = {}
+"""Field checks defined outside the core (the pledge package's amounts, currencies, dates):
+check name -> function(field name, value) returning the value or raising `Rejected`."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,8 @@ def _check_field(spec: FieldSpec, value: Any) -> Any:
             raise _malformed(f"{spec.name} must be a date YYYY-MM-DD or empty")
     elif check == "address":
         return _checksum(value, spec.name)
+    elif check in CHECKS:
+        return CHECKS[check](spec.name, value)
     elif check in ENUMS:
         allowed = [m.value for m in ENUMS[check]]  # type: ignore[attr-defined]
         if value not in allowed:

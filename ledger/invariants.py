@@ -3,7 +3,7 @@
 - supply: per batch, issued = tradable + pledged + retired + surrendered + cancelled;
 - partition: the live lots of a batch cover 1..quantity exactly, no gap, no overlap;
 - holdings: the holdings table is the sum of the lots, per account, batch and state;
-- liens: a lot is pledged exactly when it carries a lien;
+- liens: a lot is pledged exactly when it carries a lien, and that lien is recorded;
 - journal: sequence numbers are gapless from 0 to the head;
 - each account against its journal: folding every entry's effects gives the holdings;
 - nonces: each key's last nonce is the largest it signed in the journal.
@@ -22,7 +22,8 @@ from ledger.store.sql import SqlTransaction
 def check_invariants(store: Store) -> list[str]:
     """Every violation found, in words; an empty list when the store is sound."""
     with store.read() as tx:
-        return (_supply_and_partition(tx) + _holdings(tx) + _journal(tx))
+        return (_supply_and_partition(tx) + _holdings(tx) + _unrecorded_liens(tx)
+                + _journal(tx))
 
 
 def _supply_and_partition(tx: SqlTransaction) -> list[str]:
@@ -48,6 +49,12 @@ def _supply_and_partition(tx: SqlTransaction) -> list[str]:
                                 f"issued {quantity}")
     problems.extend(f"lots of unknown batch {batch}" for batch in lots)
     return problems
+
+
+def _unrecorded_liens(tx: SqlTransaction) -> list[str]:
+    return [f"lots carry lien {lien}, which the liens table does not record"
+            for (lien,) in tx.all("SELECT DISTINCT lien FROM lots WHERE lien IS NOT NULL "
+                                  "AND lien NOT IN (SELECT id FROM liens)")]
 
 
 def _holdings(tx: SqlTransaction) -> list[str]:

@@ -9,10 +9,10 @@ operations for little more than the round trips of one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar
 
-from ledger.effects import Changes, LotEffects
+from ledger.effects import Changes, LotEffects, Row
 from ledger.model import (
     LOT_STATES,
     Account,
@@ -61,9 +61,11 @@ class Source(Protocol):
     def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState) -> list[Lot]: ...
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]: ...
     def lots_under_lien(self, lien: str) -> list[Lot]: ...
+    def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None: ...
 
 
 T = TypeVar("T")
+RowKey = tuple[str, tuple[Any, ...]]  # (table, primary-key values)
 
 
 class _Cache(Generic[T]):
@@ -121,6 +123,10 @@ class WorkingSet:
         self.changed_lot_ids: set[str] = set()
         self._complete: dict[HeldKey, dict[str, Lot]] = {}
         self.holding_deltas: dict[tuple[str, str], list[int]] = {}
+        # rows of tables defined outside the core (ledger.effects.Row): cached reads, and the
+        # last write of each key in this transaction
+        self._rows: dict[RowKey, Mapping[str, Any] | None] = {}
+        self.rows_written: dict[RowKey, Row] = {}
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -179,6 +185,12 @@ class WorkingSet:
         return sorted((lot for lot in self._by_batch.get(batch, {}).values()
                        if lot.first <= last and lot.last >= first), key=lambda lot: lot.first)
 
+    def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
+        """A row of a table defined outside the core, by its primary-key values."""
+        if (table, key) not in self._rows:
+            self._rows[(table, key)] = self.source.row(table, key)
+        return self._rows[(table, key)]
+
     def lots_under_lien(self, lien: str) -> list[Lot]:
         self._remember(self.source.lots_under_lien(lien))
         return sorted((lot for lots in self._by_batch.values() for lot in lots.values()
@@ -208,7 +220,17 @@ class WorkingSet:
         for rules in changes.rules:
             self._rules[rules.scheme] = rules
             self.rules_changed[rules.scheme] = (rules, seq)
+        for row in changes.rows:
+            self._put_row(row)
         self.apply_lots(changes.lots)
+
+    def _put_row(self, row: Row) -> None:
+        where = (row.table, row.key)
+        earlier = self.rows_written.get(where)
+        if earlier is not None and earlier.new:  # inserted earlier in this transaction
+            row = replace(row, new=True)
+        self.rows_written[where] = row
+        self._rows[where] = row.values
 
     def apply_lots(self, effects: LotEffects) -> None:
         for lot in effects.closed:

@@ -124,5 +124,111 @@ scheme_rules = Table(
     Column("recorded_seq", BigInteger, nullable=False),
 )
 
+
+# --- pledges and repos (pledge/): written through ledger.effects.Row -------------------------
+# A pledge's or repo's id is also the id of its lien, so the two share one namespace.
+
+pledges = Table(
+    "pledges", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("pledgor", String(64), nullable=False),
+    Column("pledgee", String(64), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("batch", String(64), nullable=False),
+    Column("quantity", BigInteger, nullable=False),  # pledged at registration
+    Column("released", BigInteger, nullable=False),
+    Column("enforced", BigInteger, nullable=False),
+    Column("loan_reference", Text, nullable=False),
+    Column("principal", BigInteger, nullable=False),  # minor units of `currency`
+    Column("currency", String(3), nullable=False),
+    Column("start_date", String(10), nullable=False),
+    Column("maturity_date", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("registered_seq", BigInteger, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Index("ix_pledges_pledgee", "pledgee"),
+    Index("ix_pledges_account", "account"),
+)
+
+repos = Table(
+    "repos", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seller", String(64), nullable=False),
+    Column("buyer", String(64), nullable=False),
+    Column("seller_account", String(64), nullable=False),
+    Column("buyer_account", String(64), nullable=False),
+    Column("batch", String(64), nullable=False),
+    Column("quantity", BigInteger, nullable=False),  # sold at opening
+    Column("returned", BigInteger, nullable=False),  # delivered back to the seller so far
+    Column("purchase_price", BigInteger, nullable=False),  # minor units of `currency`
+    Column("repurchase_price", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("opened_on", String(10), nullable=False),
+    Column("repurchase_date", String(10), nullable=False),
+    Column("free_use", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("opened_seq", BigInteger, nullable=False),
+    Column("updated_seq", BigInteger, nullable=False),
+    Index("ix_repos_buyer", "buyer"),
+    Index("ix_repos_seller", "seller"),
+)
+
+# Every journal entry that acted on a pledge or repo: its history, in order.
+agreement_events = Table(
+    "agreement_events", metadata,
+    Column("agreement", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("op", String(40), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+)
+
+ROW_TABLES = {t.name: t for t in (pledges, repos, agreement_events)}
+
 PROJECTIONS = (participants, signing_keys, accounts, batches, lots, holdings, liens,
-               scheme_rules)
+               scheme_rules, *ROW_TABLES.values())
+
+
+# --- checkpoints, the journal's Merkle log and the state commitment (anchoring/) -------------
+# Not projections: a replay does not rebuild them; the audit recomputes and compares them.
+
+# One row per signed checkpoint. `note` is the signed checkpoint itself (a C2SP signed note,
+# docs/proof-format.md); the other columns index it. The anchor columns stay NULL until the
+# checkpoint is anchored on chain.
+checkpoints = Table(
+    "checkpoints", metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_size", BigInteger, nullable=False),
+    Column("log_root", LargeBinary(32), nullable=False),
+    Column("state_root", LargeBinary(32), nullable=False),
+    Column("cut_at", String(30), nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("signer", String(42), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("anchor_chain_id", BigInteger, nullable=True),
+    Column("anchor_contract", String(42), nullable=True),
+    Column("anchor_tx_hash", LargeBinary(32), nullable=True),
+    Column("anchor_block_number", BigInteger, nullable=True),
+    Column("anchor_block_time", BigInteger, nullable=True),  # unix seconds, the block's
+)
+
+# The log's complete perfect subtrees above the leaves (anchoring/log_store.py): node
+# (level, idx) is the root of leaves [idx * 2**level, (idx + 1) * 2**level). Level 0 is the
+# journal's leaf_hash column, not stored twice.
+log_nodes = Table(
+    "log_nodes", metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# Versions of the state commitment's leaves (anchoring/state_versions.py): a row holds `value`
+# at `key` for checkpoints from_checkpoint <= k < to_checkpoint (NULL: still current).
+state_leaves = Table(
+    "state_leaves", metadata,
+    Column("key", LargeBinary(32), primary_key=True),
+    Column("from_checkpoint", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_checkpoint", BigInteger, nullable=True),
+    Column("value", LargeBinary, nullable=False),
+    Index("ix_state_leaves_from", "from_checkpoint"),
+    Index("ix_state_leaves_to", "to_checkpoint"),
+)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
+
+from sqlalchemy.dialects import postgresql
 
 from ledger.model import (
     LOT_STATES,
@@ -28,6 +30,7 @@ from ledger.model import (
 )
 from ledger.schemes import SchemeRules
 from ledger.state import InstructionRecord, JournalRow, WorkingSet
+from ledger.store.schema import ROW_TABLES, metadata
 
 _LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
 _JOURNAL_COLUMNS = "seq, instruction_id, body_hash, op, entry, leaf_hash, accepted_at"
@@ -36,6 +39,31 @@ _JOURNAL_COLUMNS = "seq, instruction_id, body_hash, op, entry, leaf_hash, accept
 @lru_cache(maxsize=256)
 def _to_pyformat(sql: str) -> str:
     return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", sql)
+
+
+_MULTI_ROW_INSERT = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)(.*)$", re.S)
+_PG_DIALECT = postgresql.dialect()
+_PG_ARRAY_TYPES = {"BIGINT": "bigint[]", "INTEGER": "integer[]", "BOOLEAN": "boolean[]",
+                   "BLOB": "bytea[]", "BYTEA": "bytea[]"}
+
+
+@lru_cache(maxsize=64)
+def _unnest_insert(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`INSERT INTO t (a, b) VALUES (:a, :b) <tail>` as `INSERT ... SELECT * FROM unnest(...)`:
+    one PostgreSQL statement of constant text for any number of rows (one array per column),
+    which psycopg prepares once; executemany would send the rows one by one."""
+    match = _MULTI_ROW_INSERT.match(sql)
+    assert match, sql
+    table_name, columns, values, tail = match.groups()
+    names = tuple(name.strip().lstrip(":") for name in values.split(","))
+    table = metadata.tables[table_name]
+    casts = []
+    for column in (c.strip() for c in columns.split(",")):
+        type_name = table.columns[column].type.compile(dialect=_PG_DIALECT).upper()
+        casts.append(_PG_ARRAY_TYPES.get(type_name.split("(")[0], "text[]"))
+    arrays = ", ".join(f"%({n})b::{cast}" for n, cast in zip(names, casts, strict=True))
+    return (f"INSERT INTO {table_name} ({columns}) SELECT * FROM unnest({arrays}){tail}",
+            names)
 
 
 def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -90,6 +118,9 @@ class SqlTransaction:
     def executemany(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
         if len(rows) == 1:  # psycopg's executemany sets up a pipeline: costly for one row
             self.cursor.execute(self._sql(sql), rows[0])
+        elif rows and self.dialect == "postgresql" and _MULTI_ROW_INSERT.match(sql):
+            statement, names = _unnest_insert(sql)
+            self.cursor.execute(statement, {n: [row[n] for row in rows] for n in names})
         elif rows:
             self.cursor.executemany(self._sql(sql), rows)
 
@@ -172,6 +203,13 @@ class SqlTransaction:
         return [lot_from_row(r) for r in self.all(
             f"SELECT {_LOT_COLUMNS} FROM lots WHERE lien = :lien", {"lien": lien})]
 
+    def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
+        columns, keys = _row_table(table)
+        found = self.one(f"SELECT {', '.join(columns)} FROM {table} WHERE "
+                         + " AND ".join(f"{k} = :{k}" for k in keys),
+                         dict(zip(keys, key, strict=True)))
+        return dict(zip(columns, found, strict=True)) if found else None
+
     def journal_row(self, seq: int) -> JournalRow | None:
         row = self.one(f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE seq = :seq", {"seq": seq})
         return journal_row_from(row) if row else None
@@ -197,6 +235,7 @@ class SqlTransaction:
         self._flush_records(ws)
         self._flush_lots(ws)
         self._flush_holdings(ws)
+        self._flush_rows(ws)
         self.executemany(
             f"INSERT INTO journal ({_JOURNAL_COLUMNS}) VALUES (:seq, :instruction_id, "
             ":body_hash, :op, :entry, :leaf_hash, :accepted_at)",
@@ -268,7 +307,11 @@ class SqlTransaction:
                 updated.append(_lot_params(lot))
             else:
                 inserted.append(_lot_params(lot))
-        self.executemany("DELETE FROM lots WHERE id = :id", deleted)
+        if self.dialect == "postgresql" and len(deleted) > 1:
+            self.execute("DELETE FROM lots WHERE id = ANY(:ids)",
+                         {"ids": [d["id"] for d in deleted]})
+        else:
+            self.executemany("DELETE FROM lots WHERE id = :id", deleted)
         self.executemany(
             f"INSERT INTO lots ({_LOT_COLUMNS}) VALUES (:id, :batch, :serial_first, "
             ":serial_last, :account, :state, :lien, :created_seq)", inserted)
@@ -289,6 +332,30 @@ class SqlTransaction:
         self.executemany(
             f"INSERT INTO holdings (account, batch, {columns}) VALUES (:account, :batch, "
             f"{values}) ON CONFLICT (account, batch) DO UPDATE SET {updates}", rows)
+
+
+    def _flush_rows(self, ws: WorkingSet) -> None:
+        """Rows of the tables defined outside the core: one insert and one update per table."""
+        by_table: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        for row in ws.rows_written.values():
+            by_table.setdefault((row.table, row.new), []).append(dict(row.values))
+        for (table, new), rows in sorted(by_table.items()):
+            columns, keys = _row_table(table)
+            if new:
+                self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ("
+                                 + ", ".join(f":{c}" for c in columns) + ")", rows)
+            else:
+                settings = ", ".join(f"{c} = :{c}" for c in columns if c not in keys)
+                self.executemany(f"UPDATE {table} SET {settings} WHERE "
+                                 + " AND ".join(f"{k} = :{k}" for k in keys), rows)
+
+
+@lru_cache(maxsize=16)
+def _row_table(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(columns, primary-key columns) of a table written through `ledger.effects.Row`."""
+    table = ROW_TABLES[name]
+    return (tuple(c.name for c in table.columns),
+            tuple(c.name for c in table.primary_key.columns))
 
 
 def _lot_params(lot: Lot) -> dict[str, Any]:

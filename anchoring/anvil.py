@@ -1,0 +1,306 @@
+"""A managed local anvil node whose chain persists in the data directory.
+
+    node = AnvilNode(data_dir / "chain")
+    running = node.start()       # or the one already running; running.url
+    chain = connect_anvil(data_dir / "chain", anchorer)
+    node.stop()                  # SIGTERM: anvil writes its state file and exits
+
+The binary comes from the npm package @foundry-rs/anvil, pinned in chain/package.json and
+installed by `npm ci --prefix chain`; CARBONLEDGER_ANVIL names another binary. anvil runs with
+``--host 127.0.0.1 --port 0 --hardfork prague --state <dir>/anvil-state.json``:
+
+- port 0 lets the kernel pick a free port, which anvil prints as ``Listening on 127.0.0.1:PORT``.
+  Its output goes to a file, not a pipe: nobody drains a pipe once `chain up` has returned, and
+  anvil would block on a full one;
+- Prague, so that gas matches py-evm's (the embedded chain) to the unit;
+- ``--state`` loads the chain at start and writes it back on exit (SIGTERM), blocks, receipts
+  and all; ``--state-interval`` also writes it every few seconds, so that a crash (SIGKILL,
+  power loss) loses at most that much. What is lost is detected: the anchoring worker finds the
+  recorded anchors missing from the chain and stops (anchoring.worker.AnchorVanished).
+
+The running node is recorded in <dir>/anvil.json (pid, port, url, ...), which `connect_anvil`
+and `stop` read, so that another process (the next CLI command) finds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from anchoring.chain import ChainError, ChainUnavailable, RpcChain
+
+__all__ = [
+    "ANVIL_BINARY_VARIABLE",
+    "ANVIL_CHAIN_ID",
+    "ANVIL_VERSION",
+    "PACKAGE_DIR",
+    "AnvilError",
+    "AnvilNode",
+    "AnvilNotInstalled",
+    "AnvilNotRunning",
+    "AnvilStartFailed",
+    "RunningAnvil",
+    "connect_anvil",
+    "find_anvil",
+    "set_balance",
+]
+
+ANVIL_VERSION = "1.7.1"
+"""The version chain/package.json pins."""
+
+ANVIL_CHAIN_ID = 31337
+ANVIL_BINARY_VARIABLE = "CARBONLEDGER_ANVIL"
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent / "chain"
+"""chain/ of the checkout: package.json, package-lock.json and, once installed, node_modules."""
+
+STATE_FILE = "anvil-state.json"
+LOG_FILE = "anvil.log"
+RUNNING_FILE = "anvil.json"
+LOG_ROTATE_BYTES = 16 * 2**20
+"""anvil logs every RPC call it serves; past this size the log is set aside at the next start."""
+
+_LISTENING = re.compile(rb"Listening on 127\.0\.0\.1:(\d+)")
+
+
+class AnvilError(ChainError):
+    """Root of the errors of the managed anvil node."""
+
+
+class AnvilNotInstalled(AnvilError):
+    pass
+
+
+class AnvilStartFailed(AnvilError):
+    pass
+
+
+class AnvilNotRunning(AnvilError, ChainUnavailable):
+    """No managed anvil is running (a `ChainUnavailable`: the worker waits for it)."""
+
+
+def find_anvil() -> Path:
+    """The anvil binary: $CARBONLEDGER_ANVIL, else the npm package's for this platform."""
+    override = os.environ.get(ANVIL_BINARY_VARIABLE)
+    if override:
+        path = Path(override)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise AnvilNotInstalled(f"{ANVIL_BINARY_VARIABLE}={override} is not an executable")
+        return path
+    system = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform)
+    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower())
+    name = "anvil.exe" if sys.platform == "win32" else "anvil"
+    path = PACKAGE_DIR / "node_modules" / "@foundry-rs" / f"anvil-{system}-{machine}" / "bin" / name
+    if system is None or machine is None or not path.is_file():
+        raise AnvilNotInstalled(
+            f"anvil is not installed (looked for {path}): run `npm ci --prefix chain` (or "
+            f"`make chain`), or set {ANVIL_BINARY_VARIABLE} to an anvil {ANVIL_VERSION} binary")
+    return path
+
+
+@dataclass(frozen=True)
+class RunningAnvil:
+    """A started node, as recorded in anvil.json."""
+
+    pid: int
+    port: int
+    url: str
+    binary: str
+    state_file: str
+    log_file: str
+    started_at: float  # unix seconds
+
+    @property
+    def description(self) -> str:
+        return (f"local anvil node at {self.url} (pid {self.pid}), its chain persisted in "
+                f"{self.state_file}")
+
+
+class AnvilNode:
+    """Starts, finds and stops the managed anvil of one directory (the data dir's chain/)."""
+
+    def __init__(self, directory: Path, *, binary: Path | None = None,
+                 state_interval_s: int | None = 1) -> None:
+        self.directory = directory
+        self.binary = binary
+        self.state_interval_s = state_interval_s
+        # The process this object started, kept so that stop() can reap it: a child that exits
+        # unreaped stays a zombie, which still answers kill(pid, 0).
+        self._child: subprocess.Popen[bytes] | None = None
+
+    @property
+    def state_file(self) -> Path:
+        return self.directory / STATE_FILE
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / LOG_FILE
+
+    @property
+    def running_file(self) -> Path:
+        return self.directory / RUNNING_FILE
+
+    def running(self) -> RunningAnvil | None:
+        """The node recorded in anvil.json if its process is alive and still anvil."""
+        try:
+            running = RunningAnvil(**json.loads(self.running_file.read_text()))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+        return running if _is_our_anvil(running) else None
+
+    def start(self, timeout_s: float = 15.0) -> RunningAnvil:
+        """Start anvil (or return the one already running) and wait until it listens."""
+        already = self.running()
+        if already is not None:
+            return already
+        binary = self.binary or find_anvil()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._rotate_log()
+        command = [str(binary), "--host", "127.0.0.1", "--port", "0", "--hardfork", "prague",
+                   "--state", str(self.state_file.resolve())]
+        if self.state_interval_s:
+            command += ["--state-interval", str(self.state_interval_s)]
+        with open(self.log_file, "ab") as log:
+            offset = log.tell()
+            child = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.directory, start_new_session=True)  # survives the shell's Ctrl-C
+        self._child = child
+        port = self._wait_for_port(child, offset, timeout_s)
+        running = RunningAnvil(pid=child.pid, port=port, url=f"http://127.0.0.1:{port}",
+                               binary=str(binary), state_file=str(self.state_file.resolve()),
+                               log_file=str(self.log_file.resolve()), started_at=time.time())
+        temporary = self.running_file.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(asdict(running), indent=2) + "\n")
+        temporary.replace(self.running_file)
+        return running
+
+    def stop(self, timeout_s: float = 15.0) -> RunningAnvil | None:
+        """SIGTERM the running node and wait for it to exit (anvil writes its state file on
+        the way out). Returns what was stopped; None if nothing was running."""
+        running = self.running()
+        if running is None:
+            self.running_file.unlink(missing_ok=True)
+            return None
+        os.kill(running.pid, signal.SIGTERM)
+        if not self._wait_for_exit(running.pid, timeout_s):
+            raise AnvilError(f"anvil (pid {running.pid}) did not stop within {timeout_s:.0f} s "
+                             "of SIGTERM; its state file may be stale")
+        self.running_file.unlink(missing_ok=True)
+        return running
+
+    def kill(self) -> RunningAnvil | None:
+        """SIGKILL the node, as a crash would: nothing is written on the way out. For tests
+        of what a crash loses; `stop` is the way to stop anvil."""
+        running = self.running()
+        if running is None:
+            return None
+        os.kill(running.pid, signal.SIGKILL)
+        self._wait_for_exit(running.pid, 15.0)
+        self.running_file.unlink(missing_ok=True)
+        return running
+
+    def _wait_for_port(self, child: subprocess.Popen[bytes], offset: int,
+                       timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with open(self.log_file, "rb") as log:
+                log.seek(offset)
+                output = log.read()
+            found = _LISTENING.search(output)
+            if found:
+                return int(found.group(1))
+            if child.poll() is not None:
+                raise AnvilStartFailed(
+                    f"anvil exited with status {child.returncode} before listening; its last "
+                    f"words ({self.log_file}):\n{_tail(output)}")
+            if time.monotonic() > deadline:
+                child.kill()
+                child.wait()
+                raise AnvilStartFailed(f"anvil did not listen within {timeout_s:.0f} s; see "
+                                       f"{self.log_file}")
+            time.sleep(0.01)
+
+    def _wait_for_exit(self, pid: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        child = self._child if self._child is not None and self._child.pid == pid else None
+        while time.monotonic() < deadline:
+            if child is not None:
+                if child.poll() is not None:
+                    self._child = None
+                    return True
+            elif not _alive(pid):
+                return True
+            time.sleep(0.005)
+        return False
+
+    def _rotate_log(self) -> None:
+        try:
+            if self.log_file.stat().st_size > LOG_ROTATE_BYTES:
+                self.log_file.replace(self.log_file.with_suffix(".log.1"))
+        except FileNotFoundError:
+            pass
+
+
+def connect_anvil(directory: Path, anchorer: LocalAccount | None, *,
+                  timeout_s: float = 10.0) -> RpcChain:
+    """The managed anvil of ``directory`` as a `Chain`. Call again after a restart: the port
+    changes with every start. ``anchorer`` None connects read-only."""
+    running = AnvilNode(directory).running()
+    if running is None:
+        raise AnvilNotRunning(f"the local anvil node is not running ({directory}): start it "
+                              "with `carbonledger chain up`")
+    return RpcChain(running.url, anchorer, label=running.description, timeout_s=timeout_s)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive, and not ours (see _is_our_anvil)
+    # An exited child that nobody reaped yet still has a pid; /proc tells (where there is one).
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _is_our_anvil(running: RunningAnvil) -> bool:
+    """Alive, and (where /proc says) the same anvil on the same state file: a recycled pid
+    must never be signalled."""
+    if not _alive(running.pid):
+        return False
+    try:
+        arguments = Path(f"/proc/{running.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc (macOS): the pid is all there is to go on
+    return running.state_file.encode() in arguments and any(
+        argument.endswith(b"anvil") or argument.endswith(b"anvil.exe") for argument in arguments)
+
+
+def _tail(output: bytes, lines: int = 15) -> str:
+    return "\n".join(output.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def set_balance(chain: RpcChain, address: str, wei: int) -> None:
+    """Give ``address`` a balance on an anvil node (its anvil_setBalance method: a local
+    development chain's own way to fund an account; no other node has it)."""
+    response = chain.w3.provider.make_request(
+        "anvil_setBalance", [to_checksum_address(address), hex(wei)])  # type: ignore[arg-type]
+    if response.get("error"):
+        raise AnvilError(f"anvil_setBalance failed: {response['error']}")

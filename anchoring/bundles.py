@@ -1,0 +1,144 @@
+"""Proof bundles, built from the store: self-contained JSON evidence (docs/proof-format.md).
+
+    prover = Prover(store)                       # or Prover(store, checkpointer.state)
+    prover.entry(seq)                            # a journal entry in the latest checkpoint
+    prover.lot("12.0", number=3)                 # a lot's state (or absence) at checkpoint 3
+    prover.holding("HN-C", "A1"); prover.account("HN-C")
+    prover.consistency(2, 5)                     # checkpoint 5 extends checkpoint 2
+
+Each bundle carries the signed checkpoint it is checked against, verbatim, and the proof; the
+sizes and roots a proof uses are read from that note, never from elsewhere. Given the state
+commitment of a running checkpointer, state proofs come from its in-memory snapshots
+(microseconds); otherwise the checkpoint's tree is rebuilt from the stored leaf versions and
+the last one rebuilt is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from anchoring.checkpoints import StoredCheckpoint, checkpoint_at, latest_checkpoint
+from anchoring.errors import NotCheckpointed, StoreInconsistent
+from anchoring.log_store import open_log
+from anchoring.merkle_log import MerkleLog
+from anchoring.note import CheckpointBody, NoteError, parse_text, split_note
+from anchoring.smt import Snapshot
+from anchoring.state_commitment import rebuild_at
+from anchoring.state_keys import account_key, holding_key, lot_key
+from anchoring.verify import BUNDLE_FORMAT, BUNDLE_VERSION
+from ledger.store.database import Store
+from ledger.store.sql import SqlTransaction
+
+Bundle = dict[str, Any]
+
+
+class SnapshotSource(Protocol):
+    """Whoever holds checkpoints' state trees in memory (a running checkpointer's
+    `StateCommitment`)."""
+
+    def snapshot(self, number: int) -> Snapshot | None: ...
+
+
+class Prover:
+    def __init__(self, store: Store, state: SnapshotSource | None = None) -> None:
+        self.store = store
+        self.state = state
+        self._rebuilt: tuple[int, Snapshot] | None = None
+
+    def entry(self, seq: int, number: int | None = None) -> Bundle:
+        """Journal entry `seq` in checkpoint `number` (default: the latest)."""
+        with self.store.read() as tx:
+            checkpoint, body = _checkpoint(tx, number)
+            if not 0 <= seq < body.size:
+                raise NotCheckpointed(
+                    f"entry {seq} is not in checkpoint {body.number}, whose log holds entries "
+                    f"0..{body.size - 1}: cut a checkpoint, or name a later one")
+            row = tx.journal_row(seq)
+            if row is None:
+                raise StoreInconsistent(f"entry {seq} is missing from the journal; run "
+                                        "`carbonledger audit`")
+            hashes = _log(tx, lambda log: log.inclusion_proof(seq, body.size))
+        try:
+            entry = row.entry.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StoreInconsistent(f"entry {seq}: stored bytes are not UTF-8") from exc
+        return {**_common("entry", checkpoint), "entry": entry,
+                "inclusion": {"index": seq, "hashes": [h.hex() for h in hashes]}}
+
+    def lot(self, lot_id: str, number: int | None = None) -> Bundle:
+        """Lot `lot_id`'s state at checkpoint `number`, or proof that it was not live."""
+        return self._state("lot", lot_id, lot_key(lot_id), number)
+
+    def holding(self, account: str, batch: str, number: int | None = None) -> Bundle:
+        return self._state("holding", {"account": account, "batch": batch},
+                           holding_key(account, batch), number)
+
+    def account(self, account_id: str, number: int | None = None) -> Bundle:
+        return self._state("account", account_id, account_key(account_id), number)
+
+    def consistency(self, first: int, second: int) -> Bundle:
+        """Proof that checkpoint `second`'s log extends checkpoint `first`'s."""
+        if not 1 <= first < second:
+            raise NotCheckpointed(f"a consistency proof goes from an earlier checkpoint to a "
+                                  f"later one (numbered from 1): got {first} and {second}")
+        with self.store.read() as tx:
+            older, older_body = _checkpoint(tx, first)
+            newer, newer_body = _checkpoint(tx, second)
+            hashes = _log(tx, lambda log: log.consistency_proof(older_body.size,
+                                                                 newer_body.size))
+        return {**_common("consistency", newer), "from_checkpoint": older.note,
+                "from_anchor": _anchor(older), "consistency": [h.hex() for h in hashes]}
+
+    def _state(self, kind: str, subject: Any, key: bytes, number: int | None) -> Bundle:
+        with self.store.read() as tx:
+            checkpoint, body = _checkpoint(tx, number)
+            snapshot = self._snapshot(tx, body.number)
+        value = snapshot.get(key)
+        state = {"key": key.hex(), "value": None if value is None else value.decode("utf-8"),
+                 "proof": snapshot.prove(key).to_dict()}
+        return {**_common(kind, checkpoint), kind: subject, "state": state}
+
+    def _snapshot(self, tx: SqlTransaction, number: int) -> Snapshot:
+        live = self.state.snapshot(number) if self.state else None
+        if live is not None:
+            return live
+        if self._rebuilt is None or self._rebuilt[0] != number:
+            self._rebuilt = (number, rebuild_at(tx, number))
+        return self._rebuilt[1]
+
+
+def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoint, CheckpointBody]:
+    """The stored checkpoint and what its signed note says (proofs use the note's values)."""
+    checkpoint = latest_checkpoint(tx) if number is None else checkpoint_at(tx, number)
+    if checkpoint is None:
+        latest = latest_checkpoint(tx)
+        raise NotCheckpointed(
+            "no checkpoint yet: run `carbonledger checkpoint`" if latest is None else
+            f"there is no checkpoint {number}: the latest is {latest.number}")
+    try:
+        text, _ = split_note(checkpoint.note)
+        return checkpoint, parse_text(text)
+    except NoteError as exc:
+        raise StoreInconsistent(f"checkpoint {checkpoint.number}'s stored note is unreadable "
+                                f"({exc}); run `carbonledger audit`") from exc
+
+
+def _log(tx: SqlTransaction, prove: Callable[[MerkleLog], list[bytes]]) -> list[bytes]:
+    """A proof from the stored log (which reaches the latest checkpoint)."""
+    latest = latest_checkpoint(tx)
+    assert latest is not None, "asked for a proof without a checkpoint"
+    try:
+        return prove(open_log(tx, latest.log_size))
+    except KeyError as exc:
+        raise StoreInconsistent(str(exc.args[0])) from exc
+
+
+def _common(kind: str, checkpoint: StoredCheckpoint) -> Bundle:
+    return {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "kind": kind,
+            "operator": checkpoint.signer, "checkpoint": checkpoint.note,
+            "anchor": _anchor(checkpoint)}
+
+
+def _anchor(checkpoint: StoredCheckpoint) -> dict[str, Any] | None:
+    return None if checkpoint.anchor is None else checkpoint.anchor.as_json(checkpoint.number)

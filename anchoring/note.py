@@ -1,0 +1,219 @@
+"""A checkpoint as a C2SP signed note (c2sp.org/tlog-checkpoint), signed with a secp256k1 key.
+
+Pure: hashing, base64 and custody's secp256k1 code; the offline verifier uses it as is.
+
+    carbonledger/registry/3f1c0a9be2d47a10        origin: the ledger's log identity
+    1234                                          log size
+    nq0bZ8pN5ZrW2fQmkJ8T3sBGgq1dBbNZ1kJxWf3mX0c=  RFC 9162 root of the first `size` entries
+    checkpoint 7                                  extension lines: the checkpoint number,
+    state 2N2c0u9S0yq1gJ3b8y0c6m0Jk8tD2p7m3HcVb9eWl0M=   the state commitment's root,
+    time 2026-06-01T09:00:00.000Z                 and the time of the marker that closed it
+                                                  (blank line: the note text ends above it)
+    — carbonledger/registry/3f1c0a9be2d47a10 <base64(key id ‖ 65-byte signature)>
+
+The first three lines are exactly tlog-checkpoint's; ours adds three extension lines, always
+present, in this order. The signature is the operator's secp256k1 signature of the note text
+(UTF-8, final newline included) as an Ethereum signed message (EIP-191 version 0x45,
+`personal_sign`): any Ethereum tool recovers the operator's address from it. It is 65 bytes
+r ‖ s ‖ v with v in {27, 28} and low s, so its bytes are unique. As signed-note recommends,
+the key ID is SHA-256(key name ‖ 0x0A ‖ signature type ‖ public key)[:4], where the signature
+type is 0xff followed by the identifier below (signed-note's range for algorithms it does not
+number) and the public key is the signer's 20-byte address, which is what an auditor trusts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from hashlib import sha256
+
+from custody.eip712 import keccak256
+from custody.signatures import (
+    SignatureError,
+    recover_address_bytes,
+    to_checksum_address,
+    unsafe_sign_digest,
+)
+
+SIGNATURE_TYPE = b"\xff" + b"carbonledger/eip191-secp256k1"
+SIGNATURE_SIZE = 65
+MAX_NOTE_BYTES = 16_384
+MAX_SIGNATURE_LINES = 16
+_DASH = "\u2014 "
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
+_KEY_NAME = re.compile(r"[^\s+]+")
+
+
+class NoteError(ValueError):
+    """A signed checkpoint is malformed, or not signed by the key it must be signed by."""
+
+
+@dataclass(frozen=True)
+class CheckpointBody:
+    """What a checkpoint says: the text its signature covers."""
+
+    origin: str
+    size: int
+    log_root: bytes
+    number: int
+    state_root: bytes
+    time: str
+
+    def text(self) -> str:
+        return (f"{self.origin}\n{self.size}\n{_b64(self.log_root)}\n"
+                f"checkpoint {self.number}\nstate {_b64(self.state_root)}\ntime {self.time}\n")
+
+
+def parse_address(text: object, what: str = "operator key") -> bytes:
+    """A 0x-prefixed 20-byte address; a mixed-case one must carry a valid EIP-55 checksum,
+    since a typo in a trusted key must not pass unnoticed."""
+    if not isinstance(text, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
+        raise NoteError(f"{what} must be a 0x-prefixed 20-byte hex address, got {text!r:.60}")
+    raw = bytes.fromhex(text[2:])
+    hex_part = text[2:]
+    if hex_part != hex_part.lower() and hex_part != hex_part.upper() and \
+            to_checksum_address(raw) != text:
+        raise NoteError(f"{what} {text} fails its EIP-55 checksum: check for a typo")
+    return raw
+
+
+def key_id(key_name: str, address: bytes) -> bytes:
+    """signed-note's 4-byte key ID for this signature type and signer."""
+    return sha256(key_name.encode() + b"\n" + SIGNATURE_TYPE + address).digest()[:4]
+
+
+def signing_digest(text: str) -> bytes:
+    """EIP-191 `personal_sign` digest of the note text: keccak256 of
+    "\\x19Ethereum Signed Message:\\n" ‖ decimal byte length ‖ text."""
+    data = text.encode("utf-8")
+    return keccak256(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+
+
+def sign_note(body: CheckpointBody, private_key: bytes) -> str:
+    """The signed note: text, blank line, one signature line named after the origin."""
+    text = body.text()
+    check_body(body)
+    signature = unsafe_sign_digest(private_key, signing_digest(text))
+    address = recover_address_bytes(signing_digest(text), signature)
+    line = f"{_DASH}{body.origin} {_b64(key_id(body.origin, address) + signature)}\n"
+    return f"{text}\n{line}"
+
+
+def open_note(note: str, trusted: str) -> CheckpointBody:
+    """Parse a signed checkpoint and check that the key `trusted` (an address) signed it.
+
+    As signed-note requires: signature lines of other keys are ignored, a line with the
+    trusted key's name and ID must verify, and a note with none is refused.
+    """
+    address = parse_address(trusted)
+    text, signature_lines = split_note(note)
+    body = parse_text(text)
+    wanted = key_id(body.origin, address)
+    digest = signing_digest(text)
+    for name, blob in signature_lines:
+        if name != body.origin or blob[:4] != wanted:
+            continue
+        if len(blob) != 4 + SIGNATURE_SIZE:
+            raise NoteError(f"the signature by {to_checksum_address(address)} is "
+                            f"{len(blob) - 4} bytes, want {SIGNATURE_SIZE}")
+        try:
+            signer = recover_address_bytes(digest, blob[4:])
+        except SignatureError as exc:
+            raise NoteError(f"the checkpoint signature is invalid: {exc}") from exc
+        if signer != address:
+            raise NoteError(f"checkpoint {body.number} is not signed by "
+                            f"{to_checksum_address(address)}: its signature recovers "
+                            f"{to_checksum_address(signer)} (the note was changed after "
+                            "signing, or signed by another key)")
+        return body
+    raise NoteError(f"checkpoint {body.number} carries no signature by the trusted operator "
+                    f"key {to_checksum_address(address)} (key name {body.origin}, key ID "
+                    f"{wanted.hex()})")
+
+
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """(text, [(key name, decoded signature)]) of a signed note, checked for shape only."""
+    if not isinstance(note, str):
+        raise NoteError("a signed checkpoint must be text")
+    if len(note.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
+        raise NoteError(f"signed checkpoint is over {MAX_NOTE_BYTES} bytes")
+    if any(ch < " " and ch != "\n" for ch in note):
+        raise NoteError("signed checkpoint contains control characters")
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n"):
+        raise NoteError("not a signed note: want text, a blank line, signature lines")
+    text, lines = note[:cut + 1], note[cut + 2:-1].split("\n")
+    if len(lines) > MAX_SIGNATURE_LINES:
+        raise NoteError(f"more than {MAX_SIGNATURE_LINES} signature lines")
+    signatures = []
+    for line in lines:
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != _DASH.strip() or not _KEY_NAME.fullmatch(parts[1]):
+            raise NoteError(f"malformed signature line {line!r:.80}")
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+        except binascii.Error as exc:
+            raise NoteError(f"signature line is not base64: {line!r:.80}") from exc
+        if len(blob) < 5:
+            raise NoteError("signature line too short for a key ID and a signature")
+        signatures.append((parts[1], blob))
+    return text, signatures
+
+
+def parse_text(text: str) -> CheckpointBody:
+    """The note text, strictly: exactly the six lines our checkpoints have, canonical values."""
+    lines = text.split("\n")
+    if len(lines) != 7 or lines[-1] != "":
+        raise NoteError(f"checkpoint text has {len(lines) - 1} lines, want 6")
+    origin, size, log_root, number, state_root, moment = lines[:6]
+    if not _KEY_NAME.fullmatch(origin):
+        raise NoteError(f"origin {origin!r:.80} is empty or contains spaces or '+'")
+    body = CheckpointBody(
+        origin=origin,
+        size=_decimal(size, "log size"),
+        log_root=_root(log_root, "log root"),
+        number=_decimal(_field(number, "checkpoint"), "checkpoint number"),
+        state_root=_root(_field(state_root, "state"), "state root"),
+        time=_field(moment, "time"),
+    )
+    check_body(body)
+    return body
+
+
+def check_body(body: CheckpointBody) -> None:
+    if not _TIME.fullmatch(body.time):
+        raise NoteError(f"time {body.time!r} is not RFC 3339 UTC with milliseconds")
+    if body.number < 1 or body.size < 1:
+        raise NoteError("checkpoints are numbered from 1 and hold at least their marker")
+    if len(body.log_root) != 32 or len(body.state_root) != 32:
+        raise NoteError("roots are 32 bytes")
+
+
+def _field(line: str, name: str) -> str:
+    prefix = name + " "
+    if not line.startswith(prefix):
+        raise NoteError(f"expected the line '{name} ...', got {line!r:.80}")
+    return line[len(prefix):]
+
+
+def _decimal(text: str, what: str) -> int:
+    if not _DECIMAL.fullmatch(text) or int(text) >= 1 << 64:
+        raise NoteError(f"{what} {text!r:.40} is not a decimal uint64 without leading zeros")
+    return int(text)
+
+
+def _root(text: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise NoteError(f"{what} is not base64") from exc
+    if len(raw) != 32 or _b64(raw) != text:
+        raise NoteError(f"{what} must be the base64 of 32 bytes")
+    return raw
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

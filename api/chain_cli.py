@@ -1,0 +1,395 @@
+"""`carbonledger chain ...`: the chain that checkpoints are anchored on.
+
+    carbonledger chain up          # start the local anvil node (state kept in DATA_DIR/chain/)
+    carbonledger chain deploy      # deploy the AnchorRegistry; record it in DATA_DIR/chain.json
+    carbonledger chain anchor      # anchor the stored checkpoints (--follow: keep at it)
+    carbonledger chain status      # the chain, the registry, what is anchored and what waits
+    carbonledger chain down        # stop the local node (it writes its state on the way out)
+
+`--chain` picks the network for `deploy`: ``anvil`` (the managed local node, the default),
+``embedded`` (py-evm in this process: EPHEMERAL, every output says so, nothing is recorded),
+or a JSON-RPC URL (Besu, Quorum, Geth, a public network). The anchorer's key comes from
+CARBONLEDGER_ANCHORER_KEY or from a keystore file, never from an argument.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from api.config import ConfigError, LedgerConfig, load_config
+
+# web3 costs every command ~0.6 s to import: the chain modules are imported where used.
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from anchoring.chain import Chain, ChainRecord
+    from anchoring.worker import AnchorResult
+
+ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"  # anchoring.chain reads it
+ANCHORER_KEYSTORE = Path("keystores") / "anchorer.json"
+OWNER_KEYSTORE = Path("keystores") / "registry-owner.json"
+LOCAL_FUNDING_WEI = 10**21  # what `deploy` gives the anchorer on the local anvil chain
+
+
+def _chain_dir(data_dir: Path) -> Path:
+    return data_dir / "chain"
+
+
+def _password() -> str:
+    from api.bootstrap import password_from_env
+
+    return password_from_env() or click.prompt("Keystore password", hide_input=True)
+
+
+def _fail(error: Exception) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
+def _config(data_dir: Path) -> LedgerConfig:
+    try:
+        return load_config(data_dir)
+    except ConfigError as error:
+        raise _fail(error) from error
+
+
+@click.group()
+def chain() -> None:
+    """The chain checkpoints are anchored on: a local anvil node, or any JSON-RPC network."""
+
+
+# --- the local node ------------------------------------------------------------------------
+
+
+@chain.command()
+@click.pass_obj
+def up(data_dir: Path) -> None:
+    """Start the local anvil node; its chain persists in DATA_DIR/chain/anvil-state.json."""
+    from anchoring.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
+
+    node = AnvilNode(_chain_dir(data_dir))
+    already = node.running()
+    try:
+        running = already or node.start()
+    except AnvilError as error:
+        raise _fail(error) from error
+    state = "already running" if already else "started"
+    click.echo(f"anvil {state}: {running.url} (pid {running.pid}), chain id {ANVIL_CHAIN_ID}")
+    click.echo(f"its chain persists in {running.state_file}; log {running.log_file}")
+
+
+@chain.command()
+@click.pass_obj
+def down(data_dir: Path) -> None:
+    """Stop the local anvil node (SIGTERM: it writes its state file, then exits)."""
+    from anchoring.anvil import AnvilError, AnvilNode
+
+    try:
+        stopped = AnvilNode(_chain_dir(data_dir)).stop()
+    except AnvilError as error:
+        raise _fail(error) from error
+    if stopped is None:
+        click.echo("anvil is not running")
+        return
+    click.echo(f"anvil stopped (pid {stopped.pid}); its chain is saved in {stopped.state_file}")
+
+
+# --- deployment ----------------------------------------------------------------------------
+
+
+@chain.command()
+@click.option("--chain", "network", default="anvil", show_default=True, metavar="NETWORK",
+              help="anvil (the local node), embedded (in process, EPHEMERAL) or a JSON-RPC URL.")
+@click.option("--owner", default=None, metavar="ADDRESS",
+              help="The registry's owner, who alone may rotate the anchorer. Required on a "
+                   "JSON-RPC network (keep its key off this machine); on a local chain a new "
+                   f"key is made in DATA_DIR/{OWNER_KEYSTORE}.")
+@click.option("--anchorer-keystore", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help=f"The anchorer's keystore (default DATA_DIR/{ANCHORER_KEYSTORE}; "
+                                 f"{ANCHORER_KEY_VARIABLE} takes precedence).")
+@click.option("--replace", is_flag=True,
+              help="Deploy even though chain.json names a registry that is still on chain.")
+@click.pass_obj
+def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: Path | None,
+           replace: bool) -> None:
+    """Deploy the AnchorRegistry and record it in DATA_DIR/chain.json."""
+    from eth_utils import to_checksum_address
+
+    from anchoring.chain import ChainError, ChainRecord, RpcChain, deploy_registry
+
+    _config(data_dir)
+    if network == "embedded":
+        _deploy_embedded(owner)
+        return
+    local = network == "anvil"
+    if not local and not network.startswith(("http://", "https://")):
+        raise click.BadParameter("anvil, embedded, or an http(s):// JSON-RPC URL",
+                                 param_hint="--chain")
+    if not local and owner is None:
+        raise click.UsageError("--owner ADDRESS is required on a JSON-RPC network: the "
+                               "owner's key should not live on the ledger's machine")
+    keystore = anchorer_keystore or data_dir / ANCHORER_KEYSTORE
+    try:
+        anchorer, keystore_used = _anchorer(keystore, create=local)
+        target: Chain
+        if local:
+            from anchoring.anvil import connect_anvil, set_balance
+
+            target = connect_anvil(_chain_dir(data_dir), anchorer)
+            if target.w3.eth.get_balance(anchorer.address) == 0:
+                set_balance(target, anchorer.address, LOCAL_FUNDING_WEI)
+        else:
+            target = RpcChain(network, anchorer)
+        chain_id = target.chain_id
+        _refuse_overwrite(data_dir, target, replace)
+        owner_address = to_checksum_address(owner) if owner else _local_owner(data_dir)
+        _, deployment = deploy_registry(target, owner=owner_address)
+    except (ChainError, OSError) as error:
+        raise _fail(error) from error
+    record = ChainRecord(
+        network="anvil" if local else "rpc", chain_id=chain_id, registry=deployment.registry,
+        deployment_block=deployment.block_number, deployment_tx=deployment.tx_hash,
+        owner=deployment.owner, anchorer=deployment.anchorer,
+        rpc_url=None if local else network,
+        anchorer_keystore=_relative(keystore, data_dir) if keystore_used else None)
+    path = record.save(data_dir)
+    click.echo(f"chain: {target.description}")
+    click.echo(f"AnchorRegistry deployed at {deployment.registry} in block "
+               f"{deployment.block_number} ({deployment.gas_used:,} gas)")
+    click.echo(f"owner {deployment.owner}, anchorer {deployment.anchorer}")
+    click.echo(f"recorded in {path}")
+
+
+def _deploy_embedded(owner: str | None) -> None:
+    from eth_utils import to_checksum_address
+
+    from anchoring.chain import ChainError, EmbeddedChain, deploy_registry
+
+    target = EmbeddedChain()
+    click.echo(f"chain: {target.description}")
+    try:
+        owner_address = to_checksum_address(owner) if owner else list(target.w3.eth.accounts)[1]
+        _, deployment = deploy_registry(target, owner=owner_address)
+    except ChainError as error:
+        raise _fail(error) from error
+    click.echo(f"AnchorRegistry deployed at {deployment.registry} in block "
+               f"{deployment.block_number} ({deployment.gas_used:,} gas)")
+    click.echo("EPHEMERAL: this chain ends with this command; nothing was recorded. Use "
+               "`--chain anvil` (after `carbonledger chain up`) or a JSON-RPC URL for a "
+               "registry that lasts.")
+
+
+def _anchorer(keystore: Path, *, create: bool) -> tuple[LocalAccount, bool]:
+    """The anchorer's account, and whether it came from the keystore (rather than the
+    environment). On a local chain a missing keystore is created."""
+    from anchoring.chain import anchorer_account
+    from custody.keystore import new_private_key, write_keystore
+
+    if os.environ.get(ANCHORER_KEY_VARIABLE):
+        return anchorer_account(), False
+    if create and not keystore.exists():
+        write_keystore(keystore, new_private_key(), _password())
+        click.echo(f"created the anchorer's key in {keystore}")
+    return anchorer_account(keystore, _password()), True
+
+
+def _local_owner(data_dir: Path) -> str:
+    from custody.keystore import new_private_key, read_keystore, write_keystore
+    from custody.signatures import address_of
+
+    path = data_dir / OWNER_KEYSTORE
+    if path.exists():
+        return address_of(read_keystore(path, _password()))
+    address = write_keystore(path, new_private_key(), _password())
+    click.echo(f"created the registry owner's key in {path}")
+    return address
+
+
+def _refuse_overwrite(data_dir: Path, target: Chain, replace: bool) -> None:
+    from eth_utils import to_checksum_address
+
+    from anchoring.chain import ChainRecord
+
+    existing = ChainRecord.load_if_present(data_dir)
+    if existing is None or replace or existing.chain_id != target.chain_id:
+        return
+    if target.w3.eth.get_code(to_checksum_address(existing.registry)):
+        raise click.ClickException(
+            f"chain.json already names the registry {existing.registry} on chain "
+            f"{existing.chain_id}, and it is still there: keep anchoring on it, or pass "
+            "--replace to deploy a new one (its checkpoints are then anchored again with "
+            "`carbonledger chain anchor --reanchor`)")
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+# --- anchoring and status --------------------------------------------------------------------
+
+
+def _recorded_chain(data_dir: Path, record: ChainRecord,
+                    anchorer: LocalAccount | None) -> Chain:
+    from anchoring.chain import RpcChain
+
+    if record.network == "anvil":
+        from anchoring.anvil import connect_anvil
+
+        return connect_anvil(_chain_dir(data_dir), anchorer)
+    assert record.rpc_url is not None, "an rpc record has its URL"
+    return RpcChain(record.rpc_url, anchorer)
+
+
+def _reached(target: Chain) -> str:
+    """The chain's description once it has been reached (it then carries the chain id)."""
+    _ = target.chain_id
+    return target.description
+
+
+def _record(data_dir: Path) -> ChainRecord:
+    from anchoring.chain import ChainError, ChainRecord
+
+    try:
+        return ChainRecord.load(data_dir)
+    except ChainError as error:
+        raise _fail(error) from error
+
+
+@chain.command()
+@click.option("--follow", is_flag=True,
+              help="Keep anchoring new checkpoints as they are cut, until interrupted; a chain "
+                   "that is down is waited for with backoff.")
+@click.option("--poll-seconds", type=click.FloatRange(min=0.05), default=1.0, show_default=True)
+@click.option("--reanchor", is_flag=True,
+              help="Anchor again the checkpoints whose recorded anchors are gone from the "
+                   "chain or are on another registry (after a reset node or a new registry).")
+@click.pass_obj
+def anchor(data_dir: Path, follow: bool, poll_seconds: float, reanchor: bool) -> None:
+    """Anchor the stored checkpoints not yet on chain, in order, recording where each lies."""
+    from anchoring.chain import ChainError, anchorer_account
+    from anchoring.worker import AnchoringStopped, AnchoringWorker, AnchorTarget
+    from api.bootstrap import load_operator
+    from ledger.store.database import Store
+
+    config = _config(data_dir)
+    record = _record(data_dir)
+    try:
+        keystore = data_dir / record.anchorer_keystore if record.anchorer_keystore else None
+        anchorer = anchorer_account(keystore, _password() if keystore else None)
+    except ChainError as error:
+        raise _fail(error) from error
+    operator = load_operator(data_dir)
+    store = Store(config.store_url)
+    worker = AnchoringWorker(store, lambda: _recorded_chain(data_dir, record, anchorer),
+                             AnchorTarget.of(record),
+                             operator=operator.address if operator else None,
+                             reanchor=reanchor)
+    try:
+        if follow:
+            # The chain may be down now: the worker waits for it, with backoff.
+            click.echo(f"registry {record.registry} on chain {record.chain_id} "
+                       f"({record.network}); anchoring new checkpoints as they are cut, "
+                       "Ctrl-C to stop")
+            _follow(worker.run, poll_seconds)
+            return
+        target = _recorded_chain(data_dir, record, anchorer)
+        click.echo(f"chain: {_reached(target)}; registry {record.registry}")
+        results = worker.anchor_pending()
+        for result in results:
+            _say(result)
+        if not results:
+            click.echo("nothing to anchor: every stored checkpoint is on chain")
+    except AnchoringStopped as error:
+        click.echo(f"ANCHORING STOPPED: {error}", err=True)
+        sys.exit(2)
+    except ChainError as error:
+        raise click.ClickException(f"{error}\nNothing is lost: the checkpoints wait in the "
+                                   "ledger; run this again when the chain is back") from error
+    finally:
+        store.dispose()
+
+
+def _say(result: AnchorResult) -> None:
+    anchor = result.anchor
+    when = datetime.fromtimestamp(anchor.block_time, UTC).isoformat()
+    click.echo(f"checkpoint {result.number} anchored: transaction 0x{anchor.tx_hash.hex()}, "
+               f"block {anchor.block_number} ({when}), {result.gas_used:,} gas")
+
+
+def _follow(run: Callable[..., None], poll_seconds: float) -> None:
+    try:
+        run(poll_s=poll_seconds, on_anchor=_say)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@chain.command()
+@click.pass_obj
+def status(data_dir: Path) -> None:
+    """The chain, the registry, and how far the ledger's checkpoints are anchored."""
+    from eth_utils import to_checksum_address
+
+    from anchoring.anvil import AnvilNode
+    from anchoring.chain import ChainError, ChainRecord
+    from anchoring.contract import AnchorRegistryClient
+
+    running = AnvilNode(_chain_dir(data_dir)).running()
+    click.echo(f"local anvil: {running.description if running else 'not running'}")
+    record = ChainRecord.load_if_present(data_dir)
+    if record is None:
+        click.echo("registry: none recorded (deploy one with `carbonledger chain deploy`)")
+        return
+    click.echo(f"registry: {record.registry} on chain {record.chain_id} ({record.network}), "
+               f"deployed in block {record.deployment_block}; anchorer {record.anchorer}, "
+               f"owner {record.owner}")
+    click.echo(_ledger_progress(data_dir, record))
+    try:
+        target = _recorded_chain(data_dir, record, None)
+        registry = to_checksum_address(record.registry)
+        if target.chain_id != record.chain_id:
+            click.echo(f"chain: {target.description} — NOT the registry's chain "
+                       f"{record.chain_id}")
+            return
+        if not target.w3.eth.get_code(registry):
+            click.echo(f"chain: {target.description} — the registry is NOT on it: the node "
+                       "was reset or lost its state")
+            return
+        client = AnchorRegistryClient(target.w3, registry)
+        anchorer = client.anchorer()
+        balance_eth = target.w3.eth.get_balance(anchorer) / 10**18
+        click.echo(f"chain: {target.description}, block {target.w3.eth.block_number}")
+        click.echo(f"on chain: latest checkpoint {client.latest_number()} (log size "
+                   f"{client.latest_size()}); anchorer {anchorer} holds {balance_eth:.6f} ETH")
+    except (ChainError, OSError) as error:
+        click.echo(f"chain: unreachable ({error})")
+
+
+def _ledger_progress(data_dir: Path, record: ChainRecord) -> str:
+    from eth_utils import to_checksum_address
+
+    from ledger.store.database import Store
+
+    try:
+        config = load_config(data_dir)
+    except ConfigError as error:
+        return f"ledger: {error}"
+    store = Store(config.store_url)
+    try:
+        with store.read() as tx:
+            (latest,) = tx.one("SELECT COALESCE(MAX(number), 0) FROM checkpoints")
+            (here,) = tx.one("SELECT COUNT(*) FROM checkpoints WHERE anchor_chain_id = :c AND "
+                             "anchor_contract = :a",
+                             {"c": record.chain_id, "a": to_checksum_address(record.registry)})
+    finally:
+        store.dispose()
+    return (f"ledger: {latest} checkpoints stored, {here} recorded as anchored on this "
+            f"registry, {int(latest) - int(here)} waiting")

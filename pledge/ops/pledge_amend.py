@@ -1,0 +1,43 @@
+"""pledge_amend: pledgor and pledgee together restate the secured claim (loan reference,
+principal, currency) and the maturity date of an active pledge. The pledged units do not
+change; the amendment is one more entry of the pledge's history."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from ledger.effects import Changes
+from ledger.errors import Reason, require
+from ledger.instructions import Instruction, define_schema
+from ledger.ops import Context
+from pledge.model import event, load_pledge
+from pledge.parties import require_signed
+from pledge.rules import agreement_rules
+
+SCHEMA = define_schema(
+    "pledge_amend", "PledgeAmend",
+    ("pledge", "string", "id"),
+    ("loanReference", "string", "reference"),
+    ("principal", "uint64", "amount"),
+    ("currency", "string", "currency"),
+    ("maturityDate", "string", "day"),
+)
+
+
+def pledge_amend(ins: Instruction, ctx: Context) -> Changes:
+    f = ins.fields
+    pledge = load_pledge(ctx, f["pledge"])
+    require_signed(ctx, pledge.pledgor, Reason.missing_signature, "the pledgor")
+    require_signed(ctx, pledge.pledgee, Reason.missing_signature, "the pledgee")
+    require(pledge.outstanding > 0, Reason.pledge_resolved, pledge.id)
+    amended = replace(pledge, loan_reference=f["loanReference"], principal=f["principal"],
+                      currency=f["currency"], maturity_date=f["maturityDate"])
+    require(amended != pledge, Reason.nothing_to_amend, pledge.id)
+    maturity = amended.maturity
+    require(date.fromisoformat(pledge.start_date) <= maturity, Reason.maturity_before_start,
+            f"starts {pledge.start_date}, maturity {maturity}")
+    today = agreement_rules(ctx.rules(ctx.batch(pledge.batch).scheme)).market_day(ctx.now)
+    require(maturity >= today, Reason.maturity_passed, f"maturity {maturity}, today is {today}")
+    return Changes(rows=[replace(amended, updated_seq=ctx.seq).row(new=False),
+                         event(ctx, pledge.id, 0)])

@@ -1,0 +1,55 @@
+"""pledge_enforce: on the pledgor's default the pledgee takes pledged units into an account it
+names (its own trading account, or a disposal account such as an exchange's), tradable.
+
+Allowed only once the pledge has matured (the market day on the ledger's clock is after the
+maturity date), or earlier with the registry's co-signature (a court order). A quantity up to
+what is pledged moves; the rest stays pledged until released or enforced later.
+"""
+
+from __future__ import annotations
+
+from ledger.effects import Changes
+from ledger.errors import Reason, require
+from ledger.instructions import Instruction, define_schema
+from ledger.lien import enforce
+from ledger.ops import Context
+from ledger.ops.holding_rules import require_may_hold
+from pledge.model import event, load_lien, load_pledge
+from pledge.parties import registry_cosigned, require_signed
+from pledge.rules import agreement_rules
+
+SCHEMA = define_schema(
+    "pledge_enforce", "PledgeEnforce",
+    ("pledge", "string", "id"),
+    ("quantity", "uint64", "quantity"),
+    ("toAccount", "string", "id"),
+)
+
+
+def pledge_enforce(ins: Instruction, ctx: Context) -> Changes:
+    f = ins.fields
+    pledge = load_pledge(ctx, f["pledge"])
+    require_signed(ctx, pledge.pledgee, Reason.not_pledgee, "the pledgee")
+    require(pledge.outstanding > 0, Reason.pledge_resolved, pledge.id)
+    require(f["quantity"] <= pledge.outstanding, Reason.enforce_exceeds_pledged,
+            f"{pledge.outstanding} t still pledged, asked to enforce {f['quantity']} t")
+    batch = ctx.batch(pledge.batch)
+    scheme_rules = ctx.rules(batch.scheme)
+    ordered = registry_cosigned(ctx)
+    today = agreement_rules(scheme_rules).market_day(ctx.now)
+    require(today > pledge.maturity or ordered, Reason.before_maturity,
+            f"matures {pledge.maturity}, today is {today}")
+    source = ctx.account(pledge.account)
+    # A freeze stops units leaving the account; the registry that froze it may let them go.
+    require(not source.frozen or ordered, Reason.account_frozen,
+            f"{source.id}: {source.freeze_reason}")
+    destination = ctx.open_account(f["toAccount"])
+    require(destination.id != source.id, Reason.same_account,
+            "enforcing into the pledgor's own account is a release")
+    require_may_hold(destination, batch, scheme_rules)
+    lien = load_lien(ctx, pledge.id)
+    under = ctx.ws.lots_under_lien(lien.id)
+    assert sum(lot.quantity for lot in under) == pledge.outstanding
+    lots = enforce(under, lien, pledge.pledgee, f["quantity"], destination.id, ctx.lot_ids)
+    after = pledge.resolving(ctx.seq, enforced=f["quantity"])
+    return Changes(lots=lots, rows=[after.row(new=False), event(ctx, pledge.id, f["quantity"])])

@@ -1,0 +1,59 @@
+"""repo_close: on or before the repurchase date the seller buys the units back; both sign.
+
+Under a lien the very units return from the buyer's account to the seller's, tradable; in a
+free-use repo the buyer delivers the same quantity of the same batch from its tradable units
+(oldest serials first), whichever serials those are. Part of a repo may be closed only where
+the scheme's rules let repos be split.
+"""
+
+from __future__ import annotations
+
+from ledger.effects import Changes
+from ledger.errors import Reason, require
+from ledger.instructions import Instruction, define_schema
+from ledger.lien import enforce
+from ledger.model import LotState
+from ledger.ops import Context
+from ledger.units import carve, select_oldest
+from pledge.model import RepoStatus, event, load_lien, load_repo
+from pledge.parties import require_signed
+from pledge.rules import agreement_rules
+
+SCHEMA = define_schema(
+    "repo_close", "RepoClose",
+    ("repo", "string", "id"),
+    ("quantity", "uint64", "quantity"),
+)
+
+
+def repo_close(ins: Instruction, ctx: Context) -> Changes:
+    f = ins.fields
+    quantity = f["quantity"]
+    repo = load_repo(ctx, f["repo"])
+    require_signed(ctx, repo.seller, Reason.missing_signature, "the seller")
+    require_signed(ctx, repo.buyer, Reason.missing_signature, "the buyer")
+    require(repo.status == RepoStatus.open, Reason.repo_resolved,
+            f"{repo.id} is {repo.status.value}")
+    batch = ctx.batch(repo.batch)
+    rules = agreement_rules(ctx.rules(batch.scheme))
+    today = rules.market_day(ctx.now)
+    require(today <= repo.repurchase_day, Reason.after_repurchase_date,
+            f"repurchase date {repo.repurchase_date}, today is {today}")
+    require(quantity <= repo.outstanding, Reason.close_exceeds_repo,
+            f"{repo.outstanding} t outstanding, asked to close {quantity} t")
+    require(rules.repo_splittable or quantity == repo.outstanding, Reason.repo_not_splittable,
+            f"{rules.scheme}: close all {repo.outstanding} t at once")
+    seller_account = ctx.open_account(repo.seller_account)
+    buyer_account = ctx.open_account(repo.buyer_account)
+    if repo.free_use:
+        selection = select_oldest(
+            ctx.ws.held_lots(buyer_account.id, batch.id, LotState.tradable), quantity)
+        lots = carve(selection, ctx.lot_ids, lambda lot: lot.moved(account=seller_account.id))
+    else:
+        # `enforce` is the primitive's "end the lien and move the units": here, home.
+        lien = load_lien(ctx, repo.id)
+        under = ctx.ws.lots_under_lien(lien.id)
+        assert sum(lot.quantity for lot in under) == repo.outstanding
+        lots = enforce(under, lien, repo.buyer, quantity, seller_account.id, ctx.lot_ids)
+    after = repo.returning(ctx.seq, quantity)
+    return Changes(lots=lots, rows=[after.row(new=False), event(ctx, repo.id, quantity)])

@@ -1,0 +1,57 @@
+"""repo_default: after the repurchase date, the party that performed records the other's
+failure; the repo ends.
+
+- The seller did not repurchase (`defaulter` = seller, signed by the buyer): the buyer keeps
+  the units. Under a lien, the lien ends and they become tradable in the buyer's account.
+- A free-use buyer did not deliver (`defaulter` = buyer, signed by the seller): the failure is
+  recorded; no units move (the buyer's units are its own to dispose of, and the seller's claim
+  is for the courts). In a repo under lien the units cannot leave the buyer, so it cannot fail
+  to deliver them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ledger.effects import Changes, LotEffects
+from ledger.errors import Reason, require
+from ledger.instructions import Instruction, define_schema
+from ledger.lien import release
+from ledger.ops import Context
+from pledge.fields import RepoParty
+from pledge.model import RepoStatus, event, load_lien, load_repo
+from pledge.parties import require_signed
+from pledge.rules import agreement_rules
+
+SCHEMA = define_schema(
+    "repo_default", "RepoDefault",
+    ("repo", "string", "id"),
+    ("defaulter", "string", "RepoParty"),
+)
+
+
+def repo_default(ins: Instruction, ctx: Context) -> Changes:
+    repo = load_repo(ctx, ins.fields["repo"])
+    defaulter = RepoParty(ins.fields["defaulter"])
+    if defaulter == RepoParty.seller:
+        require_signed(ctx, repo.buyer, Reason.missing_signature,
+                       "the buyer, who records the seller's default,")
+    else:
+        require_signed(ctx, repo.seller, Reason.missing_signature,
+                       "the seller, who records the buyer's default,")
+    require(repo.status == RepoStatus.open, Reason.repo_resolved,
+            f"{repo.id} is {repo.status.value}")
+    today = agreement_rules(ctx.rules(ctx.batch(repo.batch).scheme)).market_day(ctx.now)
+    require(today > repo.repurchase_day, Reason.before_repurchase_date,
+            f"repurchase date {repo.repurchase_date}, today is {today}")
+    require(defaulter == RepoParty.seller or repo.free_use, Reason.repo_not_free_use, repo.id)
+    lots = LotEffects()
+    if defaulter == RepoParty.seller and not repo.free_use:
+        lien = load_lien(ctx, repo.id)
+        under = ctx.ws.lots_under_lien(lien.id)
+        assert sum(lot.quantity for lot in under) == repo.outstanding
+        lots = release(under, lien, repo.buyer, repo.outstanding, ctx.lot_ids)
+    status = (RepoStatus.seller_defaulted if defaulter == RepoParty.seller
+              else RepoStatus.buyer_defaulted)
+    after = replace(repo, status=status, updated_seq=ctx.seq)
+    return Changes(lots=lots, rows=[after.row(new=False), event(ctx, repo.id, repo.outstanding)])
