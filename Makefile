@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 NODE_STAMP := contracts/node_modules/.installed
+ANVIL_STAMP := chain/node_modules/.installed
 
-.PHONY: demo test lint bench contracts clean
+.PHONY: demo test lint bench contracts chain clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -21,18 +22,27 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 contracts: $(NODE_STAMP)
 	node contracts/build.mjs
 
+# anvil for the local persistent chain (`carbonledger chain up`) and the tests that start it;
+# without npm those tests are skipped with a reason.
+$(ANVIL_STAMP): chain/package.json chain/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix chain --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: anvil is not installed, the tests that need it are skipped"; fi
+
+chain: $(ANVIL_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/carbonledger demo
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(ANVIL_STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) $(ANVIL_STAMP)
 	for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) contracts/node_modules .carbonledger .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) contracts/node_modules chain/node_modules .carbonledger .pytest_cache .mypy_cache .ruff_cache

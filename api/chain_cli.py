@@ -14,9 +14,10 @@ CARBONLEDGER_ANCHORER_KEY or from a keystore file, never from an argument.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from anchoring.chain import Chain, ChainRecord
-    from anchoring.worker import AnchorResult
+    from anchoring.worker import AnchoringWorker, AnchorResult
 
 ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"  # anchoring.chain reads it
 ANCHORER_KEYSTORE = Path("keystores") / "anchorer.json"
@@ -299,7 +300,7 @@ def anchor(data_dir: Path, follow: bool, poll_seconds: float, reanchor: bool) ->
             click.echo(f"registry {record.registry} on chain {record.chain_id} "
                        f"({record.network}); anchoring new checkpoints as they are cut, "
                        "Ctrl-C to stop")
-            _follow(worker.run, poll_seconds)
+            _follow(worker, poll_seconds)
             return
         target = _recorded_chain(data_dir, record, anchorer)
         click.echo(f"chain: {_reached(target)}; registry {record.registry}")
@@ -325,11 +326,14 @@ def _say(result: AnchorResult) -> None:
                f"block {anchor.block_number} ({when}), {result.gas_used:,} gas")
 
 
-def _follow(run: Callable[..., None], poll_seconds: float) -> None:
-    try:
-        run(poll_s=poll_seconds, on_anchor=_say)
-    except KeyboardInterrupt:
-        click.echo("stopped")
+def _follow(worker: AnchoringWorker, poll_seconds: float) -> None:
+    # SIGTERM (a service manager stopping us) ends the loop between two anchors, never in the
+    # middle of one; an anchor cut short anyway is found on chain and recorded at the next
+    # start.
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the same, from a terminal
+        worker.run(poll_s=poll_seconds, on_anchor=_say)
+    click.echo("stopped")
 
 
 @chain.command()
