@@ -26,6 +26,7 @@ from ledger.model import (
 from ledger.schemes import SchemeRules
 
 HeldKey = tuple[str, str, LotState]  # (account, batch, state)
+HELD_PAGE = 64  # lots read at a time for selection by quantity
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,11 @@ class Source(Protocol):
     def instruction_records(self, ids: Sequence[bytes]) -> dict[bytes, InstructionRecord]: ...
     def scheme_rules(self, scheme: str) -> SchemeRules | None: ...
     def signers(self, addresses: Sequence[str]) -> list[tuple[SigningKey, Participant]]: ...
-    def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState) -> list[Lot]: ...
+    def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
+                  after: int = 0) -> dict[tuple[str, str], list[Lot]]:
+        """Per (account, batch): its `state` lots with serial_first > `after`, lowest first,
+        at most `limit` of them."""
+        ...
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]: ...
     def lots_under_lien(self, lien: str) -> list[Lot]: ...
     def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None: ...
@@ -122,6 +127,7 @@ class WorkingSet:
         self.stored_lot_ids: set[str] = set()
         self.changed_lot_ids: set[str] = set()
         self._complete: dict[HeldKey, dict[str, Lot]] = {}
+        self._boundary: dict[HeldKey, int | None] = {}
         self.holding_deltas: dict[tuple[str, str], list[int]] = {}
         # rows of tables defined outside the core (ledger.effects.Row): cached reads, and the
         # last write of each key in this transaction
@@ -160,25 +166,54 @@ class WorkingSet:
             for i in missing:
                 self._records[i] = found.get(i)
 
-    def held_lots(self, account: str, batch: str, state: LotState) -> list[Lot]:
-        """Live lots of `batch` in `account` in `state`, lowest serials first."""
+    def held_lots(self, account: str, batch: str, state: LotState,
+                  need: int | None = None) -> list[Lot]:
+        """Live lots of `batch` in `account` in `state`, lowest serials first.
+
+        With `need`, only the fewest lowest-serial lots holding at least `need` units (all of
+        them if they do not suffice): an account can hold thousands of lots of one batch, and
+        spending a few tonnes must not read them all. Lots are read a page at a time; the
+        loaded part is a prefix in serial order, up to `_boundary[key]` (None: all loaded).
+        """
         key = (account, batch, state)
         if key not in self._complete:
             self.prefetch_held([(account, batch)], state)
-        return sorted(self._complete[key].values(), key=lambda lot: lot.first)
+        while True:
+            boundary = self._boundary[key]
+            lots = sorted(self._complete[key].values(), key=lambda lot: lot.first)
+            if boundary is None:
+                return lots
+            visible = [lot for lot in lots if lot.first <= boundary]
+            if need is not None and sum(lot.quantity for lot in visible) >= need:
+                return visible
+            self._load_page(key, after=boundary)
 
     def prefetch_held(self, pairs: Sequence[tuple[str, str]], state: LotState) -> None:
-        """Load every `state` lot of each (account, batch) pair; later reads need no query."""
+        """Read the first page of `state` lots of each (account, batch) pair in one query."""
         keys = [(a, b, state) for a, b in pairs if (a, b, state) not in self._complete]
         if not keys:
             return
-        self._remember(self.source.held_lots([(k[0], k[1]) for k in keys], state))
+        pages = self.source.held_lots([(k[0], k[1]) for k in keys], state, HELD_PAGE)
         for key in keys:
             account, batch, _ = key
+            page = pages.get((account, batch), [])
+            self._remember(page)
             self._complete[key] = {
                 lot.id: lot for lot in self._by_batch.get(batch, {}).values()
                 if lot.account == account and lot.state == state
             }
+            self._boundary[key] = page[-1].first if len(page) == HELD_PAGE else None
+
+    def _load_page(self, key: HeldKey, after: int) -> None:
+        account, batch, state = key
+        page = self.source.held_lots([(account, batch)], state, HELD_PAGE,
+                                     after=after).get((account, batch), [])
+        self._remember(page)
+        for stored in page:
+            current = self.lots.get(stored.id)
+            if current is not None and (current.account, current.batch, current.state) == key:
+                self._complete[key][current.id] = current
+        self._boundary[key] = page[-1].first if len(page) == HELD_PAGE else None
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
         self._remember(self.source.lots_overlapping(batch, first, last))

@@ -17,5 +17,6 @@ def select_units(ctx: Context, account: Account, batch: Batch,
         require_in_batch(first, last, batch.quantity)
         return select_range(ctx.ws.lots_overlapping(batch.id, first, last), first, last,
                             account.id)
-    return select_oldest(ctx.ws.held_lots(account.id, batch.id, LotState.tradable),
-                         fields["quantity"])
+    quantity = fields["quantity"]
+    return select_oldest(ctx.ws.held_lots(account.id, batch.id, LotState.tradable, quantity),
+                         quantity)

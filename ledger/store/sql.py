@@ -57,13 +57,37 @@ def _unnest_insert(sql: str) -> tuple[str, tuple[str, ...]]:
     table_name, columns, values, tail = match.groups()
     names = tuple(name.strip().lstrip(":") for name in values.split(","))
     table = metadata.tables[table_name]
-    casts = []
-    for column in (c.strip() for c in columns.split(",")):
-        type_name = table.columns[column].type.compile(dialect=_PG_DIALECT).upper()
-        casts.append(_PG_ARRAY_TYPES.get(type_name.split("(")[0], "text[]"))
+    casts = [_pg_array_type(table, column.strip()) for column in columns.split(",")]
     arrays = ", ".join(f"%({n})b::{cast}" for n, cast in zip(names, casts, strict=True))
     return (f"INSERT INTO {table_name} ({columns}) SELECT * FROM unnest({arrays}){tail}",
             names)
+
+
+_KEYED_UPDATE = re.compile(r"^UPDATE (\w+) SET ((?:\w+ = :\w+(?:, )?)+) WHERE (\w+) = :(\w+)$")
+
+
+@lru_cache(maxsize=64)
+def _unnest_update(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`UPDATE t SET a = :a, b = :b WHERE id = :id` for many rows as one PostgreSQL statement
+    joining the table with one array per column (the same reason as `_unnest_insert`)."""
+    match = _KEYED_UPDATE.match(sql)
+    assert match, sql
+    table_name, settings, key_column, key_param = match.groups()
+    pairs = [tuple(part.split(" = :")) for part in settings.split(", ")]
+    table = metadata.tables[table_name]
+    columns = [(key_column, key_param)] + [(c, p) for c, p in pairs]
+    arrays = ", ".join(f"%({param})s::{_pg_array_type(table, column)}"
+                       for column, param in columns)
+    aliases = ", ".join(column for column, _ in columns)
+    assignments = ", ".join(f"{column} = u.{column}" for column, _ in pairs)
+    statement = (f"UPDATE {table_name} SET {assignments} FROM unnest({arrays}) AS u({aliases}) "
+                 f"WHERE {table_name}.{key_column} = u.{key_column}")
+    return statement, tuple(param for _, param in columns)
+
+
+def _pg_array_type(table: Any, column: str) -> str:
+    type_name = table.columns[column].type.compile(dialect=_PG_DIALECT).upper()
+    return _PG_ARRAY_TYPES.get(type_name.split("(")[0], "text[]")
 
 
 def _in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -121,6 +145,9 @@ class SqlTransaction:
         elif rows and self.dialect == "postgresql" and _MULTI_ROW_INSERT.match(sql):
             statement, names = _unnest_insert(sql)
             self.cursor.execute(statement, {n: [row[n] for row in rows] for n in names})
+        elif rows and self.dialect == "postgresql" and _KEYED_UPDATE.match(sql):
+            statement, names = _unnest_update(sql)
+            self.cursor.execute(statement, {n: [row[n] for row in rows] for n in names})
         elif rows:
             self.cursor.executemany(self._sql(sql), rows)
 
@@ -177,17 +204,26 @@ class SqlTransaction:
         return [(SigningKey(r[0], r[1], r[2], r[3], r[4]),
                  Participant(r[1], r[5], Role(r[6]), r[7])) for r in rows]
 
-    def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState) -> list[Lot]:
-        lots: list[Lot] = []
-        for start in range(0, len(pairs), 200):  # bounded statement size
-            chunk = pairs[start:start + 200]
-            terms = " OR ".join(f"(account = :a{i} AND batch = :b{i})" for i in range(len(chunk)))
-            params: dict[str, Any] = {"state": state.value}
+    def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
+                  after: int = 0) -> dict[tuple[str, str], list[Lot]]:
+        # One statement: a UNION ALL of per-pair index range scans, each stopping at `limit`.
+        found: dict[tuple[str, str], list[Lot]] = {pair: [] for pair in pairs}
+        for start in range(0, len(pairs), 100):  # bounded statement size
+            chunk = pairs[start:start + 100]
+            params: dict[str, Any] = {"state": state.value, "after": after, "limit": limit}
+            parts = []
             for i, (account, batch) in enumerate(chunk):
                 params[f"a{i}"], params[f"b{i}"] = account, batch
-            lots.extend(lot_from_row(r) for r in self.all(
-                f"SELECT {_LOT_COLUMNS} FROM lots WHERE state = :state AND ({terms})", params))
-        return lots
+                parts.append(f"SELECT * FROM (SELECT {_LOT_COLUMNS} FROM lots WHERE "
+                             f"account = :a{i} AND batch = :b{i} AND state = :state AND "
+                             "serial_first > :after ORDER BY serial_first LIMIT :limit) "
+                             f"AS p{i}")
+            for row in self.all(" UNION ALL ".join(parts), params):
+                lot = lot_from_row(row)
+                found[(lot.account, lot.batch)].append(lot)
+        for lots in found.values():
+            lots.sort(key=lambda lot: lot.first)
+        return found
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
         # Lots partition the batch: the overlapping ones are those ending inside first..last,

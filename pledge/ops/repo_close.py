@@ -47,7 +47,7 @@ def repo_close(ins: Instruction, ctx: Context) -> Changes:
     buyer_account = ctx.open_account(repo.buyer_account)
     if repo.free_use:
         selection = select_oldest(
-            ctx.ws.held_lots(buyer_account.id, batch.id, LotState.tradable), quantity)
+            ctx.ws.held_lots(buyer_account.id, batch.id, LotState.tradable, quantity), quantity)
         lots = carve(selection, ctx.lot_ids, lambda lot: lot.moved(account=seller_account.id))
     else:
         # `enforce` is the primitive's "end the lien and move the units": here, home.

@@ -69,7 +69,8 @@ def repo_open(ins: Instruction, ctx: Context) -> Changes:
         require(repurchase <= year_end, Reason.beyond_compliance_year,
                 f"{rules.scheme}'s compliance year ends {year_end}")
     selection = select_oldest(
-        ctx.ws.held_lots(seller_account.id, batch.id, LotState.tradable), f["quantity"])
+        ctx.ws.held_lots(seller_account.id, batch.id, LotState.tradable, f["quantity"]),
+        f["quantity"])
     liens = []
     if f["freeUse"]:
         lots = carve(selection, ctx.lot_ids, lambda lot: lot.moved(account=buyer_account.id))

@@ -102,3 +102,26 @@ def test_scheme_rules_decide_which_accounts_hold_a_kind(market: World) -> None:
     market.issue_credits("C1", "HN", 100)
     market.by("huaneng", "transfer", fromAccount="HN", toAccount="LI", batch="C1", quantity=5)
     assert market.holding("LI", "C1")["tradable"] == 5
+
+
+def test_selection_by_quantity_reads_many_lots_page_by_page(market: World) -> None:
+    # HN's units split into ~200 lots (more than one page of HELD_PAGE): every other serial
+    # of 1..200 goes to BW
+    huaneng = market.wallets["huaneng"]
+    market.ledger.submit_batch([
+        huaneng.sign(market.instruction("transfer", fromAccount="HN", toAccount="BW",
+                                        batch="A1", quantity=1, serialFirst=n, serialLast=n))
+        for n in range(2, 201, 2)])
+    assert len(market.lots("A1")) == 201
+    # 150 t, oldest first: the 100 odd serials 1..199, then 201..250
+    spend = market.instruction("transfer", fromAccount="HN", toAccount="BW", batch="A1",
+                               quantity=150)
+    back = market.instruction("transfer", fromAccount="BW", toAccount="HN", batch="A1",
+                              quantity=1)
+    results = market.ledger.submit_batch([huaneng.sign(spend),
+                                          market.wallets["baowu"].sign(back)])
+    assert not any(isinstance(r, Exception) for r in results)
+    held = [(first, last) for first, last, account, _ in market.lots("A1") if account == "HN"]
+    # BW's oldest serial (1) came back to HN after HN's spend
+    assert held == [(1, 1), (251, 1000)]
+    assert market.holding("HN", "A1")["tradable"] == 751
