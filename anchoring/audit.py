@@ -14,6 +14,14 @@ instructions and the operator key the auditor names:
 3. at the end: no checkpoint beyond the last marker, the stored log nodes equal the recomputed
    ones, no stray leaf version, and the ledger's invariants hold.
 
+Given the registry the checkpoints are anchored on (`audit(..., chain=read_registry(...))`),
+each recomputed checkpoint — its number, log size and the two roots recomputed from the
+journal, not the stored or signed ones — is also compared with the commitment the registry
+holds for that number, and the registry must not hold more checkpoints than the journal has
+markers. The signed notes are the database's own evidence, and whoever holds the operator key
+can sign a rewritten history; the chain's commitments cannot be rewritten, so this catches a
+database whose history is not the one anchored, however consistent it is with itself.
+
 The first discrepancy is reported with the entry, checkpoint, table or node where it lies.
 """
 
@@ -22,8 +30,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from anchoring.checkpoints import checkpoint_at, ledger_origin, stored_checkpoints
+from anchoring.contract import AnchoredCheckpoint, checkpoint_commitment
 from anchoring.merkle import leaf_hash
 from anchoring.merkle_log import MemoryNodeStore, MerkleLog
 from anchoring.note import NoteError, open_note
@@ -42,28 +52,54 @@ _TRIGGERS = {
 }
 
 
+class AnchoredRoots(Protocol):
+    """A registry as the audit reads it (anchoring.chain.RegistryReader); a node that fails
+    raises anchoring.chain.ChainUnavailable, which ends the audit without a verdict."""
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def chain_id(self) -> int: ...
+
+    def latest_number(self) -> int: ...
+
+    def commitment_of(self, number: int) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class AuditReport:
     entries: int
     checkpoints: int
     elapsed_s: float
     first_discrepancy: str | None
+    anchored: int | None = None
+    """Checkpoints the registry holds exactly as recomputed; None if no registry was read."""
+    chain_latest: int | None = None
+    """The registry's latest checkpoint number when the audit started."""
 
     @property
     def ok(self) -> bool:
         return self.first_discrepancy is None
 
 
-def audit(live: Store, trusted_operator: str, progress: Progress | None = None) -> AuditReport:
-    """Audit the ledger in `live` against the operator key the auditor trusts (an address)."""
+def audit(live: Store, trusted_operator: str, progress: Progress | None = None, *,
+          chain: AnchoredRoots | None = None) -> AuditReport:
+    """Audit the ledger in `live` against the operator key the auditor trusts (an address)
+    and, if given, the registry its checkpoints are anchored on."""
     started = time.perf_counter()
-    auditor = _CheckpointAuditor(live, trusted_operator)
+    auditor = _CheckpointAuditor(live, trusted_operator, chain)
     report = replay_check(live, progress=progress, observer=auditor)
     problem = report.first_difference or auditor.finish()
     if problem is None:
         problems = check_invariants(live)
         problem = f"invariant broken: {problems[0]}" if problems else None
-    return AuditReport(report.entries, auditor.checked, time.perf_counter() - started, problem)
+    return AuditReport(report.entries, auditor.checked, time.perf_counter() - started, problem,
+                       auditor.anchored if chain else None,
+                       auditor.chain_latest if chain else None)
 
 
 @dataclass
@@ -72,7 +108,10 @@ class _CheckpointAuditor:
 
     live: Store
     trusted: str
+    chain: AnchoredRoots | None = None
     checked: int = 0
+    anchored: int = 0
+    chain_latest: int = 0
     sizes: list[int] = field(default_factory=list)
     _nodes: MemoryNodeStore = field(default_factory=MemoryNodeStore)
     _tree: SparseMerkleTree = field(default_factory=SparseMerkleTree)
@@ -83,6 +122,9 @@ class _CheckpointAuditor:
         self._log = MerkleLog(self._nodes)
 
     def started(self, scratch: Store) -> None:
+        if self.chain is not None:
+            # Read once: checkpoints anchored while the audit runs count as not anchored yet.
+            self.chain_latest = self.chain.latest_number()
         with scratch.write() as tx:
             tx.execute("CREATE TABLE audit_touched (kind TEXT NOT NULL, a TEXT NOT NULL, "
                        "b TEXT NOT NULL)")
@@ -119,14 +161,18 @@ class _CheckpointAuditor:
         with scratch.read() as tx:
             rows = tx.journal_rows(self._log.size, size)
         self._log.extend(leaf_hash(row.entry) for row in rows)
-        if self._log.root() != body.log_root:
-            return (f"{where}: signed log root {body.log_root.hex()}, but entries 0..{size - 1} "
-                    f"hash to {self._log.root().hex()}")
         changes = self._state_changes(scratch)
         previous = {key for key in changes if self._tree.get(key) is not None}
         ordered = sorted(changes)
         for start in range(0, len(ordered), MAX_BATCH_CHANGES):
             self._tree.update({k: changes[k] for k in ordered[start:start + MAX_BATCH_CHANGES]})
+        # The chain first: it is the one record of the checkpoint that nobody can re-sign.
+        problem = self._check_chain(number, size, self._log.root(), self._tree.root)
+        if problem:
+            return f"{where}: {problem}"
+        if self._log.root() != body.log_root:
+            return (f"{where}: signed log root {body.log_root.hex()}, but entries 0..{size - 1} "
+                    f"hash to {self._log.root().hex()}")
         if self._tree.root != body.state_root:
             return (f"{where}: signed state root {body.state_root.hex()}, but the state the "
                     f"journal gives there has root {self._tree.root.hex()}")
@@ -137,8 +183,51 @@ class _CheckpointAuditor:
         self.sizes.append(size)
         return None
 
+    def _check_chain(self, number: int, size: int, log_root: bytes,
+                     state_root: bytes) -> str | None:
+        """The recomputed checkpoint against the registry's commitment for its number."""
+        if self.chain is None or number > self.chain_latest:
+            return None  # not anchored (yet): the ledger never waits for the chain
+        held = self.chain.commitment_of(number)
+        recomputed = AnchoredCheckpoint(number, size, log_root, state_root)
+        if held != checkpoint_commitment(recomputed):
+            return (f"the {self.chain.description} anchored another checkpoint {number}: "
+                    f"the journal gives log size {size}, log root {log_root.hex()} and state "
+                    f"root {state_root.hex()}, which the chain does not hold (its commitment "
+                    f"0x{held.hex()}). The history in this database is not the one anchored")
+        self.anchored += 1
+        return None
+
+    def _check_chain_end(self) -> str | None:
+        """Checkpoints the chain has and the journal lacks; anchors recorded and not held."""
+        if self.chain is None:
+            return None
+        markers = len(self.sizes)
+        if self.chain_latest > markers:
+            missing = (f"checkpoint {markers + 1} is" if self.chain_latest == markers + 1 else
+                       f"checkpoints {markers + 1}..{self.chain_latest} are")
+            return (f"the {self.chain.description} holds checkpoints up to "
+                    f"{self.chain_latest}, but the journal's markers stop at checkpoint "
+                    f"{markers}: {missing} missing from this database (restored from an older "
+                    "backup, or cut short), or the registry anchors another ledger")
+        with self.live.read() as tx:
+            recorded = tx.one(
+                "SELECT number, anchor_block_number FROM checkpoints WHERE anchor_chain_id = "
+                ":chain AND anchor_contract = :contract AND number > :latest ORDER BY number "
+                "LIMIT 1", {"chain": self.chain.chain_id, "contract": self.chain.address,
+                            "latest": self.chain_latest})
+        if recorded is not None:
+            return (f"checkpoint {recorded[0]}: recorded as anchored on the "
+                    f"{self.chain.description} in block {recorded[1]}, but the registry holds "
+                    f"checkpoints up to {self.chain_latest} only: the chain lost it (a node "
+                    "reset or reorganised) or the record is false")
+        return None
+
     def finish(self) -> str | None:
         """The checks that need the whole journal replayed."""
+        problem = self._check_chain_end()
+        if problem:
+            return problem
         with self.live.read() as tx:
             extra = [c for c in stored_checkpoints(tx) if c.number > len(self.sizes)]
             if extra:

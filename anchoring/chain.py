@@ -16,14 +16,19 @@ visible to every user of the machine in the process list.
 Where a ledger's registry lives is recorded beside its config.json, in chain.json
 (`ChainRecord`): the network, the chain id, the registry's address and deployment block, its
 owner and anchorer. `deploy_registry` deploys one. `confirm_anchor` checks what a proof
-bundle claims about an anchor against any node of its chain (for the offline verifier).
+bundle claims about an anchor against any node of its chain (for the verifier, which reaches
+it through anchoring.verify_chain); `read_registry` reads what a registry holds (for the
+audit).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
@@ -34,16 +39,27 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
-from web3.exceptions import BadFunctionCallOutput, TransactionNotFound, Web3Exception
+from web3.exceptions import (
+    BadFunctionCallOutput,
+    ContractLogicError,
+    TransactionNotFound,
+    Web3Exception,
+)
 from web3.types import Wei
 
-from anchoring.contract import AnchoredCheckpoint, AnchorRegistryClient, AnchorRegistryError
+from anchoring.contract import (
+    AnchoredCheckpoint,
+    AnchorRegistryClient,
+    AnchorRegistryError,
+    checkpoint_commitment,
+)
 from custody.keystore import KeystoreError, read_keystore
 
 __all__ = [
     "ANCHORER_KEY_VARIABLE",
     "CHAIN_FILE",
     "EMBEDDED_FUNDING_WEI",
+    "AnchorMismatch",
     "AnchorNotConfirmed",
     "AnchorerKeyMissing",
     "Chain",
@@ -56,11 +72,14 @@ __all__ = [
     "EmbeddedChain",
     "InsufficientFunds",
     "Network",
+    "RegistryReader",
     "RpcChain",
     "anchorer_account",
     "confirm_anchor",
     "deploy_registry",
+    "read_registry",
     "redact_url",
+    "without_url",
 ]
 
 ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"
@@ -100,10 +119,6 @@ class InsufficientFunds(ChainError):
 
 class ChainRecordError(ChainError):
     """chain.json is missing or unreadable: no registry is recorded for this ledger."""
-
-
-class AnchorNotConfirmed(ChainError):
-    """The chain does not hold the anchor a proof bundle claims."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,8 +229,9 @@ class RpcChain:
                 self._chain_id = int(self._w3.eth.chain_id)
             except (OSError, Web3Exception) as error:
                 raise ChainUnavailable(
-                    f"cannot reach the {self._label}: {error}. Check that the node is up "
-                    "(`carbonledger chain up` starts the local one) and the URL") from error
+                    f"cannot reach the {self._label}: {without_url(error)}. Check that the "
+                    "node is up (`carbonledger chain up` starts the local one) and the URL"
+                ) from error
         return self._chain_id
 
     @property
@@ -229,6 +245,15 @@ class RpcChain:
     def description(self) -> str:
         chain = f"chain id {self._chain_id}" if self._chain_id is not None else "not reached yet"
         return f"{self._label} ({chain})"
+
+
+_URL_IN_MESSAGE = re.compile(r"(url: ?)\S+|https?://\S+")
+
+
+def without_url(error: BaseException) -> str:
+    """An error's message without the URLs in it: requests names the URL's path in its errors
+    ("Max retries exceeded with url: /v3/KEY"), and hosted nodes put API keys there."""
+    return _URL_IN_MESSAGE.sub(lambda m: (m.group(1) or "") + "…", str(error))
 
 
 def redact_url(url: str) -> str:
@@ -348,7 +373,8 @@ def deploy_registry(chain: Chain, *, owner: str) -> tuple[AnchorRegistryClient, 
         client, receipt = AnchorRegistryClient.deploy(
             chain.w3, owner=owner, anchorer=sender.address, sender=sender)
     except (OSError, Web3Exception) as error:
-        raise ChainUnavailable(f"deployment failed on the {chain.description}: {error}") \
+        raise ChainUnavailable(f"deployment failed on the {chain.description}: "
+                               f"{without_url(error)}") \
             from error
     except AnchorRegistryError as error:
         raise ChainError(f"the registry's constructor refused: {error}") from error
@@ -367,6 +393,43 @@ def deploy_registry(chain: Chain, *, owner: str) -> tuple[AnchorRegistryClient, 
 # Checking an anchor against the chain
 
 
+class AnchorMismatch(enum.Enum):
+    """Why the chain does not bear out an anchor claim: one named reason per check, so that a
+    tool can act on it without parsing the message."""
+
+    NO_ANCHOR = "no_anchor"
+    """The bundle claims no anchor for a checkpoint it relies on (not anchored when made)."""
+    WRONG_CHAIN = "wrong_chain"
+    """The node is on another chain than the claim (or the registry trusted) names."""
+    UNTRUSTED_REGISTRY = "untrusted_registry"
+    """The claim names another registry than the one the auditor trusts."""
+    NO_REGISTRY = "no_registry"
+    """No AnchorRegistry at the claimed address on this chain."""
+    NOT_ANCHORED = "not_anchored"
+    """The registry holds no checkpoint with this number."""
+    ROOTS_DIFFER = "roots_differ"
+    """The registry holds this checkpoint number with another log size or other roots."""
+    WRONG_CHECKPOINT = "wrong_checkpoint"
+    """The claim is for another checkpoint number than the signed note's."""
+    NO_TRANSACTION = "no_transaction"
+    """The chain has no transaction with the claimed hash."""
+    WRONG_TRANSACTION = "wrong_transaction"
+    """The claimed transaction did not anchor this checkpoint on this registry."""
+    WRONG_BLOCK = "wrong_block"
+    """The transaction is in another block than claimed."""
+    WRONG_BLOCK_TIME = "wrong_block_time"
+    """The block's time is not the claimed one."""
+
+
+class AnchorNotConfirmed(ChainError):
+    """The chain does not hold the anchor a proof bundle claims, or not as claimed.
+    ``mismatch`` names the check that failed; the message says it in words."""
+
+    def __init__(self, mismatch: AnchorMismatch, message: str) -> None:
+        super().__init__(message)
+        self.mismatch = mismatch
+
+
 @dataclass(frozen=True)
 class ConfirmedAnchor:
     chain_id: int
@@ -377,59 +440,187 @@ class ConfirmedAnchor:
     """Blocks on top of the anchor's, its own included."""
 
 
-def confirm_anchor(w3: Web3, anchor: Mapping[str, Any],
-                   checkpoint: AnchoredCheckpoint) -> ConfirmedAnchor:
+def confirm_anchor(w3: Web3, anchor: Mapping[str, Any], checkpoint: AnchoredCheckpoint, *,
+                   registry: str | None = None,
+                   chain_id: int | None = None) -> ConfirmedAnchor:
     """Check against the chain what a proof bundle's ``anchor`` object claims (chain_id,
     contract, checkpoint, tx_hash, block_number, block_time) for ``checkpoint``, whose fields
     come from the verified signed note, never from the bundle's anchor. Raises
     `AnchorNotConfirmed` naming the first claim the chain does not bear out.
 
+    ``registry`` and ``chain_id``, when given, are the registry the auditor trusts and its
+    chain: a claim naming any other is refused, since a registry anyone can deploy proves only
+    that someone anchored the checkpoint there, not that it is the ledger's public record.
+
     Five reads, no event scan: the chain id, the registry's view (is exactly this checkpoint
     anchored?), the transaction's receipt and block (is that where and when it happened?),
-    and the latest block number (how deep it is)."""
+    and the latest block number (how deep it is). A refusal costs a read or two more, to say
+    why (is there a registry at all? what does it hold for this number?)."""
 
-    def refuse(reason: str) -> AnchorNotConfirmed:
-        return AnchorNotConfirmed(f"checkpoint {checkpoint.number}: {reason}")
+    def refuse(mismatch: AnchorMismatch, reason: str) -> AnchorNotConfirmed:
+        return AnchorNotConfirmed(mismatch, f"checkpoint {checkpoint.number}: {reason}")
 
     try:
-        chain_id = int(w3.eth.chain_id)
-        if chain_id != int(anchor["chain_id"]):
-            raise refuse(f"the node is on chain {chain_id}, the anchor claims chain "
+        node_chain = int(w3.eth.chain_id)
+        if node_chain != int(anchor["chain_id"]):
+            raise refuse(AnchorMismatch.WRONG_CHAIN,
+                         f"the node is on chain {node_chain}, the anchor claims chain "
                          f"{anchor['chain_id']}: ask a node of that chain")
+        if chain_id is not None and node_chain != chain_id:
+            raise refuse(AnchorMismatch.WRONG_CHAIN,
+                         f"the anchor and the node are on chain {node_chain}, but the registry "
+                         f"you trust is on chain {chain_id}")
         if int(anchor["checkpoint"]) != checkpoint.number:
-            raise refuse(f"the anchor is for checkpoint {anchor['checkpoint']}")
-        client = AnchorRegistryClient(w3, str(anchor["contract"]))
-        try:
-            held = client.is_anchored(checkpoint)
-        except BadFunctionCallOutput:
-            held = False
-        if not held:
-            # The code is read only now, to say why: a verification that succeeds saves a call.
-            if not w3.eth.get_code(client.address):
-                raise refuse(f"there is no contract at {client.address} on chain {chain_id}")
-            raise refuse(f"the registry {client.address} does not hold this checkpoint "
-                         "(number, size and roots as signed)")
+            raise refuse(AnchorMismatch.WRONG_CHECKPOINT,
+                         f"the anchor is for checkpoint {anchor['checkpoint']}")
+        address = to_checksum_address(str(anchor["contract"]))
+        if registry is not None and address != to_checksum_address(registry):
+            raise refuse(AnchorMismatch.UNTRUSTED_REGISTRY,
+                         f"the anchor names the registry {address}, but the registry you "
+                         f"trust is {to_checksum_address(registry)}")
+        client = AnchorRegistryClient(w3, address)
+        if not _holds(client, checkpoint):
+            raise _why_not_held(client, checkpoint, node_chain, refuse)
         try:
             receipt = w3.eth.get_transaction_receipt(HexBytes(str(anchor["tx_hash"])))
         except TransactionNotFound:
-            raise refuse(f"the chain has no transaction {anchor['tx_hash']}") from None
+            raise refuse(AnchorMismatch.NO_TRANSACTION,
+                         f"the chain has no transaction {anchor['tx_hash']}") from None
         if receipt["status"] != 1 or receipt["to"] != client.address:
-            raise refuse(f"transaction {anchor['tx_hash']} is not a successful call of the "
+            raise refuse(AnchorMismatch.WRONG_TRANSACTION,
+                         f"transaction {anchor['tx_hash']} is not a successful call of the "
                          "registry")
-        if client.checkpoint_from_receipt(receipt) != checkpoint:
-            raise refuse(f"transaction {anchor['tx_hash']} anchored another checkpoint")
+        try:
+            anchored = client.checkpoint_from_receipt(receipt)
+        except AnchorRegistryError as error:
+            raise refuse(AnchorMismatch.WRONG_TRANSACTION,
+                         f"transaction {anchor['tx_hash']}: {error}") from error
+        if anchored != checkpoint:
+            raise refuse(AnchorMismatch.WRONG_TRANSACTION,
+                         f"transaction {anchor['tx_hash']} anchored another checkpoint")
         block_number = int(receipt["blockNumber"])
         if block_number != int(anchor["block_number"]):
-            raise refuse(f"the transaction is in block {block_number}, not "
+            raise refuse(AnchorMismatch.WRONG_BLOCK,
+                         f"the transaction is in block {block_number}, not "
                          f"{anchor['block_number']} as claimed")
         block_time = int(w3.eth.get_block(block_number)["timestamp"])
         if block_time != int(anchor["block_time"]):
-            raise refuse(f"block {block_number}'s time is {block_time}, not "
+            raise refuse(AnchorMismatch.WRONG_BLOCK_TIME,
+                         f"block {block_number}'s time is {block_time}, not "
                          f"{anchor['block_time']} as claimed")
         latest = int(w3.eth.block_number)
     except (OSError, Web3Exception) as error:
-        raise ChainUnavailable(f"cannot check the anchor: {error}") from error
-    except AnchorRegistryError as error:
-        raise refuse(str(error)) from error
-    return ConfirmedAnchor(chain_id, client.address, block_number, block_time,
+        raise ChainUnavailable(f"cannot check the anchor: {without_url(error)}") from error
+    return ConfirmedAnchor(node_chain, client.address, block_number, block_time,
                            latest - block_number + 1)
+
+
+def _call_refused(error: BaseException) -> bool:
+    """A view call that the code at the address refused or could not answer (no contract,
+    or not a registry), as web3 says it over HTTP and eth-tester says it in process."""
+    return isinstance(error, (BadFunctionCallOutput, ContractLogicError)) or \
+        type(error).__name__ == "TransactionFailed"
+
+
+def _holds(client: AnchorRegistryClient, checkpoint: AnchoredCheckpoint) -> bool:
+    try:
+        return client.is_anchored(checkpoint)
+    except Exception as error:
+        if _call_refused(error):
+            return False  # no contract there, or not a registry: _why_not_held says which
+        raise
+
+
+def _why_not_held(client: AnchorRegistryClient, checkpoint: AnchoredCheckpoint, chain_id: int,
+                  refuse: Callable[[AnchorMismatch, str], AnchorNotConfirmed]
+                  ) -> AnchorNotConfirmed:
+    """Why the registry's view said no. Read only after a refusal, so that a verification
+    that succeeds costs no extra call."""
+    if not client.w3.eth.get_code(client.address):
+        return refuse(AnchorMismatch.NO_REGISTRY,
+                      f"there is no contract at {client.address} on chain {chain_id}")
+    try:
+        held = client.commitment_of(checkpoint.number)
+        latest = client.latest_number()
+    except Exception as error:
+        if not _call_refused(error):
+            raise
+        return refuse(AnchorMismatch.NO_REGISTRY,
+                      f"the contract at {client.address} on chain {chain_id} is not an "
+                      "AnchorRegistry")
+    if held == bytes(32):
+        return refuse(AnchorMismatch.NOT_ANCHORED,
+                      f"the registry {client.address} has not anchored checkpoint "
+                      f"{checkpoint.number} (its latest is {latest})")
+    return refuse(AnchorMismatch.ROOTS_DIFFER,
+                  f"the registry {client.address} does not hold this checkpoint as signed: "
+                  f"its checkpoint {checkpoint.number} has another log size or other roots "
+                  f"(commitment 0x{held.hex()}, the signed note's is "
+                  f"0x{checkpoint_commitment(checkpoint).hex()})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a registry for an audit
+
+
+class RegistryReader:
+    """What an audit reads of a registry: its latest checkpoint number and the commitment
+    stored for each number. Made by `read_registry`, which checks that the node is on the
+    expected chain and that a registry is at the address. A node that fails raises
+    `ChainUnavailable`."""
+
+    def __init__(self, client: AnchorRegistryClient, chain_id: int) -> None:
+        self.client = client
+        self.chain_id = chain_id
+
+    @property
+    def address(self) -> str:
+        return self.client.address
+
+    @property
+    def description(self) -> str:
+        return f"registry {self.client.address} on chain {self.chain_id}"
+
+    def latest_number(self) -> int:
+        with _node_calls("read the registry"):
+            return self.client.latest_number()
+
+    def commitment_of(self, number: int) -> bytes:
+        with _node_calls("read the registry"):
+            return self.client.commitment_of(number)
+
+
+def read_registry(w3: Web3, address: str, *, chain_id: int | None = None) -> RegistryReader:
+    """The registry at ``address``, on a node whose chain is ``chain_id`` (if given). Raises
+    `AnchorNotConfirmed` (WRONG_CHAIN, NO_REGISTRY) when it is not there to read."""
+    client = AnchorRegistryClient(w3, address)
+    with _node_calls("reach the registry"):
+        node_chain = int(w3.eth.chain_id)
+        if chain_id is not None and node_chain != chain_id:
+            raise AnchorNotConfirmed(
+                AnchorMismatch.WRONG_CHAIN,
+                f"the node is on chain {node_chain}, the registry {client.address} is on "
+                f"chain {chain_id}: give a node of that chain")
+        if not w3.eth.get_code(client.address):
+            raise AnchorNotConfirmed(
+                AnchorMismatch.NO_REGISTRY,
+                f"there is no contract at {client.address} on chain {node_chain}: a wrong "
+                "address, or a node that was reset")
+        try:
+            client.latest_number()
+        except Exception as error:
+            if not _call_refused(error):
+                raise
+            raise AnchorNotConfirmed(
+                AnchorMismatch.NO_REGISTRY,
+                f"the contract at {client.address} on chain {node_chain} is not an "
+                "AnchorRegistry") from error
+    return RegistryReader(client, node_chain)
+
+
+@contextmanager
+def _node_calls(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, Web3Exception) as error:
+        raise ChainUnavailable(f"cannot {doing}: {without_url(error)}") from error

@@ -13,7 +13,10 @@ For every bundle (docs/proof-format.md):
   trusts, and the bundle must name that same key as its operator (a bundle never chooses the
   key it is checked against);
 - the log size, log root and state root all come from that one signed note;
-- the kind's own proof is checked against them (a registry of verifiers, one per kind).
+- the kind's own proof is checked against them (a registry of verifiers, one per kind);
+- each `anchor` claim is checked for shape only. Whether the chain holds the checkpoint takes
+  a node of that chain: `anchoring.verify_chain.verify_bundle_on_chain` asks it, with the
+  checkpoint's fields from the verified note (`Verified.anchors` lists them).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ ANCHOR_FIELDS = frozenset({"chain_id", "contract", "checkpoint", "tx_hash", "blo
                            "block_time"})
 MAX_PROOF_HASHES = 130  # longer than any RFC 9162 proof of a uint64-sized log
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
+_TX_HASH = re.compile(r"0x[0-9a-f]{64}")
+MAX_UINT64 = 2**64 - 1
 
 
 class VerificationFailed(Exception):
@@ -48,12 +53,24 @@ class VerificationFailed(Exception):
 
 
 @dataclass(frozen=True)
+class AnchorClaim:
+    """A checkpoint the bundle relies on, as its verified note says, and where the bundle
+    claims it is anchored (None: not anchored when the bundle was made)."""
+
+    checkpoint: CheckpointBody
+    anchor: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
 class Verified:
     kind: str
     checkpoint: CheckpointBody
     operator: str  # the trusted key that signed the checkpoint, checksummed
     statement: str  # what the bundle proves, in words
     anchor: Mapping[str, Any] | None
+    anchors: tuple[AnchorClaim, ...] = ()
+    """Every checkpoint the proof rests on, the bundle's own first (a consistency bundle
+    adds its earlier one): what a check on chain must find anchored."""
 
 
 KindVerifier = Callable[[Mapping[str, Any], CheckpointBody, str], str]
@@ -105,7 +122,13 @@ def verify_bundle(bundle: Any, trusted_operator: str) -> Verified:
     checkpoint = open_checkpoint(bundle["checkpoint"], trusted_operator)
     anchor = check_anchor(bundle["anchor"], checkpoint.number)
     statement = registered.verify(bundle, checkpoint, trusted_operator)
-    return Verified(kind, checkpoint, to_checksum_address(trusted), statement, anchor)
+    claims = [AnchorClaim(checkpoint, anchor)]
+    if "from_checkpoint" in registered.fields:
+        # Verified by the kind's verifier above; opened again here only to list its anchor.
+        older = open_checkpoint(bundle["from_checkpoint"], trusted_operator)
+        claims.append(AnchorClaim(older, check_anchor(bundle["from_anchor"], older.number)))
+    return Verified(kind, checkpoint, to_checksum_address(trusted), statement, anchor,
+                    tuple(claims))
 
 
 def open_checkpoint(note: Any, trusted_operator: str) -> CheckpointBody:
@@ -123,6 +146,14 @@ def check_anchor(anchor: Any, number: int) -> Mapping[str, Any] | None:
     if not isinstance(anchor, Mapping) or set(anchor) != ANCHOR_FIELDS:
         raise VerificationFailed(f"anchor must be null or an object with exactly "
                                  f"{', '.join(sorted(ANCHOR_FIELDS))}")
+    for name in ("chain_id", "checkpoint", "block_number", "block_time"):
+        value = anchor[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UINT64:
+            raise VerificationFailed(f"anchor {name} must be an integer in 0..2^64-1, got "
+                                     f"{value!r:.40}")
+    _address(anchor["contract"], "the anchor's contract")
+    if not isinstance(anchor["tx_hash"], str) or not _TX_HASH.fullmatch(anchor["tx_hash"]):
+        raise VerificationFailed("anchor tx_hash must be 0x and 64 lowercase hex digits")
     if anchor["checkpoint"] != number:
         raise VerificationFailed(f"the anchor is for checkpoint {anchor['checkpoint']}, the "
                                  f"bundle's checkpoint is {number}")
@@ -311,3 +342,8 @@ def _exact_fields(document: Mapping[str, Any], fields: frozenset[str], what: str
             f"{what} must have exactly the fields {', '.join(sorted(fields))}"
             + (f"; missing {', '.join(sorted(missing))}" if missing else "")
             + (f"; unknown {', '.join(sorted(map(str, extra)))}" if extra else ""))
+
+
+# Kinds kept in modules of their own register themselves when imported (they build on the
+# functions above); importing them here lets everyone who imports this verifier check them.
+from anchoring import verify_pledge  # noqa: E402, F401

@@ -286,61 +286,220 @@ def proof_consistency(data_dir: Path, first: int, second: int, output: TextIO) -
     _emit_bundle(data_dir, lambda prover: prover.consistency(first, second), output)
 
 
+@proof.command("pledge")
+@click.argument("pledge_id")
+@_checkpoint_option
+@_output_option
+@click.pass_obj
+def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: TextIO) -> None:
+    """A pledge's evidence pack: its registration and later entries, its pledgor's account and
+    every lot under its lien at a checkpoint, in one bundle — what a bank shows a court or
+    another lender."""
+    from anchoring.pledge_evidence import prove_pledge
+    from anchoring.verify import verify_bundle
+    from api.bootstrap import load_operator
+
+    built: list[dict[str, Any]] = []
+
+    def build(prover: Any) -> dict[str, Any]:
+        built.append(prove_pledge(prover, pledge_id, number))
+        return built[-1]
+
+    _emit_bundle(data_dir, build, output)
+    # Plain words on standard error: standard output may be the pack itself.
+    operator = load_operator(data_dir)
+    if operator is None:
+        click.echo("pack written; no operator key is configured here to check it with: run "
+                   "`carbonledger verify --operator-key ADDRESS` on it", err=True)
+        return
+    statement = verify_bundle(built[-1], operator.address).statement
+    click.echo(f"checked against operator key {operator.address}: {statement}.", err=True)
+
+
 @main.command("verify")
 @click.argument("bundle", type=click.File("r"))
 @click.option("--operator-key", default=None, metavar="ADDRESS",
               help="The operator key you trust (default: the ledger's configured one, when "
                    "run inside its data directory).")
+@click.option("--rpc", "rpc_url", default=None, metavar="URL",
+              help="A JSON-RPC node of the anchor's chain: confirm there that the checkpoint "
+                   "is anchored as the bundle claims. Without it the check is offline and the "
+                   "anchor claim is not checked.")
+@click.option("--registry", default=None, metavar="ADDRESS",
+              help="With --rpc: the AnchorRegistry you trust (default: the ledger's chain.json "
+                   "when run inside its data directory, else the one the bundle names).")
 @click.pass_obj
-def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None) -> None:
-    """Check a proof bundle offline; say what it proves. Exit 1 when it does not hold."""
+def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
+                   rpc_url: str | None, registry: str | None) -> None:
+    """Check a proof bundle; say what it proves. Exit 1 when it does not hold, 2 when the
+    node given with --rpc cannot be reached."""
     from anchoring.verify import VerificationFailed, verify_bundle
 
+    if registry is not None and rpc_url is None:
+        raise click.UsageError("--registry is checked on chain: give --rpc URL too")
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     try:
-        verified = verify_bundle(json.load(bundle), trusted)
+        document = json.load(bundle)
     except ValueError as exc:
-        click.echo(f"NOT VERIFIED: the bundle is not JSON: {exc}", err=True)
-        sys.exit(1)
+        raise _not_verified(f"the bundle is not JSON: {exc}") from exc
+    if rpc_url is not None:
+        _verify_on_chain(data_dir, document, trusted, rpc_url, registry)
+        return
+    try:
+        verified = verify_bundle(document, trusted)
     except VerificationFailed as exc:
-        click.echo(f"NOT VERIFIED: {exc.reason}", err=True)
-        sys.exit(1)
+        raise _not_verified(exc.reason) from exc
+    _say_verified(verified)
+    for claim in verified.anchors:
+        anchor = claim.anchor
+        if anchor is None:
+            click.echo(f"Anchor of checkpoint {claim.checkpoint.number}: none in the bundle (it "
+                       "was not anchored when the bundle was made).")
+        else:
+            click.echo(f"Anchor of checkpoint {claim.checkpoint.number} claimed: chain "
+                       f"{anchor['chain_id']}, registry {anchor['contract']}, transaction "
+                       f"{anchor['tx_hash']}, block {anchor['block_number']} — NOT CHECKED: "
+                       "this check is offline; add --rpc URL (a node of that chain) to "
+                       "confirm it on chain.")
+
+
+def _not_verified(reason: str) -> SystemExit:
+    """Say why, and the exit to raise."""
+    click.echo(f"NOT VERIFIED: {reason}", err=True)
+    return SystemExit(1)
+
+
+def _say_verified(verified: Any) -> None:
     click.echo(f"VERIFIED: {verified.statement}.")
     click.echo(f"The checkpoint is signed by {verified.operator}, the key trusted above.")
-    anchor = verified.anchor
-    if anchor is None:
-        click.echo("Anchor: none recorded in the bundle (checkpoint not anchored yet).")
-    else:
-        click.echo(f"Anchor claimed: chain {anchor['chain_id']}, contract {anchor['contract']}, "
-                   f"transaction {anchor['tx_hash']}, block {anchor['block_number']} — check "
-                   "it against the chain; this offline check does not.")
+
+
+def _trusted_registry(data_dir: Path, option: str | None) -> tuple[str | None, int | None, str]:
+    """The registry (and its chain id) to check anchors against, and where it came from;
+    (None, None, ...) when the auditor names none and no ledger is at hand."""
+    from anchoring.chain import ChainRecord, ChainRecordError
+    from anchoring.note import NoteError, parse_address
+
+    if option is not None:
+        try:
+            parse_address(option, "--registry")
+        except NoteError as exc:
+            raise click.BadParameter(str(exc), param_hint="--registry") from exc
+        return option, None, "given with --registry"
+    try:
+        record = ChainRecord.load_if_present(data_dir)
+    except ChainRecordError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if record is not None:
+        return record.registry, record.chain_id, \
+            f"the ledger's registry, {data_dir / 'chain.json'}"
+    return None, None, "the one the bundle names: pin the registry you trust with --registry"
+
+
+def _verify_on_chain(data_dir: Path, document: Any, trusted: str, rpc_url: str,
+                     registry: str | None) -> None:
+    from datetime import UTC, datetime
+
+    from anchoring.chain import AnchorNotConfirmed, ChainUnavailable, RpcChain, redact_url
+    from anchoring.verify import VerificationFailed
+    from anchoring.verify_chain import verify_bundle_on_chain
+
+    pinned, chain_id, source = _trusted_registry(data_dir, registry)
+    node = RpcChain(rpc_url, None)
+    try:
+        result = verify_bundle_on_chain(document, trusted, node.w3, registry=pinned,
+                                        chain_id=chain_id)
+    except VerificationFailed as exc:
+        raise _not_verified(exc.reason) from exc
+    except AnchorNotConfirmed as exc:
+        raise _not_verified(f"({exc.mismatch.value}) {exc}. The proof holds against the "
+                            "signed checkpoint, but the chain does not bear out its anchor") \
+            from exc
+    except ChainUnavailable as exc:
+        click.echo(f"NOT CHECKED: {exc} (node {redact_url(rpc_url)})", err=True)
+        raise SystemExit(2) from exc
+    _say_verified(result.verified)
+    for claim, confirmed in zip(result.verified.anchors, result.confirmed, strict=True):
+        assert claim.anchor is not None, "an anchor was confirmed"
+        when = datetime.fromtimestamp(confirmed.block_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        click.echo(f"ANCHORED: checkpoint {claim.checkpoint.number} (its size and both roots, "
+                   f"as signed) is held by the registry {confirmed.contract} ({source}) on "
+                   f"chain {confirmed.chain_id}: transaction {claim.anchor['tx_hash']}, block "
+                   f"{confirmed.block_number} ({when}), {confirmed.confirmations} "
+                   f"confirmation(s), read from the node {redact_url(rpc_url)}.")
 
 
 @main.command("audit")
 @click.option("--operator-key", default=None, metavar="ADDRESS",
               help="The operator key you trust (default: the ledger's configured one).")
+@click.option("--rpc", "rpc_url", default=None, metavar="URL",
+              help="A JSON-RPC node of the registry's chain: also compare every recomputed "
+                   "checkpoint with what the registry holds for it.")
+@click.option("--registry", default=None, metavar="ADDRESS",
+              help="With --rpc: the AnchorRegistry to compare with (default: the ledger's "
+                   "chain.json).")
 @click.pass_obj
-def audit_command(data_dir: Path, operator_key: str | None) -> None:
-    """Replay the journal, re-verify every signature, recompute every checkpoint."""
-    from anchoring.audit import audit
+def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
+                  registry: str | None) -> None:
+    """Replay the journal, re-verify every signature, recompute every checkpoint (and, with
+    --rpc, compare each with its anchor). Exit 1 on a discrepancy, 2 when the node cannot be
+    reached."""
+    from anchoring.audit import AnchoredRoots, audit
+    from anchoring.chain import (
+        AnchorNotConfirmed,
+        ChainUnavailable,
+        RpcChain,
+        read_registry,
+        redact_url,
+    )
 
-    store = Store(_config(data_dir).store_url)
+    if registry is not None and rpc_url is None:
+        raise click.UsageError("--registry is read on chain: give --rpc URL too")
+    config = _config(data_dir)
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
-    with click.progressbar(length=1, label="auditing") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
+    chain: AnchoredRoots | None = None
+    if rpc_url is not None:
+        address, chain_id, registry_source = _trusted_registry(data_dir, registry)
+        if address is None:
+            raise click.UsageError("no registry to compare with: pass --registry ADDRESS, the "
+                                   "AnchorRegistry this ledger's checkpoints are anchored on")
+        try:
+            chain = read_registry(RpcChain(rpc_url, None).w3, address, chain_id=chain_id)
+        except AnchorNotConfirmed as exc:
+            raise click.ClickException(f"cannot compare with the chain "
+                                       f"({exc.mismatch.value}): {exc}") from exc
+        except ChainUnavailable as exc:
+            click.echo(f"audit NOT STARTED: {exc} (node {redact_url(rpc_url)})", err=True)
+            raise SystemExit(2) from exc
+        click.echo(f"comparing with the {chain.description} ({registry_source}), read from "
+                   f"the node {redact_url(rpc_url)}")
+    store = Store(config.store_url)
+    try:
+        with click.progressbar(length=1, label="auditing") as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
 
-        report = audit(store, trusted, progress)
-    store.dispose()
+            report = audit(store, trusted, progress, chain=chain)
+    except ChainUnavailable as exc:
+        click.echo(f"audit NOT FINISHED: {exc}", err=True)
+        raise SystemExit(2) from exc
+    finally:
+        store.dispose()
     if not report.ok:
         click.echo(f"audit FAILED: {report.first_discrepancy}", err=True)
         sys.exit(1)
     click.echo(f"audit passed: {report.entries} entries replayed and their signatures "
                f"re-verified, {report.checkpoints} signed checkpoints recomputed "
                f"({report.elapsed_s:.2f} s)")
+    if report.anchored is None:
+        click.echo("not compared with the chain: add --rpc URL to compare every checkpoint "
+                   "with its anchor")
+    else:
+        click.echo(f"{report.anchored} of them held on chain exactly as recomputed, "
+                   f"{report.checkpoints - report.anchored} not anchored yet")
 
 
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from api.bootstrap import init_ledger, open_ledger, registry_wallet
+from api.demo_auditor import tell_auditor_story
+from api.demo_bank import run_bank_story
 from custody.keystore import new_private_key
 from ledger.client import Wallet, new_instruction
 from ledger.engine import Ledger
@@ -121,6 +123,8 @@ def run_demo(data_dir: Path, say: Say = print) -> None:
         f"signature re-verified, every table identical ({report.elapsed_s:.2f} s). "
         "Supply per batch and the lot partition hold.")
     ledger.store.dispose()
+    tell_auditor_story(data_dir, DEMO_PASSWORD, say)
+    run_bank_story(data_dir, DEMO_PASSWORD, wallets, say)
 
 
 def _issue(batch: str, account: str, quantity: int) -> Instruction:

@@ -1,0 +1,48 @@
+"""The demo's auditor story, on anvil when it is installed and on the embedded chain otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from anchoring.anvil import ANVIL_BINARY_VARIABLE, AnvilNode, AnvilNotInstalled, find_anvil
+from api.cli import main
+
+
+def _demo(tmp_path: Path) -> str:
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "demo"])
+    assert result.exit_code == 0, result.output
+    assert "VERIFIED, lot" in result.output and "VERIFIED, journal entry" in result.output
+    assert "VERIFIED, checkpoint 2 (log of" in result.output
+    assert "NOT VERIFIED (untrusted_registry)" in result.output
+    assert "the registry holds both exactly as recomputed" in result.output
+    assert "audit FAILED: checkpoint 1 (marker entry" in result.output
+    assert "anchored another checkpoint 1" in result.output
+    for name in ("holding-lot.json", "retirement-entry.json", "consistency.json"):
+        assert (tmp_path / "demo" / "bundles" / name).is_file()
+    return result.output
+
+
+def test_the_auditor_story_on_anvil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CARBONLEDGER_STORE_URL", raising=False)
+    try:
+        find_anvil()
+    except AnvilNotInstalled as missing:
+        pytest.skip(f"{missing}")
+    output = _demo(tmp_path)
+    assert "on a local anvil node at http://127.0.0.1:" in output
+    assert "anvil stopped; its chain is saved" in output
+    assert AnvilNode(tmp_path / "demo" / "chain").running() is None  # stopped, not leaked
+    assert (tmp_path / "demo" / "chain.json").is_file()
+
+
+def test_the_auditor_story_falls_back_to_the_embedded_chain(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CARBONLEDGER_STORE_URL", raising=False)
+    monkeypatch.setenv(ANVIL_BINARY_VARIABLE, str(tmp_path / "no-anvil-here"))
+    output = _demo(tmp_path)
+    assert "on the embedded py-evm chain in this process" in output
+    assert "EPHEMERAL" in output
+    assert not (tmp_path / "demo" / "chain.json").exists()
