@@ -26,7 +26,8 @@ from ledger.model import (
 from ledger.schemes import SchemeRules
 
 HeldKey = tuple[str, str, LotState]  # (account, batch, state)
-HELD_PAGE = 64  # lots read at a time for selection by quantity
+HELD_FIRST_PAGE = 8  # lots read first for selection by quantity: most spends need one or two
+HELD_PAGE_GROWTH = 4  # each further page is this many times larger
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class WorkingSet:
         self.changed_lot_ids: set[str] = set()
         self._complete: dict[HeldKey, dict[str, Lot]] = {}
         self._boundary: dict[HeldKey, int | None] = {}
+        self._page_size: dict[HeldKey, int] = {}
         self.holding_deltas: dict[tuple[str, str], list[int]] = {}
         # rows of tables defined outside the core (ledger.effects.Row): cached reads, and the
         # last write of each key in this transaction
@@ -193,7 +195,7 @@ class WorkingSet:
         keys = [(a, b, state) for a, b in pairs if (a, b, state) not in self._complete]
         if not keys:
             return
-        pages = self.source.held_lots([(k[0], k[1]) for k in keys], state, HELD_PAGE)
+        pages = self.source.held_lots([(k[0], k[1]) for k in keys], state, HELD_FIRST_PAGE)
         for key in keys:
             account, batch, _ = key
             page = pages.get((account, batch), [])
@@ -202,18 +204,20 @@ class WorkingSet:
                 lot.id: lot for lot in self._by_batch.get(batch, {}).values()
                 if lot.account == account and lot.state == state
             }
-            self._boundary[key] = page[-1].first if len(page) == HELD_PAGE else None
+            self._boundary[key] = page[-1].first if len(page) == HELD_FIRST_PAGE else None
+            self._page_size[key] = HELD_FIRST_PAGE
 
     def _load_page(self, key: HeldKey, after: int) -> None:
         account, batch, state = key
-        page = self.source.held_lots([(account, batch)], state, HELD_PAGE,
+        size = self._page_size[key] = self._page_size[key] * HELD_PAGE_GROWTH
+        page = self.source.held_lots([(account, batch)], state, size,
                                      after=after).get((account, batch), [])
         self._remember(page)
         for stored in page:
             current = self.lots.get(stored.id)
             if current is not None and (current.account, current.batch, current.state) == key:
                 self._complete[key][current.id] = current
-        self._boundary[key] = page[-1].first if len(page) == HELD_PAGE else None
+        self._boundary[key] = page[-1].first if len(page) == size else None
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
         self._remember(self.source.lots_overlapping(batch, first, last))

@@ -160,6 +160,8 @@ def _configure_sqlite(connection: Any, synchronous: str) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # 64 MiB of page cache (the default is 2 MiB): a million lots' indexes stay in memory
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
