@@ -39,10 +39,10 @@ import time
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
 from eth_account import Account
 
 import pledge  # noqa: F401  (the ledger's full set of operations, as the composition root has)
@@ -61,11 +61,6 @@ from anchoring.merkle import leaf_hash
 from anchoring.merkle_log import MemoryNodeStore, MerkleLog
 from anchoring.verify import verify_bundle
 from anchoring.worker import AnchoringWorker, AnchorResult, AnchorTarget
-from ledger.client import Wallet, new_instruction
-from ledger.engine import Ledger
-from ledger.errors import Rejected
-from ledger.instructions import SignedInstruction, make_domain
-from ledger.schemes import load_rules_dir, rules_document
 from ledger.store.database import Store, sqlite_url
 
 GAS_TARGET = 80_000
@@ -143,52 +138,12 @@ def token_transfer_gas(chain: EmbeddedChain) -> tuple[int, int]:
 # --- 2-4. a real ledger ---------------------------------------------------------------------------
 
 
-class BenchLedger:
-    """A SQLite ledger with HOLDERS emitters, each allocated a batch, and a checkpointer."""
-
-    HOLDERS = 20
+class AnchoringBench(BenchLedger):
+    """The benchmarks' ledger with a checkpointer of its own."""
 
     def __init__(self, store: Store) -> None:
-        self.ledger = Ledger(store)
-        domain = make_domain(CHAIN_ID)
-        self.registry = Wallet((0xB0B).to_bytes(32, "big"), domain)
-        self.wallets = [Wallet((0xA000 + i).to_bytes(32, "big"), domain)
-                        for i in range(self.HOLDERS)]
-        self._submit([self.registry.sign(new_instruction(
-            "genesis", registry="registry", registryName="Bench registry",
-            registryKey=self.registry.address, chainId=CHAIN_ID,
-            rules=rules_document(load_rules_dir())))])
-        setup: list[tuple[str, dict[str, Any]]] = []
-        for i, wallet in enumerate(self.wallets):
-            setup += [
-                ("register_participant", {"participant": f"e{i}", "name": f"E{i}",
-                                          "role": "emitter"}),
-                ("register_key", {"participant": f"e{i}", "key": wallet.address}),
-                ("open_account", {"account": f"E{i}", "participant": f"e{i}",
-                                  "accountType": "compliance"}),
-                ("issue_batch", {"batch": f"A{i}", "scheme": "CN-ETS", "kind": "allowance",
-                                 "vintage": 2025, "issuance": "free_allocation",
-                                 "quantity": 1_000_000, "account": f"E{i}"}),
-            ]
-        self._submit([self.registry.sign(new_instruction(op, **fields))
-                      for op, fields in setup])
+        super().__init__(store, CHAIN_ID)
         self.checkpointer = Checkpointer(self.ledger, OPERATOR_KEY)
-
-    def transfers(self, rng: random.Random, count: int) -> None:
-        batch: list[SignedInstruction] = []
-        for _ in range(count):
-            i = rng.randrange(self.HOLDERS)
-            j = (i + rng.randrange(1, self.HOLDERS)) % self.HOLDERS
-            batch.append(self.wallets[i].sign(new_instruction(
-                "transfer", fromAccount=f"E{i}", toAccount=f"E{j}", batch=f"A{i}",
-                quantity=rng.randint(1, 50))))
-        for start in range(0, len(batch), 200):
-            self._submit(batch[start:start + 200])
-
-    def _submit(self, batch: list[SignedInstruction]) -> None:
-        for result in self.ledger.submit_batch(batch):
-            if isinstance(result, Rejected):
-                raise RuntimeError(f"bench instruction refused: {result}")
 
 
 def ledger_anchors(chain: Chain, directory: Path, rng: random.Random,
@@ -197,7 +152,7 @@ def ledger_anchors(chain: Chain, directory: Path, rng: random.Random,
     the setup), anchored by the worker; returns them with their anchors."""
     store = Store(sqlite_url(directory / "gas.db"))
     store.upgrade()
-    bench = BenchLedger(store)
+    bench = AnchoringBench(store)
     client, deployment = deploy_registry(chain, owner=chain.sender.address)
     worker = AnchoringWorker(store, lambda: chain, AnchorTarget(
         deployment.chain_id, deployment.registry, deployment.block_number))
@@ -220,7 +175,7 @@ class Latency:
 
 
 def cut_to_anchor(node_dir: Path, directory: Path, rng: random.Random,
-                  rounds: int) -> tuple[list[Latency], Store, BenchLedger, AnchorRegistryClient]:
+                  rounds: int) -> tuple[list[Latency], Store, AnchoringBench, AnchorRegistryClient]:
     """The worker runs in its thread (as `carbonledger chain anchor --follow` does), a cut
     wakes it; timed from the cut's start to the anchor recorded in the checkpoint's row."""
     anchorer = Account.create()
@@ -229,7 +184,7 @@ def cut_to_anchor(node_dir: Path, directory: Path, rng: random.Random,
     client, deployment = deploy_registry(chain, owner=anchorer.address)
     store = Store(sqlite_url(directory / "latency.db"))
     store.upgrade()
-    bench = BenchLedger(store)
+    bench = AnchoringBench(store)
     worker = AnchoringWorker(store, lambda: connect_anvil(node_dir, anchorer), AnchorTarget(
         deployment.chain_id, deployment.registry, deployment.block_number),
         operator=bench.checkpointer.operator)
@@ -255,7 +210,7 @@ def cut_to_anchor(node_dir: Path, directory: Path, rng: random.Random,
     return latencies[1:], store, bench, client
 
 
-def verify_against_chain(store: Store, bench: BenchLedger, node_dir: Path,
+def verify_against_chain(store: Store, bench: AnchoringBench, node_dir: Path,
                          samples: int, rng: random.Random) -> list[tuple[float, float]]:
     """(offline verification s, on-chain anchor check s) for entry bundles of anchored
     checkpoints, through a fresh HTTP connection to anvil as an auditor would have."""

@@ -42,6 +42,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
+
 import pledge  # noqa: F401  (the ledger's full set of operations, as the composition root has)
 from anchoring.bundles import Prover
 from anchoring.checkpoints import Checkpointer
@@ -53,12 +55,7 @@ from anchoring.state_leaves import account_value, holding_value, lot_value
 from anchoring.state_versions import current_leaves, opened_at
 from anchoring.verify import verify_bundle
 from custody.signatures import address_of
-from ledger.client import Wallet, new_instruction
 from ledger.clock import format_time
-from ledger.engine import Ledger
-from ledger.errors import Rejected
-from ledger.instructions import SignedInstruction, make_domain
-from ledger.schemes import load_rules_dir, rules_document
 from ledger.store.database import Store, sqlite_url
 
 STATE_ROOT_TARGET_MS = 200.0
@@ -196,54 +193,6 @@ def bundle_generation(commitment: StateCommitment, state: SyntheticState, direct
 
 # --- a real cut --------------------------------------------------------------------------------
 
-class BenchLedger:
-    """A real ledger with ACCOUNTS_REAL emitters, each allocated one batch."""
-
-    ACCOUNTS_REAL = 20
-
-    def __init__(self, store: Store) -> None:
-        self.ledger = Ledger(store)
-        domain = make_domain(CHAIN_ID)
-        self.registry = Wallet((0xB0B).to_bytes(32, "big"), domain)
-        self.wallets = [Wallet((0xA000 + i).to_bytes(32, "big"), domain)
-                        for i in range(self.ACCOUNTS_REAL)]
-        self._submit([self.registry.sign(new_instruction(
-            "genesis", registry="registry", registryName="Bench registry",
-            registryKey=self.registry.address, chainId=CHAIN_ID,
-            rules=rules_document(load_rules_dir())))])
-        setup = []
-        for i, wallet in enumerate(self.wallets):
-            setup += [
-                ("register_participant", {"participant": f"e{i}", "name": f"E{i}",
-                                          "role": "emitter"}),
-                ("register_key", {"participant": f"e{i}", "key": wallet.address}),
-                ("open_account", {"account": f"E{i}", "participant": f"e{i}",
-                                  "accountType": "compliance"}),
-                ("issue_batch", {"batch": f"A{i}", "scheme": "CN-ETS", "kind": "allowance",
-                                 "vintage": 2025, "issuance": "free_allocation",
-                                 "quantity": 1_000_000, "account": f"E{i}"}),
-            ]
-        self._submit([self.registry.sign(new_instruction(op, **fields))
-                      for op, fields in setup])
-
-    def transfers(self, rng: random.Random, count: int) -> None:
-        """Each account sends a few units of its own batch to another account."""
-        batch: list[SignedInstruction] = []
-        for _ in range(count):
-            i = rng.randrange(self.ACCOUNTS_REAL)
-            j = (i + rng.randrange(1, self.ACCOUNTS_REAL)) % self.ACCOUNTS_REAL
-            batch.append(self.wallets[i].sign(new_instruction(
-                "transfer", fromAccount=f"E{i}", toAccount=f"E{j}", batch=f"A{i}",
-                quantity=rng.randint(1, 50))))
-        for start in range(0, len(batch), 200):
-            self._submit(batch[start:start + 200])
-
-    def _submit(self, batch: list[SignedInstruction]) -> None:
-        for result in self.ledger.submit_batch(batch):
-            if isinstance(result, Rejected):
-                raise RuntimeError(f"bench instruction refused: {result}")
-
-
 def timed(action: Callable[[], object]) -> tuple[object, float]:
     started = time.perf_counter()
     result = action()
@@ -260,7 +209,7 @@ def timed_cpu(action: Callable[[], object]) -> tuple[object, float, float]:
 def real_cut(state: SyntheticState, directory: Path, rng: random.Random) -> None:
     store = Store(sqlite_url(directory / "ledger.db"))
     store.upgrade()
-    bench = BenchLedger(store)
+    bench = BenchLedger(store, CHAIN_ID)
     first = Checkpointer(bench.ledger, OPERATOR_KEY).cut()
     # Enlarge checkpoint 1's state with the synthetic leaves, and re-sign it over them.
     leaves = state.leaves()

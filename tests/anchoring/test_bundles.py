@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from custody.signatures import address_of
 from ledger.clock import FixedClock
 from ledger.store.database import Store
 from tests.anchoring.ledger_history import OTHER_KEY, History, build_history
+from tests.isolation import LEDGER_AND_DATABASES, VERIFY_BUNDLE, run_without
 
 Bundle = dict[str, Any]
 
@@ -199,36 +198,14 @@ def test_later_kinds_register_their_verifier(history: History,
 
 # --- the verifier stands alone ------------------------------------------------------------------
 
-_ALONE = """
-import json, sys
-
-BLOCKED = {"ledger", "api", "pledge", "sqlalchemy", "psycopg", "sqlite3", "_sqlite3",
-           "alembic", "web3"}
-
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: the verifier must not need it")
-        return None
-
-sys.meta_path.insert(0, Refuse())
-from anchoring.verify import verify_bundle
-
-print(verify_bundle(json.load(open(sys.argv[1])), sys.argv[2]).statement)
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-assert not loaded, loaded
-"""
-
-
 def test_the_verifier_runs_without_the_ledger_or_a_database(history: History,
                                                             bundles: dict[str, Bundle],
                                                             tmp_path: Path) -> None:
     for kind in ("entry", "lot", "consistency"):
         path = tmp_path / f"{kind}.json"
         path.write_text(json.dumps(bundles[kind]))
-        result = subprocess.run([sys.executable, "-c", _ALONE, str(path), history.operator],
-                                capture_output=True, text=True, timeout=60,
-                                cwd=Path(__file__).resolve().parents[2])
+        result = run_without(LEDGER_AND_DATABASES | {"web3"}, VERIFY_BUNDLE, str(path),
+                             history.operator)
         assert result.returncode == 0, result.stderr
         assert "checkpoint 3" in result.stdout
 

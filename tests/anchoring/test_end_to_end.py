@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -68,6 +66,7 @@ from ledger.clock import FixedClock
 from ledger.engine import Ledger
 from ledger.store.database import Store, sqlite_url
 from tests.anchoring.ledger_history import OPERATOR_KEY
+from tests.isolation import LEDGER_AND_DATABASES, run_without
 from tests.world import World
 
 OPERATOR = address_of(OPERATOR_KEY)
@@ -309,19 +308,7 @@ def test_entry_lot_and_consistency_bundles_verify_against_the_chain(scene: Scene
     assert offline.exit_code == 0 and "NOT CHECKED: this check is offline" in offline.output
 
 
-_ALONE = """
-import json, sys
-
-BLOCKED = {"ledger", "api", "pledge", "sqlalchemy", "psycopg", "sqlite3", "_sqlite3",
-           "alembic"}
-
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: the verifier must not need it")
-        return None
-
-sys.meta_path.insert(0, Refuse())
+_ON_CHAIN = """
 from web3 import Web3
 from anchoring.verify_chain import verify_bundle_on_chain
 
@@ -329,8 +316,6 @@ bundle, operator, url, registry = json.load(open(sys.argv[1])), *sys.argv[2:]
 result = verify_bundle_on_chain(bundle, operator, Web3(Web3.HTTPProvider(url)),
                                 registry=registry)
 print(result.verified.statement, "| block", result.confirmed[0].block_number)
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-assert not loaded, loaded
 """
 
 
@@ -339,9 +324,8 @@ def test_the_on_chain_verifier_needs_no_ledger_and_no_database(scene: Scene) -> 
         pytest.skip("an outside process reaches the chain over RPC: anvil only")
     path = scene.directory / "alone.json"
     path.write_text(json.dumps(scene.bundle(scene.honest, lambda p: p.entry(scene.retirement))))
-    result = subprocess.run([sys.executable, "-c", _ALONE, str(path), OPERATOR, scene.rpc_url,
-                             scene.registry], capture_output=True, text=True, timeout=60,
-                            cwd=Path(__file__).resolve().parents[2])
+    result = run_without(LEDGER_AND_DATABASES, _ON_CHAIN, str(path), OPERATOR,
+                         scene.rpc_url, scene.registry)
     assert result.returncode == 0, result.stderr
     assert f"journal entry {scene.retirement} (retire" in result.stdout
 

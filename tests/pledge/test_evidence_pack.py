@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +27,12 @@ from api.config import load_config
 from ledger.clock import FixedClock
 from pledge.ops import PLEDGE_AMEND, PLEDGE_ENFORCE, PLEDGE_REGISTER, PLEDGE_RELEASE
 from tests.anchoring.ledger_history import OPERATOR_KEY
+from tests.isolation import LEDGER_AND_DATABASES, VERIFY_BUNDLE, run_without
 from tests.pledge.conftest import populate
 from tests.pledge.helpers import PLEDGORS, by, lien_lots, register
 from tests.world import World
 
 Bundle = dict[str, Any]
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -266,33 +264,12 @@ def test_a_changed_pack_is_refused(pledged: Pledged, packs: dict[str, Bundle], n
 
 # --- the verifier stands alone ------------------------------------------------------------------
 
-_ALONE = """
-import json, sys
-
-BLOCKED = {"ledger", "api", "pledge", "sqlalchemy", "psycopg", "sqlite3", "_sqlite3",
-           "alembic", "web3"}
-
-class Refuse:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: the verifier must not need it")
-        return None
-
-sys.meta_path.insert(0, Refuse())
-from anchoring.verify import verify_bundle
-
-print(verify_bundle(json.load(open(sys.argv[1])), sys.argv[2]).statement)
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-assert not loaded, loaded
-"""
-
-
 def test_the_pack_is_checked_without_the_ledger_or_a_database(pledged: Pledged,
                                                              tmp_path: Path) -> None:
     path = tmp_path / "pack.json"
     path.write_text(json.dumps(pledged.pack()))
-    result = subprocess.run([sys.executable, "-c", _ALONE, str(path), pledged.operator],
-                            capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    result = run_without(LEDGER_AND_DATABASES | {"web3"}, VERIFY_BUNDLE, str(path),
+                         pledged.operator)
     assert result.returncode == 0, result.stderr
     assert "pledge P1: huaneng" in result.stdout
 
