@@ -22,8 +22,19 @@ from ledger.store.sql import SqlTransaction
 def check_invariants(store: Store) -> list[str]:
     """Every violation found, in words; an empty list when the store is sound."""
     with store.read() as tx:
-        return (_supply_and_partition(tx) + _holdings(tx) + _unrecorded_liens(tx)
-                + _journal(tx))
+        held = _held(tx)
+        return (_supply_and_partition(tx) + _holdings(tx, held) + _unrecorded_liens(tx)
+                + _journal(tx, held))
+
+
+def _held(tx: SqlTransaction) -> dict[tuple[str, str, str], int]:
+    """The holdings table as (account, batch, state) -> quantity, zeros included."""
+    names = [s.value for s in LOT_STATES]
+    held = {}
+    for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):
+        for state, quantity in zip(names, row[2:], strict=True):
+            held[(row[0], row[1], state)] = quantity
+    return held
 
 
 def _supply_and_partition(tx: SqlTransaction) -> list[str]:
@@ -57,27 +68,19 @@ def _unrecorded_liens(tx: SqlTransaction) -> list[str]:
                                   "AND lien NOT IN (SELECT id FROM liens)")]
 
 
-def _holdings(tx: SqlTransaction) -> list[str]:
+def _holdings(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list[str]:
     from_lots: dict[tuple[str, str, str], int] = defaultdict(int)
     for account, batch, state, total in tx.all(
             "SELECT account, batch, state, SUM(serial_last - serial_first + 1) FROM lots "
             "GROUP BY account, batch, state"):
         from_lots[(account, batch, state)] = int(total)
-    problems = []
-    seen = set()
-    names = [s.value for s in LOT_STATES]
-    for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):
-        for state, held in zip(names, row[2:], strict=True):
-            key = (row[0], row[1], state)
-            seen.add(key)
-            if from_lots.get(key, 0) != held:
-                problems.append(f"holding {key}: table says {held}, lots say "
-                                f"{from_lots.get(key, 0)}")
-    problems.extend(f"lots {key} missing from holdings" for key in set(from_lots) - seen)
+    problems = [f"holding {key}: table says {quantity}, lots say {from_lots.get(key, 0)}"
+                for key, quantity in held.items() if from_lots.get(key, 0) != quantity]
+    problems.extend(f"lots {key} missing from holdings" for key in set(from_lots) - set(held))
     return problems
 
 
-def _journal(tx: SqlTransaction) -> list[str]:
+def _journal(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list[str]:
     problems = []
     count, low, high = tx.one("SELECT COUNT(*), MIN(seq), MAX(seq) FROM journal")
     if count and (low != 0 or high != count - 1 or high != tx.head):
@@ -107,11 +110,6 @@ def _journal(tx: SqlTransaction) -> list[str]:
             _fold(folded, lot, +1)
     if markers != tx.checkpoint:
         problems.append(f"{markers} checkpoint markers in the journal, head says {tx.checkpoint}")
-    names = [s.value for s in LOT_STATES]
-    held = {}
-    for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):
-        for state, quantity in zip(names, row[2:], strict=True):
-            held[(row[0], row[1], state)] = quantity
     for key in set(folded) | set(held):
         if folded.get(key, 0) != held.get(key, 0):
             problems.append(f"account {key[0]} batch {key[1]} {key[2]}: journal gives "

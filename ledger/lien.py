@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ledger.effects import LotEffects, LotIds
 from ledger.errors import Reason, require
 from ledger.model import Lien, Lot, LotState
-from ledger.units import Selection, carve
+from ledger.units import Selection, carve, take_lowest
 
 
 def place(selection: Selection, lien: Lien, ids: LotIds) -> LotEffects:
@@ -48,12 +48,4 @@ def _take(lots: Sequence[Lot], lien: Lien, by: str, quantity: int) -> Selection:
     total = sum(lot.quantity for lot in under)
     require(quantity <= total, Reason.insufficient_under_lien,
             f"lien {lien.id} covers {total} t, asked for {quantity} t")
-    selection: Selection = []
-    remaining = quantity
-    for lot in under:
-        if remaining == 0:
-            break
-        take = min(remaining, lot.quantity)
-        selection.append((lot, lot.first, lot.first + take - 1))
-        remaining -= take
-    return selection
+    return take_lowest(under, quantity)

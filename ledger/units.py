@@ -18,6 +18,16 @@ Selection = list[tuple[Lot, int, int]]
 
 def select_oldest(lots: Sequence[Lot], quantity: int) -> Selection:
     """The lowest serials first, from lots sorted by serial; refuses if they do not suffice."""
+    selection = take_lowest(lots, quantity)
+    available = sum(last - first + 1 for _, first, last in selection)
+    require(available == quantity, Reason.insufficient_tradable,
+            f"asked for {quantity} t, {available} t tradable")
+    return selection
+
+
+def take_lowest(lots: Sequence[Lot], quantity: int) -> Selection:
+    """Up to `quantity` units from `lots` in the order given, the last lot taken in part.
+    Fewer when the lots do not hold enough: the caller refuses with its own reason."""
     selection: Selection = []
     remaining = quantity
     for lot in lots:
@@ -26,9 +36,6 @@ def select_oldest(lots: Sequence[Lot], quantity: int) -> Selection:
         take = min(lot.quantity, remaining)
         selection.append((lot, lot.first, lot.first + take - 1))
         remaining -= take
-    available = quantity - remaining
-    require(remaining == 0, Reason.insufficient_tradable,
-            f"asked for {quantity} t, {available} t tradable")
     return selection
 
 
