@@ -24,7 +24,7 @@ from ledger.instructions import SignedInstruction, make_domain
 from ledger.journal import Receipt, body_hash, make_entry, make_marker, receipt_of
 from ledger.model import LotState, SigningKey
 from ledger.ops import HANDLERS, Context, Signer
-from ledger.state import WorkingSet
+from ledger.state import ReadAhead, WorkingSet
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
 
@@ -60,10 +60,11 @@ class Ledger:
         """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
         domain = self._domain_for(batch)
         verified = [self._verify_signatures(signed, domain) for signed in batch]
-        with self.store.write() as tx:
+        reads = _read_ahead([s for s, v in zip(batch, verified, strict=True)
+                             if not isinstance(v, Rejected)])
+        with self.store.write(reads) as tx:
             ws = WorkingSet(tx, tx.head, tx.checkpoint)
-            _prefetch(ws, [s for s, v in zip(batch, verified, strict=True)
-                           if not isinstance(v, Rejected)])
+            ws.absorb(reads, tx.read_ahead)
             results: list[Result] = []
             for signed, check in zip(batch, verified, strict=True):
                 if isinstance(check, Rejected):
@@ -73,7 +74,7 @@ class Ledger:
                     results.append(self._apply(ws, tx, signed))
                 except Rejected as rejected:
                     results.append(rejected)
-            tx.flush(ws)
+            tx.commit(ws)
         return results
 
     def append_checkpoint_marker(self, tx: SqlTransaction | None = None) -> tuple[int, int]:
@@ -194,12 +195,8 @@ def _bump_nonces(changed: list[SigningKey], signer_keys: list[SigningKey],
     return list(by_address.values())
 
 
-def _prefetch(ws: WorkingSet, batch: Sequence[SignedInstruction]) -> None:
-    """Read what a batch will need in a few statements rather than a few per operation."""
-    if not batch:
-        return
-    ws.prefetch_records([s.instruction.id for s in batch])
-    ws.prefetch_signers([a.signer for s in batch for a in s.approvals])
+def _read_ahead(batch: Sequence[SignedInstruction]) -> ReadAhead:
+    """What a batch will read first, asked for with the head lock rather than one by one."""
     accounts: set[str] = set()
     batches: set[str] = set()
     sources: set[tuple[str, str]] = set()  # (account, batch) whose units an operation spends
@@ -210,9 +207,11 @@ def _prefetch(ws: WorkingSet, batch: Sequence[SignedInstruction]) -> None:
             batches.add(fields["batch"])
             if fields.get("serialFirst") == 0:
                 sources.add((fields.get("fromAccount") or fields["account"], fields["batch"]))
-    ws.accounts.prefetch(accounts)
-    ws.batches.prefetch(batches)
-    ws.prefetch_held(sorted(sources), LotState.tradable)
+    return ReadAhead(
+        instruction_ids=list(dict.fromkeys(s.instruction.id for s in batch)),
+        signers=sorted({a.signer for s in batch for a in s.approvals}),
+        accounts=sorted(accounts), batches=sorted(batches), held=sorted(sources),
+        held_state=LotState.tradable)
 
 
 __all__ = ["Changes", "Ledger", "Result"]

@@ -9,7 +9,7 @@ operations for little more than the round trips of one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from ledger.effects import Changes, LotEffects, Row
@@ -47,6 +47,36 @@ class JournalRow:
     entry: bytes
     leaf_hash: bytes
     accepted_at: str
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """The first reads of a write transaction, known before it begins: the store sends them
+    together with the head lock (one round trip on PostgreSQL)."""
+
+    instruction_ids: Sequence[bytes] = ()
+    signers: Sequence[str] = ()
+    accounts: Sequence[str] = ()
+    batches: Sequence[str] = ()  # read with their scheme's rules
+    held: Sequence[tuple[str, str]] = ()  # (account, batch): the first page of its lots
+    held_state: LotState = LotState.tradable
+
+
+@dataclass
+class ReadAheadRows:
+    """What the store found for a `ReadAhead`; a missing id is simply absent."""
+
+    records: dict[bytes, InstructionRecord] = field(default_factory=dict)
+    signers: list[tuple[SigningKey, Participant]] = field(default_factory=list)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    batches: dict[str, Batch] = field(default_factory=dict)
+    rules: dict[str, SchemeRules | None] = field(default_factory=dict)
+    held: dict[tuple[str, str], list[Lot]] = field(default_factory=dict)
+
+    def add_batches(self, found: Mapping[str, tuple[Batch, SchemeRules | None]]) -> None:
+        for batch_id, (batch, rules) in found.items():
+            self.batches[batch_id] = batch
+            self.rules[batch.scheme] = rules
 
 
 class Source(Protocol):
@@ -146,15 +176,31 @@ class WorkingSet:
     def prefetch_signers(self, addresses: Iterable[str]) -> None:
         """Keys and their participants in one read."""
         missing = [a for a in set(addresses) if a not in self.keys.rows]
-        if not missing:
-            return
-        found = {key.address: (key, participant)
-                 for key, participant in self.source.signers(missing)}
-        for address in missing:
-            key, participant = found.get(address, (None, None))
+        if missing:
+            self._remember_signers(missing, self.source.signers(missing))
+
+    def _remember_signers(self, asked: Iterable[str],
+                          found: Iterable[tuple[SigningKey, Participant]]) -> None:
+        by_address = {key.address: (key, participant) for key, participant in found}
+        for address in asked:
+            key, participant = by_address.get(address, (None, None))
             self.keys.rows[address] = key
             if participant is not None and participant.id not in self.participants.rows:
                 self.participants.rows[participant.id] = participant
+
+    def absorb(self, asked: ReadAhead, found: ReadAheadRows) -> None:
+        """Take in the rows read ahead with the head lock; call before any other read."""
+        for instruction_id in asked.instruction_ids:
+            self._records[instruction_id] = found.records.get(instruction_id)
+        self._remember_signers(asked.signers, found.signers)
+        for account in asked.accounts:
+            self.accounts.rows[account] = found.accounts.get(account)
+        for batch in asked.batches:
+            self.batches.rows[batch] = found.batches.get(batch)
+        self._rules.update(found.rules)
+        for account, batch in asked.held:
+            self._take_first_page((account, batch, asked.held_state),
+                                  found.held.get((account, batch), []))
 
     def record(self, instruction_id: bytes) -> InstructionRecord | None:
         if instruction_id not in self._records:
@@ -197,15 +243,17 @@ class WorkingSet:
             return
         pages = self.source.held_lots([(k[0], k[1]) for k in keys], state, HELD_FIRST_PAGE)
         for key in keys:
-            account, batch, _ = key
-            page = pages.get((account, batch), [])
-            self._remember(page)
-            self._complete[key] = {
-                lot.id: lot for lot in self._by_batch.get(batch, {}).values()
-                if lot.account == account and lot.state == state
-            }
-            self._boundary[key] = page[-1].first if len(page) == HELD_FIRST_PAGE else None
-            self._page_size[key] = HELD_FIRST_PAGE
+            self._take_first_page(key, pages.get((key[0], key[1]), []))
+
+    def _take_first_page(self, key: HeldKey, page: list[Lot]) -> None:
+        account, batch, state = key
+        self._remember(page)
+        self._complete[key] = {
+            lot.id: lot for lot in self._by_batch.get(batch, {}).values()
+            if lot.account == account and lot.state == state
+        }
+        self._boundary[key] = page[-1].first if len(page) == HELD_FIRST_PAGE else None
+        self._page_size[key] = HELD_FIRST_PAGE
 
     def _load_page(self, key: HeldKey, after: int) -> None:
         account, batch, state = key

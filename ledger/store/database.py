@@ -10,6 +10,7 @@ transfers/s on SQLite).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 
+from ledger.state import ReadAhead
 from ledger.store.sql import SqlTransaction
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ class Store:
     def dispose(self) -> None:
         kept = getattr(self._local, "raw", None)
         if kept is not None:
-            kept.close()
+            _close(kept, self.dialect)
             self._local.raw = None
         self.engine.dispose()
 
@@ -71,9 +73,11 @@ class Store:
     # --- transactions -----------------------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[SqlTransaction]:
-        """One write transaction holding the journal head; commits when the block ends."""
-        with self._transaction(lock_head=True) as tx:
+    def write(self, read_ahead: ReadAhead | None = None) -> Iterator[SqlTransaction]:
+        """One write transaction holding the journal head; commits when the block ends unless
+        the block committed it (`tx.commit(ws)`). `read_ahead` is read with the lock, in the
+        same round trip on PostgreSQL, into `tx.read_ahead`."""
+        with self._transaction(lock_head=True, read_ahead=read_ahead) as tx:
             yield tx
 
     @contextmanager
@@ -83,7 +87,8 @@ class Store:
             yield tx
 
     @contextmanager
-    def _transaction(self, *, lock_head: bool) -> Iterator[SqlTransaction]:
+    def _transaction(self, *, lock_head: bool,
+                     read_ahead: ReadAhead | None = None) -> Iterator[SqlTransaction]:
         # Each thread keeps one connection for its transactions: checking one out of the pool
         # and resetting it on return costs as much as a small transaction. A transaction opened
         # inside another (rare: diagnostics) borrows a second connection from the pool.
@@ -97,20 +102,16 @@ class Store:
         owns_kept = raw is kept
         if owns_kept:
             self._local.busy = True
+        if self.dialect == "postgresql" and not raw.driver_connection.autocommit:
+            # Transactions are begun by our own BEGIN, so that it travels with the first reads
+            # (psycopg would send its implicit BEGIN alone); given back to the pool, the
+            # connection returns to psycopg's default for SQLAlchemy's own users.
+            raw.driver_connection.autocommit = True
         try:
-            cursor = raw.cursor()
-            if self.dialect == "sqlite":
-                cursor.execute("BEGIN IMMEDIATE" if lock_head else "BEGIN")
-            elif not lock_head:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            tx = SqlTransaction(raw, self.dialect, lock_head=lock_head)
+            tx = SqlTransaction(raw, self.dialect, lock_head=lock_head, read_ahead=read_ahead)
             yield tx
-            if self.dialect == "sqlite":
-                cursor.execute("COMMIT")
-            else:
-                raw.commit()
-                if lock_head:
-                    _wait_for_wal_flush(raw)
+            if not tx.finished:
+                tx.commit()
         except BaseException:
             if not _rollback(raw, self.dialect) and owns_kept:
                 self._local.raw = None  # broken: let the pool discard it
@@ -120,23 +121,15 @@ class Store:
             if owns_kept:
                 self._local.busy = False
             else:
-                raw.close()
+                _close(raw, self.dialect)
 
 
-def _wait_for_wal_flush(raw: Any) -> None:
-    """Return once the transaction just committed is durable.
-
-    A PostgreSQL writer commits with synchronous_commit off (SqlTransaction sets it), so it
-    releases the journal head as soon as its commit record is written, not after the fsync: the
-    next writer need not wait ~3 ms for this one's disk flush. Durability is then awaited here,
-    outside the lock: a transaction that takes an xid commits synchronously, and flushing its
-    commit record flushes all WAL before it — ours included. Concurrent writers' flushes
-    overlap and PostgreSQL groups them. Nothing is acknowledged before it is on disk; a later
-    writer that read this one's changes cannot be durable without them (the WAL is sequential).
-    """
-    cursor = raw.cursor()
-    cursor.execute("SELECT txid_current()")
-    raw.commit()
+def _close(raw: Any, dialect: str) -> None:
+    """Give a borrowed connection back to the pool as psycopg's default (autocommit off)."""
+    if dialect == "postgresql" and raw.dbapi_connection is not None:
+        with contextlib.suppress(Exception):  # a broken connection: the pool discards it
+            raw.driver_connection.autocommit = False
+    raw.close()
 
 
 def _rollback(raw: Any, dialect: str) -> bool:

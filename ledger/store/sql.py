@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +30,14 @@ from ledger.model import (
     SigningKey,
 )
 from ledger.schemes import SchemeRules
-from ledger.state import InstructionRecord, JournalRow, WorkingSet
+from ledger.state import (
+    HELD_FIRST_PAGE,
+    InstructionRecord,
+    JournalRow,
+    ReadAhead,
+    ReadAheadRows,
+    WorkingSet,
+)
 from ledger.store.schema import ROW_TABLES, metadata
 
 _LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
@@ -109,18 +117,95 @@ def journal_row_from(row: Sequence[Any]) -> JournalRow:
                       bytes(row[5]), row[6])
 
 
+def _rows(cursor: Any) -> list[Any]:
+    return list(cursor.fetchall()) if cursor.description is not None else []
+
+
+def _no_rows(rows: list[Any]) -> None:
+    return None
+
+
+def _parse_accounts(rows: list[Any]) -> dict[str, Account]:
+    return {r[0]: Account(r[0], r[1], AccountType(r[2]), bool(r[3]), r[4], r[5]) for r in rows}
+
+
+def _parse_batches(rows: list[Any]) -> dict[str, tuple[Batch, SchemeRules | None]]:
+    return {r[0]: (Batch(r[0], r[1], Kind(r[2]), r[3], r[4], r[5], r[6], Issuance(r[7]), r[8],
+                         r[9], r[10]), _parse_rules(r[11]) if r[11] is not None else None)
+            for r in rows}
+
+
+def _parse_records(rows: list[Any]) -> dict[bytes, InstructionRecord]:
+    return {bytes(r[0]): InstructionRecord(r[1], bytes(r[2])) for r in rows}
+
+
+def _parse_signers(rows: list[Any]) -> list[tuple[SigningKey, Participant]]:
+    return [(SigningKey(r[0], r[1], r[2], r[3], r[4]), Participant(r[1], r[5], Role(r[6]), r[7]))
+            for r in rows]
+
+
+def _held_read(pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
+               after: int) -> Read:
+    """Per (account, batch) pair its first `limit` lots in `state` above serial `after`, in
+    one statement: a UNION ALL of per-pair index range scans."""
+    params: dict[str, Any] = {"state": state.value, "after": after, "limit": limit}
+    parts = []
+    for i, (account, batch) in enumerate(pairs):
+        params[f"a{i}"], params[f"b{i}"] = account, batch
+        parts.append(f"SELECT * FROM (SELECT {_LOT_COLUMNS} FROM lots WHERE account = :a{i} "
+                     f"AND batch = :b{i} AND state = :state AND serial_first > :after "
+                     f"ORDER BY serial_first LIMIT :limit) AS p{i}")
+
+    def parse(rows: list[Any]) -> dict[tuple[str, str], list[Lot]]:
+        found: dict[tuple[str, str], list[Lot]] = {pair: [] for pair in pairs}
+        for row in rows:
+            lot = lot_from_row(row)
+            found[(lot.account, lot.batch)].append(lot)
+        for lots in found.values():
+            lots.sort(key=lambda lot: lot.first)
+        return found
+
+    return Read(" UNION ALL ".join(parts), params, parse)
+
+
+
+@dataclass(frozen=True)
+class Read:
+    """One query and how to turn its rows into values: reads are built apart from running them
+    so that several can be sent in one round trip (PostgreSQL's pipeline mode)."""
+
+    sql: str
+    params: dict[str, Any]
+    parse: Callable[[list[Any]], Any]
+
+
 class SqlTransaction:
-    def __init__(self, connection: Any, dialect: str, *, lock_head: bool) -> None:
+    """One transaction, begun on creation. A write transaction holds the journal head from its
+    first statement; `read_ahead` is sent with that lock (one round trip on PostgreSQL) and
+    its rows wait in `self.read_ahead`. `commit` ends it."""
+
+    def __init__(self, connection: Any, dialect: str, *, lock_head: bool,
+                 read_ahead: ReadAhead | None = None) -> None:
         self.connection = connection
         self.cursor = connection.cursor()
         self.dialect = dialect
-        if lock_head and dialect == "postgresql":
-            # the head lock, and an asynchronous commit: see database._wait_for_wal_flush
-            sql = ("SELECT seq, checkpoint, set_config('synchronous_commit', 'off', true) "
-                   "FROM journal_head WHERE id = 1 FOR UPDATE")
+        self.lock_head = lock_head
+        self.finished = False
+        if dialect == "sqlite":
+            begin = "BEGIN IMMEDIATE" if lock_head else "BEGIN"
         else:
-            sql = "SELECT seq, checkpoint FROM journal_head WHERE id = 1"
-        row = self.one(sql)
+            begin = "BEGIN" if lock_head else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        if lock_head and dialect == "postgresql":
+            # the head lock, and an asynchronous commit: see `commit`
+            head = ("SELECT seq, checkpoint, set_config('synchronous_commit', 'off', true) "
+                    "FROM journal_head WHERE id = 1 FOR UPDATE")
+        else:
+            head = "SELECT seq, checkpoint FROM journal_head WHERE id = 1"
+        self.read_ahead = ReadAheadRows()
+        reads = [Read(begin, {}, _no_rows), Read(head, {}, lambda rows: rows[0])]
+        if read_ahead is not None:
+            reads += self._read_ahead_reads(read_ahead, self.read_ahead)
+        _, row, *_ = self.run(reads)
         self.head: int = row[0]
         self.checkpoint: int = row[1]  # number of the last checkpoint marker
 
@@ -139,6 +224,18 @@ class SqlTransaction:
     def one(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.execute(sql, params).fetchone()
 
+    def run(self, reads: Sequence[Read]) -> list[Any]:
+        """Run the reads and parse their rows; on PostgreSQL all of them in one round trip."""
+        if self.dialect != "postgresql" or len(reads) == 1:
+            return [read.parse(_rows(self.execute(read.sql, read.params))) for read in reads]
+        cursors = []
+        with self.connection.driver_connection.pipeline():
+            for read in reads:
+                cursor = self.connection.cursor()
+                cursor.execute(self._sql(read.sql), read.params)
+                cursors.append(cursor)
+        return [read.parse(_rows(cursor)) for read, cursor in zip(reads, cursors, strict=True)]
+
     def executemany(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
         if len(rows) == 1:  # psycopg's executemany sets up a pipeline: costly for one row
             self.cursor.execute(self._sql(sql), rows[0])
@@ -151,44 +248,64 @@ class SqlTransaction:
         elif rows:
             self.cursor.executemany(self._sql(sql), rows)
 
-    def _by_ids(self, sql: str, ids: Sequence[Any]) -> list[Any]:
-        placeholders, params = _in_list("i", list(ids))
-        return self.all(sql.format(ids=placeholders), params)
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """`column` is one of `values`: on PostgreSQL one array parameter, so that the
+        statement's text (and its prepared plan) is the same for any number of values."""
+        if self.dialect == "postgresql":
+            return f"{column} = ANY(:in_values)", {"in_values": list(values)}
+        placeholders, params = _in_list("i", list(values))
+        return f"{column} IN ({placeholders})", params
 
     # --- Source ---------------------------------------------------------------------------
 
     def participants(self, ids: Sequence[str]) -> dict[str, Participant]:
-        rows = self._by_ids("SELECT id, name, role, registered_seq FROM participants "
-                            "WHERE id IN ({ids})", ids)
+        where, params = self._in("id", ids)
+        rows = self.all(f"SELECT id, name, role, registered_seq FROM participants "
+                        f"WHERE {where}", params)
         return {r[0]: Participant(r[0], r[1], Role(r[2]), r[3]) for r in rows}
 
     def keys(self, addresses: Sequence[str]) -> dict[str, SigningKey]:
-        rows = self._by_ids("SELECT address, participant, registered_seq, revoked_seq, "
-                            "last_nonce FROM signing_keys WHERE address IN ({ids})", addresses)
+        where, params = self._in("address", addresses)
+        rows = self.all(f"SELECT address, participant, registered_seq, revoked_seq, "
+                        f"last_nonce FROM signing_keys WHERE {where}", params)
         return {r[0]: SigningKey(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
     def accounts(self, ids: Sequence[str]) -> dict[str, Account]:
-        rows = self._by_ids("SELECT id, participant, type, frozen, freeze_reason, opened_seq "
-                            "FROM accounts WHERE id IN ({ids})", ids)
-        return {r[0]: Account(r[0], r[1], AccountType(r[2]), bool(r[3]), r[4], r[5])
-                for r in rows}
+        (result,) = self.run([self._accounts_read(ids)])
+        return result
+
+    def _accounts_read(self, ids: Sequence[str]) -> Read:
+        where, params = self._in("id", ids)
+        return Read(f"SELECT id, participant, type, frozen, freeze_reason, opened_seq "
+                    f"FROM accounts WHERE {where}", params, _parse_accounts)
 
     def batches(self, ids: Sequence[str]) -> dict[str, Batch]:
-        rows = self._by_ids("SELECT id, scheme, kind, vintage, project, monitoring_start, "
-                            "monitoring_end, issuance, quantity, serial_prefix, issued_seq "
-                            "FROM batches WHERE id IN ({ids})", ids)
-        return {r[0]: Batch(r[0], r[1], Kind(r[2]), r[3], r[4], r[5], r[6], Issuance(r[7]),
-                            r[8], r[9], r[10]) for r in rows}
+        (result,) = self.run([self._batches_read(ids)])
+        return {batch_id: batch for batch_id, (batch, _) in result.items()}
+
+    def _batches_read(self, ids: Sequence[str]) -> Read:
+        """Batches with their scheme's rules: an operation on a batch usually needs both."""
+        where, params = self._in("b.id", ids)
+        return Read(f"SELECT b.id, b.scheme, b.kind, b.vintage, b.project, "
+                    f"b.monitoring_start, b.monitoring_end, b.issuance, b.quantity, "
+                    f"b.serial_prefix, b.issued_seq, r.rules FROM batches b LEFT JOIN "
+                    f"scheme_rules r ON r.scheme = b.scheme WHERE {where}", params,
+                    _parse_batches)
 
     def liens(self, ids: Sequence[str]) -> dict[str, Lien]:
-        rows = self._by_ids("SELECT id, holder, purpose, created_seq FROM liens "
-                            "WHERE id IN ({ids})", ids)
+        where, params = self._in("id", ids)
+        rows = self.all(f"SELECT id, holder, purpose, created_seq FROM liens WHERE {where}",
+                        params)
         return {r[0]: Lien(r[0], r[1], r[2], r[3]) for r in rows}
 
     def instruction_records(self, ids: Sequence[bytes]) -> dict[bytes, InstructionRecord]:
-        rows = self._by_ids("SELECT instruction_id, seq, body_hash FROM journal "
-                            "WHERE instruction_id IN ({ids})", ids)
-        return {bytes(r[0]): InstructionRecord(r[1], bytes(r[2])) for r in rows}
+        (result,) = self.run([self._records_read(ids)])
+        return result
+
+    def _records_read(self, ids: Sequence[bytes]) -> Read:
+        where, params = self._in("instruction_id", ids)
+        return Read(f"SELECT instruction_id, seq, body_hash FROM journal WHERE {where}",
+                    params, _parse_records)
 
     def scheme_rules(self, scheme: str) -> SchemeRules | None:
         row = self.one("SELECT rules FROM scheme_rules WHERE scheme = :scheme",
@@ -196,34 +313,45 @@ class SqlTransaction:
         return _parse_rules(row[0]) if row else None
 
     def signers(self, addresses: Sequence[str]) -> list[tuple[SigningKey, Participant]]:
+        (result,) = self.run([self._signers_read(addresses)])
+        return result
+
+    def _signers_read(self, addresses: Sequence[str]) -> Read:
         """Keys with their participants, in one query: every operation needs both."""
-        rows = self._by_ids(
-            "SELECT k.address, k.participant, k.registered_seq, k.revoked_seq, k.last_nonce, "
-            "p.name, p.role, p.registered_seq FROM signing_keys k JOIN participants p "
-            "ON p.id = k.participant WHERE k.address IN ({ids})", addresses)
-        return [(SigningKey(r[0], r[1], r[2], r[3], r[4]),
-                 Participant(r[1], r[5], Role(r[6]), r[7])) for r in rows]
+        where, params = self._in("k.address", addresses)
+        return Read(f"SELECT k.address, k.participant, k.registered_seq, k.revoked_seq, "
+                    f"k.last_nonce, p.name, p.role, p.registered_seq FROM signing_keys k "
+                    f"JOIN participants p ON p.id = k.participant WHERE {where}", params,
+                    _parse_signers)
 
     def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
                   after: int = 0) -> dict[tuple[str, str], list[Lot]]:
-        # One statement: a UNION ALL of per-pair index range scans, each stopping at `limit`.
         found: dict[tuple[str, str], list[Lot]] = {pair: [] for pair in pairs}
         for start in range(0, len(pairs), 100):  # bounded statement size
-            chunk = pairs[start:start + 100]
-            params: dict[str, Any] = {"state": state.value, "after": after, "limit": limit}
-            parts = []
-            for i, (account, batch) in enumerate(chunk):
-                params[f"a{i}"], params[f"b{i}"] = account, batch
-                parts.append(f"SELECT * FROM (SELECT {_LOT_COLUMNS} FROM lots WHERE "
-                             f"account = :a{i} AND batch = :b{i} AND state = :state AND "
-                             "serial_first > :after ORDER BY serial_first LIMIT :limit) "
-                             f"AS p{i}")
-            for row in self.all(" UNION ALL ".join(parts), params):
-                lot = lot_from_row(row)
-                found[(lot.account, lot.batch)].append(lot)
-        for lots in found.values():
-            lots.sort(key=lambda lot: lot.first)
+            (chunk,) = self.run([_held_read(pairs[start:start + 100], state, limit, after)])
+            for pair, lots in chunk.items():
+                found[pair] = lots
         return found
+
+    def _read_ahead_reads(self, ahead: ReadAhead, into: ReadAheadRows) -> list[Read]:
+        """The reads of `ahead`, each storing its rows in `into`; nothing asked, no query."""
+        def kept(read: Read, keep: Callable[[Any], object]) -> Read:
+            return Read(read.sql, read.params, lambda rows: keep(read.parse(rows)))
+
+        reads = []
+        if ahead.instruction_ids:
+            reads.append(kept(self._records_read(ahead.instruction_ids), into.records.update))
+        if ahead.signers:
+            reads.append(kept(self._signers_read(ahead.signers), into.signers.extend))
+        if ahead.accounts:
+            reads.append(kept(self._accounts_read(ahead.accounts), into.accounts.update))
+        if ahead.batches:
+            reads.append(kept(self._batches_read(ahead.batches), into.add_batches))
+        into.held.update({pair: [] for pair in ahead.held})
+        for start in range(0, len(ahead.held), 100):  # bounded statement size
+            reads.append(kept(_held_read(ahead.held[start:start + 100], ahead.held_state,
+                                         HELD_FIRST_PAGE, 0), into.held.update))
+        return reads
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
         # Lots partition the batch: the overlapping ones are those ending inside first..last,
@@ -266,6 +394,40 @@ class SqlTransaction:
                 self._flush(ws)
         else:
             self._flush(ws)
+
+    def commit(self, ws: WorkingSet | None = None) -> None:
+        """Flush `ws` (if given) and commit: on PostgreSQL in one round trip, with the wait
+        for durability.
+
+        A PostgreSQL writer commits asynchronously (its head-lock query set synchronous_commit
+        off for the transaction), so the journal head is released as soon as the commit
+        record is written, not after the disk flush: the next writer need not wait for this
+        one's fsync. Durability is awaited right after, in the same round trip but outside the
+        lock: a transaction that takes an xid commits synchronously, and flushing its commit
+        record flushes all WAL before it, ours included; the server answers the round trip
+        only after that flush. Concurrent writers' flushes overlap
+        and PostgreSQL groups them. Nothing is acknowledged before it is on disk, and a later
+        writer that read this one's changes cannot be durable without them (WAL is sequential).
+        """
+        assert not self.finished, "the transaction has ended"
+        if self.dialect == "sqlite":
+            if ws is not None:
+                self._flush(ws)
+            self.cursor.execute("COMMIT")
+        else:
+            with self.connection.driver_connection.pipeline():
+                if ws is not None:
+                    self._flush(ws)
+                committed = self.connection.cursor()
+                committed.execute("COMMIT")
+                if self.lock_head:
+                    # the durability barrier: outside any BEGIN, this statement is its own
+                    # transaction, committed synchronously when the pipeline's Sync arrives
+                    self.connection.cursor().execute("SELECT txid_current()")
+            # COMMIT of a transaction that failed reports ROLLBACK instead of raising
+            if committed.statusmessage != "COMMIT":
+                raise RuntimeError(f"the transaction did not commit: {committed.statusmessage}")
+        self.finished = True
 
     def _flush(self, ws: WorkingSet) -> None:
         self._flush_records(ws)
