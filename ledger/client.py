@@ -30,15 +30,25 @@ _TEXT_DEFAULTS = {"project": "", "monitoringStart": "", "monitoringEnd": "", "be
                   "claim": ""}
 
 
+def new_instruction_id() -> bytes:
+    """A fresh instruction id: the time in milliseconds (6 bytes), then 26 random bytes.
+
+    The ledger accepts any 32 bytes; ids that begin with the time, as UUIDv7 does, are appended
+    near the end of the journal's id index instead of at a random place in it, which keeps a
+    large store's writes local (docs/DESIGN.md, "Store and concurrency"). 208 random bits keep
+    two ids of the same millisecond apart."""
+    return (time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(26)
+
+
 def new_instruction(op: str, *, deadline: int | None = None,
                     instruction_id: bytes | None = None, **fields: Any) -> Instruction:
-    """An instruction with a fresh random id; range fields default to 'by quantity'."""
+    """An instruction with a fresh id; range fields default to 'by quantity'."""
     names = {spec.name for spec in SCHEMAS[op].fields} if op in SCHEMAS else set()
     complete = {k: v for k, v in {**_RANGE_DEFAULTS, **_TEXT_DEFAULTS}.items() if k in names}
     complete.update(fields)
     document = {
         "op": op,
-        "id": "0x" + (instruction_id or os.urandom(32)).hex(),
+        "id": "0x" + (instruction_id or new_instruction_id()).hex(),
         "deadline": deadline if deadline is not None else int(time.time()) + DEFAULT_VALIDITY_S,
         "fields": complete,
     }

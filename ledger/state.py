@@ -26,7 +26,7 @@ from ledger.model import (
 from ledger.schemes import SchemeRules
 
 HeldKey = tuple[str, str, LotState]  # (account, batch, state)
-HELD_FIRST_PAGE = 8  # lots read first for selection by quantity: most spends need one or two
+HELD_FIRST_PAGE = 4  # lots read first for selection by quantity: most spends need one or two
 HELD_PAGE_GROWTH = 4  # each further page is this many times larger
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from ledger.state import ReadAhead
 from ledger.store.sql import SqlTransaction
+from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -48,11 +49,16 @@ class Store:
             raise StoreError(f"unsupported database {self.dialect}: use sqlite or postgresql")
         self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8)
         self._local = threading.local()
+        self._checkpointer: WalCheckpointer | None = None
+        self._checkpointer_lock = threading.Lock()
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect",
                          lambda conn, _record: _configure_sqlite(conn, synchronous))
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         kept = getattr(self._local, "raw", None)
         if kept is not None:
             _close(kept, self.dialect)
@@ -112,6 +118,8 @@ class Store:
             yield tx
             if not tx.finished:
                 tx.commit()
+            if lock_head and self.dialect == "sqlite":
+                self._ensure_checkpointer()
         except BaseException:
             if not _rollback(raw, self.dialect) and owns_kept:
                 self._local.raw = None  # broken: let the pool discard it
@@ -122,6 +130,21 @@ class Store:
                 self._local.busy = False
             else:
                 _close(raw, self.dialect)
+
+
+    def _ensure_checkpointer(self) -> None:
+        """Start this process's WAL checkpointer once the store has been written to."""
+        current = self._checkpointer
+        if current is not None and current.is_alive():
+            return
+        path = make_url(self.url).database
+        if not path or path == ":memory:":
+            return
+        with self._checkpointer_lock:
+            if self._checkpointer is None or not self._checkpointer.is_alive():
+                self._checkpointer = WalCheckpointer(path,
+                                                     busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+                self._checkpointer.start()
 
 
 def _close(raw: Any, dialect: str) -> None:
@@ -153,6 +176,8 @@ def _configure_sqlite(connection: Any, synchronous: str) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # checkpoints are the store's checkpointer thread's job; this is only the safety net
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
     # 64 MiB of page cache (the default is 2 MiB): a million lots' indexes stay in memory
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()

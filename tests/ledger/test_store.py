@@ -1,0 +1,129 @@
+"""The store's transaction protocol: reads sent with the head lock, a commit that writes all or
+nothing, and SQLite's log copied back into the database file by the store's own thread."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from ledger.client import new_instruction_id
+from ledger.clock import FixedClock
+from ledger.model import LotState
+from ledger.state import HELD_FIRST_PAGE, ReadAhead, WorkingSet
+from ledger.store.database import Store, sqlite_url
+from ledger.store.wal import SAFETY_NET_PAGES
+from tests.world import World
+
+
+def _fragmented_world(store: Store, clock: FixedClock) -> World:
+    """An emitter whose allowances lie in more lots than one read-ahead page."""
+    world = World.create(store, clock)
+    world.participant("acme", "emitter", "acme-c", "compliance")
+    world.participant("beta", "emitter", "beta-c", "compliance")
+    world.allocate("cea-25", "acme-c", 1_000)
+    for serial in range(2, 2 * HELD_FIRST_PAGE + 4, 2):  # every other serial leaves acme
+        world.by("acme", "transfer", fromAccount="acme-c", toAccount="beta-c", batch="cea-25",
+                 quantity=1, serialFirst=serial, serialLast=serial)
+    return world
+
+
+def test_reads_sent_with_the_lock_are_what_the_lock_holder_would_read(
+        any_store: Store, clock: FixedClock) -> None:
+    world = _fragmented_world(any_store, clock)
+    with any_store.read() as tx:
+        genesis_id = tx.journal_row(0).instruction_id
+    unknown_id = bytes(32)
+    acme_key = world.wallets["acme"].address
+    asked = ReadAhead(instruction_ids=[genesis_id, unknown_id],
+                      signers=[acme_key, "0x" + "00" * 20], accounts=["acme-c", "nobody-c"],
+                      batches=["cea-25", "no-batch"],
+                      held=[("acme-c", "cea-25"), ("beta-c", "no-batch")])
+    head = world.head()
+    with any_store.write(asked) as tx:
+        found = tx.read_ahead
+        assert found is not None
+        assert set(found.records) == {genesis_id}
+        assert found.records[genesis_id].seq == 0
+        assert [(key.address, participant.id) for key, participant in found.signers] == [
+            (acme_key, "acme")]
+        assert set(found.accounts) == {"acme-c"}
+        assert found.accounts["acme-c"] == tx.accounts(["acme-c"])["acme-c"]
+        assert set(found.batches) == {"cea-25"}
+        assert found.rules == {"CN-ETS": tx.scheme_rules("CN-ETS")}
+        direct = tx.held_lots([("acme-c", "cea-25")], LotState.tradable, HELD_FIRST_PAGE)
+        assert found.held[("acme-c", "cea-25")] == direct[("acme-c", "cea-25")]
+        assert [lot.first for lot in found.held[("acme-c", "cea-25")]] == [
+            1, 3, 5, 7][:HELD_FIRST_PAGE]
+        assert found.held[("beta-c", "no-batch")] == []
+    assert world.head() == head, "a write transaction that changed nothing moves nothing"
+
+
+def test_a_commit_whose_flush_fails_writes_nothing_and_the_store_goes_on(
+        any_store: Store, clock: FixedClock) -> None:
+    world = _fragmented_world(any_store, clock)
+    head = world.head()
+    with any_store.read() as tx:
+        last = tx.journal_row(head)
+    assert last is not None
+    with pytest.raises(Exception) as failure, any_store.write() as tx:
+        ws = WorkingSet(tx, tx.head, tx.checkpoint)
+        # the next entry, reusing the last one's instruction id: the journal's unique index
+        # refuses it in the middle of a flush that also moves the head
+        ws.append(replace(last, seq=head + 1))
+        tx.commit(ws)
+    assert "instruction_id" in str(failure.value) or "UNIQUE" in str(failure.value)
+    assert world.head() == head
+    world.by("beta", "transfer", fromAccount="beta-c", toAccount="acme-c", batch="cea-25",
+             quantity=1)
+    assert world.head() == head + 1
+
+
+def _file_head(path: str) -> int | None:
+    """The journal head as the database file alone has it, ignoring the write-ahead log."""
+    with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as connection:
+        row = connection.execute("SELECT seq FROM journal_head WHERE id = 1").fetchone()
+    return None if row is None else int(row[0])
+
+
+def test_sqlite_writers_leave_checkpoints_to_the_stores_thread(
+        sqlite_store: Store, clock: FixedClock) -> None:
+    world = _fragmented_world(sqlite_store, clock)
+    path = make_url(sqlite_store.url).database
+    assert path is not None
+    with sqlite_store.read() as tx:
+        assert tx.one("PRAGMA wal_autocheckpoint")[0] == SAFETY_NET_PAGES
+    # a dozen small transactions are far below the writers' own mark: only the store's thread
+    # can have copied them into the database file
+    deadline = time.monotonic() + 10
+    while _file_head(path) != world.head() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _file_head(path) == world.head()
+
+
+def test_disposing_a_store_stops_its_checkpointer(tmp_path: Path, clock: FixedClock,
+                                                 migrated_template: Path) -> None:
+    path = tmp_path / "ledger.db"
+    shutil.copy(migrated_template, path)
+    store = Store(sqlite_url(path))
+    World.create(store, clock)
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer.is_alive()
+    store.dispose()
+    assert not checkpointer.is_alive()
+
+
+def test_instruction_ids_begin_with_the_time_and_never_repeat() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [new_instruction_id() for _ in range(1_000)]
+    after = time.time_ns() // 1_000_000
+    assert all(len(i) == 32 for i in ids)
+    assert len(set(ids)) == len(ids)
+    stamps = [int.from_bytes(i[:6], "big") for i in ids]
+    assert stamps == sorted(stamps)
+    assert before <= stamps[0] and stamps[-1] <= after
