@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from ledger.state import ReadAhead
 from ledger.store.sql import SqlTransaction
+from ledger.store.statistics import PlannerStatistics
 from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Store:
         self._local = threading.local()
         self._checkpointer: WalCheckpointer | None = None
         self._checkpointer_lock = threading.Lock()
+        self._statistics = PlannerStatistics()
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect",
                          lambda conn, _record: _configure_sqlite(conn, synchronous))
@@ -120,6 +122,8 @@ class Store:
                 tx.commit()
             if lock_head and self.dialect == "sqlite":
                 self._ensure_checkpointer()
+            elif lock_head:
+                self._statistics.after_write(raw.driver_connection, tx.head)
         except BaseException:
             if not _rollback(raw, self.dialect) and owns_kept:
                 self._local.raw = None  # broken: let the pool discard it
@@ -178,7 +182,8 @@ def _configure_sqlite(connection: Any, synchronous: str) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # checkpoints are the store's checkpointer thread's job; this is only the safety net
     cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
-    # 64 MiB of page cache (the default is 2 MiB): a million lots' indexes stay in memory
+    # 64 MiB of page cache (the default is 2 MiB) holds the hot pages of a large store; more
+    # made no measurable difference at a million lots (the OS caches the rest)
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 

@@ -405,9 +405,9 @@ class SqlTransaction:
         one's fsync. Durability is awaited right after, in the same round trip but outside the
         lock: a transaction that takes an xid commits synchronously, and flushing its commit
         record flushes all WAL before it, ours included; the server answers the round trip
-        only after that flush. Concurrent writers' flushes overlap
-        and PostgreSQL groups them. Nothing is acknowledged before it is on disk, and a later
-        writer that read this one's changes cannot be durable without them (WAL is sequential).
+        only after that flush. Concurrent writers' flushes overlap and PostgreSQL groups them.
+        Nothing is acknowledged before it is on disk, and a later writer that read this one's
+        changes cannot be durable without them (WAL is sequential).
         """
         assert not self.finished, "the transaction has ended"
         if self.dialect == "sqlite":
@@ -427,6 +427,8 @@ class SqlTransaction:
             # COMMIT of a transaction that failed reports ROLLBACK instead of raising
             if committed.statusmessage != "COMMIT":
                 raise RuntimeError(f"the transaction did not commit: {committed.statusmessage}")
+        if ws is not None:
+            self.head, self.checkpoint = ws.head, ws.checkpoint  # as committed
         self.finished = True
 
     def _flush(self, ws: WorkingSet) -> None:

@@ -127,3 +127,41 @@ def test_instruction_ids_begin_with_the_time_and_never_repeat() -> None:
     stamps = [int.from_bytes(i[:6], "big") for i in ids]
     assert stamps == sorted(stamps)
     assert before <= stamps[0] and stamps[-1] <= after
+
+
+def test_postgresql_statistics_follow_the_tables_growth(pg_store: Store,
+                                                       clock: FixedClock) -> None:
+    """A table that grew past autovacuum's threshold is analyzed by the ledger itself, so a
+    plan PostgreSQL made for a small table does not outlive it."""
+    import psycopg
+
+    from ledger.store.statistics import analyze_stale_tables
+
+    world = _fragmented_world(pg_store, clock)
+    url = pg_store.url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url, autocommit=True) as connection:
+        _publish_ledger_counters(pg_store)
+        analyze_stale_tables(connection)  # a clean start: nothing is stale now
+        for _ in range(200):  # 200 journal entries, 200+ lots changed
+            world.by("acme", "transfer", fromAccount="acme-c", toAccount="beta-c",
+                     batch="cea-25", quantity=1)
+        _publish_ledger_counters(pg_store)
+        before = _last_analyzed(connection)
+        analyzed = analyze_stale_tables(connection)
+        after = _last_analyzed(connection)
+    assert {"journal", "lots"} <= set(analyzed)
+    assert "batches" not in analyzed, "a table that did not change is left alone"
+    assert after["journal"] != before["journal"]
+
+
+def _publish_ledger_counters(store: Store) -> None:
+    """PostgreSQL publishes a session's table counters up to seconds late; the ledger's
+    session publishes them when this transaction ends."""
+    with store.read() as tx:
+        tx.one("SELECT pg_stat_force_next_flush()")
+
+
+def _last_analyzed(connection: object) -> dict[str, object]:
+    rows = connection.execute(  # type: ignore[attr-defined]
+        "SELECT relname, last_analyze FROM pg_stat_user_tables").fetchall()
+    return dict(rows)
