@@ -213,6 +213,7 @@ def settle(store: Store) -> Store:
 
 
 def run(name: str, url: str, args: argparse.Namespace) -> None:
+    os.sync()  # start at rest: no earlier run's writes still going to disk
     store = Store(url)
     store.upgrade()
     setup(store)

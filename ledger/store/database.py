@@ -11,6 +11,7 @@ transfers/s on SQLite).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
 if TYPE_CHECKING:
     from alembic.config import Config
 
+logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 120_000
 
@@ -120,10 +122,8 @@ class Store:
             yield tx
             if not tx.finished:
                 tx.commit()
-            if lock_head and self.dialect == "sqlite":
-                self._ensure_checkpointer()
-            elif lock_head:
-                self._statistics.after_write(raw.driver_connection, tx.head)
+            if lock_head:
+                self._after_write(raw, tx.head)
         except BaseException:
             if not _rollback(raw, self.dialect) and owns_kept:
                 self._local.raw = None  # broken: let the pool discard it
@@ -135,6 +135,15 @@ class Store:
             else:
                 _close(raw, self.dialect)
 
+    def _after_write(self, raw: Any, head: int) -> None:
+        """Housekeeping once a write has committed; it must never make that write look failed."""
+        try:
+            if self.dialect == "sqlite":
+                self._ensure_checkpointer()
+            else:
+                self._statistics.after_write(raw.driver_connection, head)
+        except Exception:
+            logger.warning("housekeeping after a committed write failed", exc_info=True)
 
     def _ensure_checkpointer(self) -> None:
         """Start this process's WAL checkpointer once the store has been written to."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -95,7 +96,9 @@ lots = Table(
     Index("ix_lots_holder", "account", "batch", "state", "serial_first"),
     # range selection: lots of a batch by their last serial
     Index("ix_lots_batch_last", "batch", "serial_last"),
-    Index("ix_lots_lien", "lien"),
+    # lots under a lien, by lien (most lots have none: their NULLs are not indexed)
+    Index("ix_lots_lien", "lien", sqlite_where=text("lien IS NOT NULL"),
+          postgresql_where=text("lien IS NOT NULL")),
 )
 
 holdings = Table(

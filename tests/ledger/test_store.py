@@ -165,3 +165,17 @@ def _last_analyzed(connection: object) -> dict[str, object]:
     rows = connection.execute(  # type: ignore[attr-defined]
         "SELECT relname, last_analyze FROM pg_stat_user_tables").fetchall()
     return dict(rows)
+
+
+def test_a_write_that_committed_is_not_reported_failed_by_housekeeping(
+        sqlite_store: Store, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World.create(sqlite_store, clock)
+    sqlite_store.dispose()  # no checkpointer runs now; the next write starts one
+
+    def cannot_start(self: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr("ledger.store.wal.WalCheckpointer.start", cannot_start)
+    receipt = world.by("registry", "register_participant", participant="acme", name="Acme",
+                       role="emitter")
+    assert receipt.seq == 1 and world.head() == 1
