@@ -108,8 +108,12 @@ def _parse_rules(text: str) -> SchemeRules:
     return SchemeRules.from_json(json.loads(text))
 
 
+_LOT_STATE_BY_VALUE = {state.value: state for state in LOT_STATES}  # faster than LotState(v)
+
+
 def lot_from_row(row: Sequence[Any]) -> Lot:
-    return Lot(row[0], row[1], row[2], row[3], row[4], LotState(row[5]), row[6], row[7])
+    return Lot(row[0], row[1], row[2], row[3], row[4], _LOT_STATE_BY_VALUE[row[5]], row[6],
+               row[7])
 
 
 def journal_row_from(row: Sequence[Any]) -> JournalRow:
