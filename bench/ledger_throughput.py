@@ -204,10 +204,7 @@ def settle(store: Store) -> Store:
     lots for a while would be. Returns the store, reopened."""
     url = store.url
     if store.dialect == "postgresql":
-        import psycopg
-
-        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
-                             autocommit=True) as conn:
+        with _connect(url) as conn:
             conn.execute("CHECKPOINT")
     store.dispose()  # SQLite: the last checkpoint, and the log folded into the file
     os.sync()
@@ -279,11 +276,15 @@ def postgres_url() -> str | None:
     return f"{server.replace('postgresql://', 'postgresql+psycopg://')}/{BENCH_DATABASE}"
 
 
-def reset_postgres(url: str) -> None:
+def _connect(url: str) -> Any:
+    """A plain psycopg connection (autocommit) to the database of a SQLAlchemy `url`."""
     import psycopg
 
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
-                         autocommit=True) as conn:
+    return psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+
+
+def reset_postgres(url: str) -> None:
+    with _connect(url) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 

@@ -116,9 +116,12 @@ class _Cache(Generic[T]):
     def prefetch(self, ids: Iterable[str]) -> None:
         missing = [i for i in set(ids) if i not in self.rows]
         if missing:
-            found = self._load(missing)
-            for i in missing:
-                self.rows[i] = found.get(i)
+            self.remember(missing, self._load(missing))
+
+    def remember(self, asked: Iterable[str], found: Mapping[str, T]) -> None:
+        """Cache what a read of `asked` found; an id it did not find is cached as absent."""
+        for i in asked:
+            self.rows[i] = found.get(i)
 
     def get(self, row_id: str) -> T | None:
         if row_id not in self.rows:
@@ -173,12 +176,6 @@ class WorkingSet:
             self._rules[scheme] = self.source.scheme_rules(scheme)
         return self._rules[scheme]
 
-    def prefetch_signers(self, addresses: Iterable[str]) -> None:
-        """Keys and their participants in one read."""
-        missing = [a for a in set(addresses) if a not in self.keys.rows]
-        if missing:
-            self._remember_signers(missing, self.source.signers(missing))
-
     def _remember_signers(self, asked: Iterable[str],
                           found: Iterable[tuple[SigningKey, Participant]]) -> None:
         by_address = {key.address: (key, participant) for key, participant in found}
@@ -190,13 +187,10 @@ class WorkingSet:
 
     def absorb(self, asked: ReadAhead, found: ReadAheadRows) -> None:
         """Take in the rows read ahead with the head lock; call before any other read."""
-        for instruction_id in asked.instruction_ids:
-            self._records[instruction_id] = found.records.get(instruction_id)
+        self._remember_records(asked.instruction_ids, found.records)
         self._remember_signers(asked.signers, found.signers)
-        for account in asked.accounts:
-            self.accounts.rows[account] = found.accounts.get(account)
-        for batch in asked.batches:
-            self.batches.rows[batch] = found.batches.get(batch)
+        self.accounts.remember(asked.accounts, found.accounts)
+        self.batches.remember(asked.batches, found.batches)
         self._rules.update(found.rules)
         for account, batch in asked.held:
             self._take_first_page((account, batch, asked.held_state),
@@ -210,9 +204,12 @@ class WorkingSet:
     def prefetch_records(self, ids: Iterable[bytes]) -> None:
         missing = [i for i in set(ids) if i not in self._records]
         if missing:
-            found = self.source.instruction_records(missing)
-            for i in missing:
-                self._records[i] = found.get(i)
+            self._remember_records(missing, self.source.instruction_records(missing))
+
+    def _remember_records(self, asked: Iterable[bytes],
+                          found: Mapping[bytes, InstructionRecord]) -> None:
+        for i in asked:
+            self._records[i] = found.get(i)
 
     def held_lots(self, account: str, batch: str, state: LotState,
                   need: int | None = None) -> list[Lot]:

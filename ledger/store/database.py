@@ -52,6 +52,9 @@ class Store:
             raise StoreError(f"unsupported database {self.dialect}: use sqlite or postgresql")
         self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8)
         self._local = threading.local()
+        # the SQLite file whose log this process's checkpointer copies (None: nothing to copy)
+        database = make_url(url).database if self.dialect == "sqlite" else None
+        self._sqlite_path = database if database and database != ":memory:" else None
         self._checkpointer: WalCheckpointer | None = None
         self._checkpointer_lock = threading.Lock()
         self._statistics = PlannerStatistics()
@@ -148,14 +151,11 @@ class Store:
     def _ensure_checkpointer(self) -> None:
         """Start this process's WAL checkpointer once the store has been written to."""
         current = self._checkpointer
-        if current is not None and current.is_alive():
-            return
-        path = make_url(self.url).database
-        if not path or path == ":memory:":
+        if self._sqlite_path is None or (current is not None and current.is_alive()):
             return
         with self._checkpointer_lock:
             if self._checkpointer is None or not self._checkpointer.is_alive():
-                self._checkpointer = WalCheckpointer(path,
+                self._checkpointer = WalCheckpointer(self._sqlite_path,
                                                      busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
                 self._checkpointer.start()
 

@@ -172,6 +172,12 @@ def _held_read(pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
     return Read(" UNION ALL ".join(parts), params, parse)
 
 
+def _held_reads(pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
+                after: int) -> list[Read]:
+    """`_held_read` for any number of pairs, a hundred to a statement (bounded statement size)."""
+    return [_held_read(pairs[start:start + 100], state, limit, after)
+            for start in range(0, len(pairs), 100)]
+
 
 @dataclass(frozen=True)
 class Read:
@@ -230,7 +236,7 @@ class SqlTransaction:
 
     def run(self, reads: Sequence[Read]) -> list[Any]:
         """Run the reads and parse their rows; on PostgreSQL all of them in one round trip."""
-        if self.dialect != "postgresql" or len(reads) == 1:
+        if self.dialect != "postgresql" or len(reads) <= 1:
             return [read.parse(_rows(self.execute(read.sql, read.params))) for read in reads]
         cursors = []
         with self.connection.driver_connection.pipeline():
@@ -330,11 +336,9 @@ class SqlTransaction:
 
     def held_lots(self, pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
                   after: int = 0) -> dict[tuple[str, str], list[Lot]]:
-        found: dict[tuple[str, str], list[Lot]] = {pair: [] for pair in pairs}
-        for start in range(0, len(pairs), 100):  # bounded statement size
-            (chunk,) = self.run([_held_read(pairs[start:start + 100], state, limit, after)])
-            for pair, lots in chunk.items():
-                found[pair] = lots
+        found: dict[tuple[str, str], list[Lot]] = {}
+        for chunk in self.run(_held_reads(pairs, state, limit, after)):
+            found.update(chunk)
         return found
 
     def _read_ahead_reads(self, ahead: ReadAhead, into: ReadAheadRows) -> list[Read]:
@@ -351,10 +355,8 @@ class SqlTransaction:
             reads.append(kept(self._accounts_read(ahead.accounts), into.accounts.update))
         if ahead.batches:
             reads.append(kept(self._batches_read(ahead.batches), into.add_batches))
-        into.held.update({pair: [] for pair in ahead.held})
-        for start in range(0, len(ahead.held), 100):  # bounded statement size
-            reads.append(kept(_held_read(ahead.held[start:start + 100], ahead.held_state,
-                                         HELD_FIRST_PAGE, 0), into.held.update))
+        reads += [kept(read, into.held.update)
+                  for read in _held_reads(ahead.held, ahead.held_state, HELD_FIRST_PAGE, 0)]
         return reads
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:

@@ -21,6 +21,7 @@ later, and SQLite recovers the log after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 
@@ -36,7 +37,6 @@ class WalCheckpointer:
         self.path = path
         self.interval = interval
         self.busy_timeout_ms = busy_timeout_ms
-        self.checkpoints = 0  # completed checkpoint calls, for tests and diagnostics
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint {path}",
                                         daemon=True)
@@ -60,12 +60,10 @@ class WalCheckpointer:
             connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
             while True:
                 stopping = self._stopping.wait(self.interval)
-                try:
-                    # PASSIVE: copy what no reader still needs; never wait for a writer
+                # PASSIVE: copy what no reader still needs; never wait for a writer. Busy with
+                # another connection's checkpoint: try again next time.
+                with contextlib.suppress(sqlite3.OperationalError):
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.checkpoints += 1
-                except sqlite3.OperationalError:  # another connection's checkpoint: next time
-                    pass
                 if stopping:
                     return
         finally:
