@@ -155,8 +155,7 @@ class Store:
             return
         with self._checkpointer_lock:
             if self._checkpointer is None or not self._checkpointer.is_alive():
-                self._checkpointer = WalCheckpointer(self._sqlite_path,
-                                                     busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+                self._checkpointer = WalCheckpointer(self._sqlite_path)
                 self._checkpointer.start()
 
 

@@ -17,7 +17,7 @@ from ledger.clock import FixedClock
 from ledger.model import LotState
 from ledger.state import HELD_FIRST_PAGE, ReadAhead, WorkingSet
 from ledger.store.database import Store, sqlite_url
-from ledger.store.wal import SAFETY_NET_PAGES
+from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
 from tests.world import World
 
 
@@ -104,6 +104,34 @@ def test_sqlite_writers_leave_checkpoints_to_the_stores_thread(
     while _file_head(path) != world.head() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _file_head(path) == world.head()
+
+
+def test_a_steady_writers_log_is_started_over_not_grown(tmp_path: Path) -> None:
+    """Commits that keep coming (with a writer's work between them) never leave the log wholly
+    copied by a PASSIVE checkpoint alone; the checkpointer's FULL step does, so the writer
+    starts the log over instead of growing it towards the safety net."""
+    path = tmp_path / "steady.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA synchronous=NORMAL")
+    writer.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
+    writer.execute("PRAGMA busy_timeout=120000")
+    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)")
+    checkpointer = WalCheckpointer(str(path), interval=0.05).start()
+    try:
+        pages_written, started = 0, time.monotonic()
+        while pages_written < 3_000 or time.monotonic() - started < 1.0:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.executemany("INSERT INTO t (pad) VALUES (?)", [(b"x" * 3_000,)] * 4)
+            writer.execute("COMMIT")
+            pages_written += 4  # at least: each row fills most of a 4 KiB page
+            time.sleep(0.0005)  # the writer's own work between transactions
+        # the log file never shrinks while it is open: its size is the longest the log grew
+        log_pages = (path.parent / "steady.db-wal").stat().st_size // 4096
+    finally:
+        checkpointer.stop()
+        writer.close()
+    assert log_pages < pages_written / 4, (log_pages, pages_written)
 
 
 def test_disposing_a_store_stops_its_checkpointer(tmp_path: Path, clock: FixedClock,
