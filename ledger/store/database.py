@@ -61,6 +61,8 @@ class Store:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect",
                          lambda conn, _record: _configure_sqlite(conn, synchronous))
+        else:
+            event.listen(self.engine, "connect", lambda conn, _record: _configure_psycopg(conn))
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
@@ -178,6 +180,13 @@ def _rollback(raw: Any, dialect: str) -> bool:
         return True
     except Exception:  # the connection is gone
         return False
+
+
+def _configure_psycopg(connection: Any) -> None:
+    # The hot path prepares its own statements (ledger/store/pq_pipeline.py). psycopg's
+    # automatic preparation stays off: psycopg answers any ROLLBACK it sees by DEALLOCATE ALL
+    # when it has prepared something itself, and that would drop ours too.
+    connection.prepare_threshold = None
 
 
 def _configure_sqlite(connection: Any, synchronous: str) -> None:

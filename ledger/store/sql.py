@@ -38,6 +38,7 @@ from ledger.state import (
     ReadAheadRows,
     WorkingSet,
 )
+from ledger.store.pq_pipeline import round_trip, rows_of
 from ledger.store.schema import ROW_TABLES, metadata
 
 _LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
@@ -201,6 +202,8 @@ class SqlTransaction:
         self.dialect = dialect
         self.lock_head = lock_head
         self.finished = False
+        # PostgreSQL: a commit's flush statements, gathered to go in its one round trip
+        self._gathered: list[tuple[str, dict[str, Any]]] | None = None
         if dialect == "sqlite":
             begin = "BEGIN IMMEDIATE" if lock_head else "BEGIN"
         else:
@@ -225,8 +228,14 @@ class SqlTransaction:
         return _to_pyformat(sql) if self.dialect == "postgresql" else sql
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        self.cursor.execute(self._sql(sql), params or {})
+        self._send(self._sql(sql), params or {})
         return self.cursor
+
+    def _send(self, statement: str, params: dict[str, Any]) -> None:
+        if self._gathered is not None:
+            self._gathered.append((statement, params))
+        else:
+            self.cursor.execute(statement, params)
 
     def all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         return list(self.execute(sql, params).fetchall())
@@ -238,23 +247,23 @@ class SqlTransaction:
         """Run the reads and parse their rows; on PostgreSQL all of them in one round trip."""
         if self.dialect != "postgresql" or len(reads) <= 1:
             return [read.parse(_rows(self.execute(read.sql, read.params))) for read in reads]
-        cursors = []
-        with self.connection.driver_connection.pipeline():
-            for read in reads:
-                cursor = self.connection.cursor()
-                cursor.execute(self._sql(read.sql), read.params)
-                cursors.append(cursor)
-        return [read.parse(_rows(cursor)) for read, cursor in zip(reads, cursors, strict=True)]
+        connection = self.connection.driver_connection
+        results = round_trip(connection, [(self._sql(read.sql), read.params) for read in reads])
+        return [read.parse(rows_of(connection, result))
+                for read, result in zip(reads, results, strict=True)]
 
     def executemany(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
         if len(rows) == 1:  # psycopg's executemany sets up a pipeline: costly for one row
-            self.cursor.execute(self._sql(sql), rows[0])
+            self._send(self._sql(sql), rows[0])
         elif rows and self.dialect == "postgresql" and _MULTI_ROW_INSERT.match(sql):
             statement, names = _unnest_insert(sql)
-            self.cursor.execute(statement, {n: [row[n] for row in rows] for n in names})
+            self._send(statement, {n: [row[n] for row in rows] for n in names})
         elif rows and self.dialect == "postgresql" and _KEYED_UPDATE.match(sql):
             statement, names = _unnest_update(sql)
-            self.cursor.execute(statement, {n: [row[n] for row in rows] for n in names})
+            self._send(statement, {n: [row[n] for row in rows] for n in names})
+        elif rows and self._gathered is not None:
+            for row in rows:
+                self._send(self._sql(sql), row)
         elif rows:
             self.cursor.executemany(self._sql(sql), rows)
 
@@ -396,8 +405,7 @@ class SqlTransaction:
         """Write everything the working set changed: one statement per table and kind; on
         PostgreSQL all of them in one pipeline, so the flush costs one round trip."""
         if self.dialect == "postgresql":
-            with self.connection.driver_connection.pipeline():
-                self._flush(ws)
+            round_trip(self.connection.driver_connection, self._gathered_flush(ws))
         else:
             self._flush(ws)
 
@@ -421,21 +429,29 @@ class SqlTransaction:
                 self._flush(ws)
             self.cursor.execute("COMMIT")
         else:
-            with self.connection.driver_connection.pipeline():
-                if ws is not None:
-                    self._flush(ws)
-                committed = self.connection.cursor()
-                committed.execute("COMMIT")
-                if self.lock_head:
-                    # the durability barrier: outside any BEGIN, this statement is its own
-                    # transaction, committed synchronously when the pipeline's Sync arrives
-                    self.connection.cursor().execute("SELECT txid_current()")
+            statements = self._gathered_flush(ws) if ws is not None else []
+            statements.append(("COMMIT", {}))
+            if self.lock_head:
+                # the durability barrier: outside any BEGIN, this statement is its own
+                # transaction, committed synchronously when the round trip's sync arrives
+                statements.append(("SELECT txid_current()", {}))
+            results = round_trip(self.connection.driver_connection, statements)
+            committed = results[len(statements) - (2 if self.lock_head else 1)]
             # COMMIT of a transaction that failed reports ROLLBACK instead of raising
-            if committed.statusmessage != "COMMIT":
-                raise RuntimeError(f"the transaction did not commit: {committed.statusmessage}")
+            if committed.command_status != b"COMMIT":
+                raise RuntimeError(f"the transaction did not commit: {committed.command_status!r}")
         if ws is not None:
             self.head, self.checkpoint = ws.head, ws.checkpoint  # as committed
         self.finished = True
+
+    def _gathered_flush(self, ws: WorkingSet) -> list[tuple[str, dict[str, Any]]]:
+        """PostgreSQL: the flush's statements, to be sent in one round trip."""
+        self._gathered = []
+        try:
+            self._flush(ws)
+            return self._gathered
+        finally:
+            self._gathered = None
 
     def _flush(self, ws: WorkingSet) -> None:
         self._flush_records(ws)

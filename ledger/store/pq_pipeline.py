@@ -1,0 +1,130 @@
+"""A PostgreSQL round trip of several statements, written to the server in one go.
+
+psycopg's pipeline mode sends each statement as soon as it is queued: one socket write (and
+one wake-up of the server) per statement, with some 60 us of client work around each. A
+write's ~15 statements made that most of a one-operation transaction (docs/DESIGN.md). Here
+the statements of one round trip are queued in libpq and written together, ahead of one sync;
+each with parameters is prepared once per connection (the server infers the parameter types;
+parameters go as text), and rows are loaded by psycopg's own
+Transformer, with the loaders a cursor would use. Measured on a round trip of seven
+statements: ~90 us of client CPU against ~480 us through psycopg's pipeline.
+
+A statement that fails makes libpq skip the rest up to the sync; its error is raised once
+every result is in, so the connection is left out of pipeline mode and usable (for the
+caller's ROLLBACK).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import select
+import weakref
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from psycopg import Connection, errors, pq
+from psycopg.adapt import PyFormat, Transformer
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([sb])|%%")
+
+# names of the statements prepared on each connection (a new connection starts with none)
+_prepared: weakref.WeakKeyDictionary[Connection[Any], set[bytes]] = weakref.WeakKeyDictionary()
+
+
+@lru_cache(maxsize=256)
+def _numbered(statement: str) -> tuple[bytes, bytes, tuple[str, ...], tuple[PyFormat, ...]]:
+    """A pyformat statement as (prepared-statement name, `$n` text, parameter names, formats)."""
+    names: list[str] = []
+    formats: list[PyFormat] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[0] == "%%":
+            return "%"
+        if match[1] not in names:
+            names.append(match[1])
+            # text either way: a binary array carries its element type, which must then match
+            # the prepared statement's exactly (psycopg dumps small ints as smallint)
+            formats.append(PyFormat.TEXT)
+        return f"${names.index(match[1]) + 1}"
+
+    text = _PLACEHOLDER.sub(number, statement)
+    name = "cl_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+    return name.encode(), text.encode(), tuple(names), tuple(formats)
+
+
+def round_trip(connection: Connection[Any],
+               statements: Sequence[tuple[str, Mapping[str, Any]]]) -> list[pq.abc.PGresult]:
+    """Run `statements` (pyformat text, parameters) in one round trip; their results, in order.
+    The connection must not be in a pipeline already."""
+    pgconn = connection.pgconn
+    transformer = Transformer(connection)
+    prepared = _prepared.setdefault(connection, set())
+    commands: list[tuple[bool, bytes]] = []  # (is a prepare, statement name), in order sent
+    pgconn.enter_pipeline_mode()
+    try:
+        for statement, params in statements:
+            name, text, names, formats = _numbered(statement)
+            if not names:  # BEGIN, COMMIT, the head lock: nothing to prepare
+                pgconn.send_query_params(text, None)
+                commands.append((False, b""))
+                continue
+            if name not in prepared and (True, name) not in commands:
+                pgconn.send_prepare(name, text)
+                commands.append((True, name))
+            values = transformer.dump_sequence([params[n] for n in names], formats)
+            pgconn.send_query_prepared(name, values, transformer.formats)
+            commands.append((False, name))
+        pgconn.pipeline_sync()
+        _send(pgconn)
+        results, failure = [], None
+        for is_prepare, name in commands:
+            result = _next_result(pgconn)
+            assert result is not None, "libpq gives each command a result before its end"
+            while _next_result(pgconn) is not None:  # a command's results end with None
+                pass
+            if result.status == pq.ExecStatus.FATAL_ERROR and failure is None:
+                failure = errors.error_from_result(result, encoding=connection.info.encoding)
+                if isinstance(failure, errors.InvalidSqlStatementName):
+                    prepared.clear()  # someone deallocated ours: the next round trip prepares
+            elif result.status == pq.ExecStatus.PIPELINE_ABORTED:
+                pass  # skipped after the failure
+            elif is_prepare:
+                prepared.add(name)
+            else:
+                results.append(result)
+        sync = _next_result(pgconn)
+        assert sync is not None and sync.status == pq.ExecStatus.PIPELINE_SYNC, sync
+    finally:
+        if pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            # results left unread after a broken connection: the pool discards it
+            with contextlib.suppress(errors.OperationalError):
+                pgconn.exit_pipeline_mode()
+    if failure is not None:
+        raise failure
+    return results
+
+
+def rows_of(connection: Connection[Any], result: pq.abc.PGresult) -> list[tuple[Any, ...]]:
+    """A result's rows as tuples of Python values (psycopg's loaders)."""
+    transformer = Transformer(connection)
+    transformer.set_pgresult(result)
+    return transformer.load_rows(0, result.ntuples, tuple)
+
+
+def _send(pgconn: pq.abc.PGconn) -> None:
+    """Write out libpq's buffer, reading whatever the server answers meanwhile so that neither
+    side waits on a full socket."""
+    while pgconn.flush():
+        readable, _, _ = select.select([pgconn.socket], [pgconn.socket], [])
+        if readable:
+            pgconn.consume_input()
+
+
+def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+    return pgconn.get_result()
