@@ -60,14 +60,14 @@ _PG_ARRAY_TYPES = {"BIGINT": "bigint[]", "INTEGER": "integer[]", "BOOLEAN": "boo
 def _unnest_insert(sql: str) -> tuple[str, tuple[str, ...]]:
     """`INSERT INTO t (a, b) VALUES (:a, :b) <tail>` as `INSERT ... SELECT * FROM unnest(...)`:
     one PostgreSQL statement of constant text for any number of rows (one array per column),
-    which psycopg prepares once; executemany would send the rows one by one."""
+    which is prepared once; executemany would send the rows one by one."""
     match = _MULTI_ROW_INSERT.match(sql)
     assert match, sql
     table_name, columns, values, tail = match.groups()
     names = tuple(name.strip().lstrip(":") for name in values.split(","))
     table = metadata.tables[table_name]
     casts = [_pg_array_type(table, column.strip()) for column in columns.split(",")]
-    arrays = ", ".join(f"%({n})b::{cast}" for n, cast in zip(names, casts, strict=True))
+    arrays = ", ".join(f"%({n})s::{cast}" for n, cast in zip(names, casts, strict=True))
     return (f"INSERT INTO {table_name} ({columns}) SELECT * FROM unnest({arrays}){tail}",
             names)
 
@@ -238,15 +238,20 @@ class SqlTransaction:
             self.cursor.execute(statement, params)
 
     def all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-        return list(self.execute(sql, params).fetchall())
+        (rows,) = self.run([Read(sql, params or {}, list)])
+        return rows
 
     def one(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return self.execute(sql, params).fetchone()
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
 
     def run(self, reads: Sequence[Read]) -> list[Any]:
-        """Run the reads and parse their rows; on PostgreSQL all of them in one round trip."""
-        if self.dialect != "postgresql" or len(reads) <= 1:
+        """Run the reads and parse their rows; on PostgreSQL all of them in one round trip,
+        through statements prepared once per connection (ledger/store/pq_pipeline.py)."""
+        if self.dialect != "postgresql":
             return [read.parse(_rows(self.execute(read.sql, read.params))) for read in reads]
+        if not reads:
+            return []
         connection = self.connection.driver_connection
         results = round_trip(connection, [(self._sql(read.sql), read.params) for read in reads])
         return [read.parse(rows_of(connection, result))
@@ -431,12 +436,13 @@ class SqlTransaction:
         else:
             statements = self._gathered_flush(ws) if ws is not None else []
             statements.append(("COMMIT", {}))
+            commit_at = len(statements) - 1
             if self.lock_head:
                 # the durability barrier: outside any BEGIN, this statement is its own
                 # transaction, committed synchronously when the round trip's sync arrives
                 statements.append(("SELECT txid_current()", {}))
             results = round_trip(self.connection.driver_connection, statements)
-            committed = results[len(statements) - (2 if self.lock_head else 1)]
+            committed = results[commit_at]
             # COMMIT of a transaction that failed reports ROLLBACK instead of raising
             if committed.command_status != b"COMMIT":
                 raise RuntimeError(f"the transaction did not commit: {committed.command_status!r}")

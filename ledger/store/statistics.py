@@ -1,15 +1,15 @@
 """PostgreSQL's planner statistics, kept current by the ledger as its tables grow.
 
-psycopg prepares a statement once it has run a few times, and PostgreSQL may then keep one
-generic plan for it. A plan chosen while the journal held a few hundred rows is a sequential
-scan; without new statistics nothing tells PostgreSQL that the table has grown, and the same
-plan later reads a million rows to find one instruction id (measured: 0.3 s -> 1.1 s per
-lookup as a benchmark store grew). Autovacuum normally refreshes the statistics, and the
-refresh makes PostgreSQL plan again; a server may run without it (this project's own CI
-server does). So the ledger applies autovacuum's own rule itself: every `CHECK_EVERY` journal
-entries a writer looks at how much its hot tables changed since their last ANALYZE, and
-analyzes those past 10% (plus 50 rows). ANALYZE does not block reads or writes, and
-SKIP_LOCKED leaves a table another process is analyzing already.
+The store prepares its statements once per connection (ledger/store/pq_pipeline.py), and
+PostgreSQL may then keep one generic plan for each. A plan chosen while the journal held a
+few hundred rows is a sequential scan; without new statistics nothing tells PostgreSQL that
+the table has grown, and the same plan later reads a million rows to find one instruction id
+(measured: 0.3 s -> 1.1 s per lookup as a benchmark store grew). Autovacuum normally
+refreshes the statistics, and the refresh makes PostgreSQL plan again; a server may run
+without it (this project's own CI server does). So the ledger applies autovacuum's own rule
+itself: every `CHECK_EVERY` journal entries a writer looks at how much its hot tables changed
+since their last ANALYZE, and analyzes those past 10% (plus 50 rows). ANALYZE does not block
+reads or writes, and SKIP_LOCKED leaves a table another process is analyzing already.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ def _rows(conn: psycopg.Connection[Any], statements: list[tuple[str, dict[str, A
 
 def test_rows_come_back_in_order_and_typed_as_a_cursor_gives_them(
         connection: psycopg.Connection[Any]) -> None:
-    insert = ("INSERT INTO t (id, name, blob, flag) SELECT * FROM unnest(%(ids)b::bigint[], "
-              "%(names)b::text[], %(blobs)b::bytea[], %(flags)b::boolean[])")
+    insert = ("INSERT INTO t (id, name, blob, flag) SELECT * FROM unnest(%(ids)s::bigint[], "
+              "%(names)s::text[], %(blobs)s::bytea[], %(flags)s::boolean[])")
     rows = [(1, "one", b"\x00\x01", True), (2, "it's \"two\"", b"\xff", False),
             (3, None, None, None)]
     results = _rows(connection, [
