@@ -10,10 +10,12 @@ replay --check of 100,000 entries <= 60 s.
 
 Instructions are signed before the clock starts (signing is the client's work); the ledger's
 work — parsing is skipped, but signature recovery, authorization, validation, the database
-transaction and the journal entry are all inside the measured time. The store is preloaded
-through real signed instructions (transfers that split lots), never by writing rows directly,
-and then left to come to rest (its log checkpointed, the OS's writes done) before it is
-measured, as the empty store was. Each figure is the median of three consecutive runs.
+transaction and the journal entry are all inside the measured time. With --lots a second
+store is preloaded through real signed instructions (transfers that split lots), never by
+writing rows directly; both stores are left to come to rest (their logs checkpointed, the OS's
+writes done), and then the full and the empty store are measured in turn, run for run, on the
+same signed instructions, so that the machine's drift over minutes falls on both alike. Each
+figure is the median of three runs.
 The default runs are short (a few seconds each); `--single 6000 --batched 20000` runs long
 enough for the disk's share of a large store's writes to show.
 """
@@ -211,7 +213,7 @@ def settle(store: Store) -> Store:
     return Store(url)
 
 
-def run(name: str, url: str, args: argparse.Namespace) -> None:
+def run(name: str, url: str, full_url: str, args: argparse.Namespace) -> None:
     os.sync()  # start at rest: no earlier run's writes still going to disk
     store = Store(url)
     store.upgrade()
@@ -230,15 +232,39 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
         print(f"   one per transaction from {args.clients} client processes at once: "
               f"{rate:,.0f}/s in all")
     if args.lots:
-        nonce = preload_lots(store, args.lots, nonce)
-        store = settle(store)
-        ledger = Ledger(store)
-        full_single, nonce = measured(ledger, args.single, 1, seed=3, nonce=nonce)
-        full_batch, nonce = measured(ledger, args.batched, 100, seed=4, nonce=nonce)
-        print(f"   {lot_count(store):,} lots: one per transaction {full_single:,.0f}/s "
-              f"({full_single / rate_single - 1:+.0%} vs empty), batches of 100 "
-              f"{full_batch:,.0f}/s ({full_batch / rate_batch - 1:+.0%} vs empty)")
+        full = Store(full_url)
+        full.upgrade()
+        setup(full)
+        nonce = preload_lots(full, args.lots, nonce)
+        store, full = settle(store), settle(full)
+        compare_with_empty(Ledger(store), Ledger(full), args, nonce)
+        full.dispose()
     store.dispose()
+
+
+def compare_with_empty(empty: Ledger, full: Ledger, args: argparse.Namespace,
+                       nonce: int) -> None:
+    """The full store against the empty one, run for run in turn on the same signed
+    instructions (both stores have the same participants, keys and batches). This machine's
+    speed drifts by 10-15% over minutes; measured minutes apart, the two figures would
+    compare the machine's moments as much as the stores."""
+    for label, count, per_transaction, seed in (
+            ("one per transaction", args.single, 1, 3),
+            ("batches of 100", args.batched, 100, 4)):
+        lots = {"empty": lot_count(empty.store), "full": lot_count(full.store)}
+        signed = signed_transfers(count * REPEATS, seed=seed, nonce_base=nonce)
+        nonce += count * REPEATS + 10_000
+        rates: dict[str, list[float]] = {"empty": [], "full": []}
+        for k in range(REPEATS):
+            chunk = signed[k * count:(k + 1) * count]
+            order = ("empty", "full") if k % 2 == 0 else ("full", "empty")  # neither always first
+            for which in order:
+                rates[which].append(timed(empty if which == "empty" else full, chunk,
+                                          per_transaction))
+        empty_rate, full_rate = (statistics.median(rates[w]) for w in ("empty", "full"))
+        print(f"   {lots['full']:,} lots, {label}: {full_rate:,.0f}/s, against "
+              f"{empty_rate:,.0f}/s on the empty store ({lots['empty']:,} lots) in turn: "
+              f"{full_rate / empty_rate - 1:+.0%}")
 
 
 def run_replay(entries: int, directory: Path) -> None:
@@ -257,9 +283,10 @@ def run_replay(entries: int, directory: Path) -> None:
 
 
 BENCH_DATABASE = "carbonledger_bench"
+BENCH_FULL_DATABASE = "carbonledger_bench_full"  # the store preloaded with --lots
 
 
-def postgres_url() -> str | None:
+def postgres_url(database: str = BENCH_DATABASE) -> str | None:
     """A database of the benchmark's own (created if missing), so tests are never disturbed."""
     server = os.environ.get("CARBONLEDGER_BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
     try:
@@ -267,13 +294,13 @@ def postgres_url() -> str | None:
 
         with psycopg.connect(f"{server}/postgres", connect_timeout=3, autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (BENCH_DATABASE,)).fetchone()
+                                  (database,)).fetchone()
             if not exists:
-                conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+                conn.execute(f"CREATE DATABASE {database}")
     except Exception as exc:
         print(f"   (PostgreSQL unreachable: {exc})")
         return None
-    return f"{server.replace('postgresql://', 'postgresql+psycopg://')}/{BENCH_DATABASE}"
+    return f"{server.replace('postgresql://', 'postgresql+psycopg://')}/{database}"
 
 
 def _connect(url: str) -> Any:
@@ -302,15 +329,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         if args.only in (None, "sqlite"):
-            run("SQLite (WAL, synchronous=NORMAL)", sqlite_url(directory / "bench.db"), args)
+            run("SQLite (WAL, synchronous=NORMAL)", sqlite_url(directory / "bench.db"),
+                sqlite_url(directory / "bench-full.db"), args)
         if args.only in (None, "postgresql"):
-            url = postgres_url()
-            if url is None:
+            url, full_url = postgres_url(), postgres_url(BENCH_FULL_DATABASE)
+            if url is None or full_url is None:
                 print("== PostgreSQL: not reachable, skipped")
             else:
-                reset_postgres(url)
-                run("PostgreSQL", url, args)
-                reset_postgres(url)
+                for database in (url, full_url):
+                    reset_postgres(database)
+                run("PostgreSQL", url, full_url, args)
+                for database in (url, full_url):
+                    reset_postgres(database)
         if args.replay:
             run_replay(args.replay, directory)
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from ledger.state import ReadAhead
 from ledger.store.sql import SqlTransaction
-from ledger.store.statistics import PlannerStatistics
+from ledger.store.statistics import StatisticsKeeper
 from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ class Store:
         database = make_url(url).database if self.dialect == "sqlite" else None
         self._sqlite_path = database if database and database != ":memory:" else None
         self._checkpointer: WalCheckpointer | None = None
-        self._checkpointer_lock = threading.Lock()
-        self._statistics = PlannerStatistics()
+        self._statistics: StatisticsKeeper | None = None  # PostgreSQL's, once written to
+        self._housekeeping_lock = threading.Lock()
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect",
                          lambda conn, _record: _configure_sqlite(conn, synchronous))
@@ -68,6 +68,9 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
+        if self._statistics is not None:
+            self._statistics.stop()
+            self._statistics = None
         kept = getattr(self._local, "raw", None)
         if kept is not None:
             _close(kept, self.dialect)
@@ -146,7 +149,7 @@ class Store:
             if self.dialect == "sqlite":
                 self._ensure_checkpointer()
             else:
-                self._statistics.after_write(raw.driver_connection, head)
+                self._ensure_statistics_keeper().after_write(head)
         except Exception:
             logger.warning("housekeeping after a committed write failed", exc_info=True)
 
@@ -155,10 +158,33 @@ class Store:
         current = self._checkpointer
         if self._sqlite_path is None or (current is not None and current.is_alive()):
             return
-        with self._checkpointer_lock:
+        with self._housekeeping_lock:
             if self._checkpointer is None or not self._checkpointer.is_alive():
                 self._checkpointer = WalCheckpointer(self._sqlite_path)
                 self._checkpointer.start()
+
+    def _ensure_statistics_keeper(self) -> StatisticsKeeper:
+        """This process's planner-statistics thread (a forked child starts its own)."""
+        current = self._statistics
+        if current is not None and current.is_alive():
+            return current
+        with self._housekeeping_lock:
+            if self._statistics is None or not self._statistics.is_alive():
+                self._statistics = StatisticsKeeper(self._autocommit_connection).start()
+            return self._statistics
+
+    @contextmanager
+    def _autocommit_connection(self) -> Iterator[Any]:
+        """A PostgreSQL connection from the pool, in autocommit mode, for housekeeping."""
+        raw: Any = self.engine.raw_connection()
+        try:
+            raw.driver_connection.autocommit = True
+            yield raw.driver_connection
+        except Exception:
+            raw.invalidate()  # perhaps broken: the pool must not lend it again
+            raise
+        finally:
+            _close(raw, self.dialect)
 
 
 def _close(raw: Any, dialect: str) -> None:

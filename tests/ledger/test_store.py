@@ -165,7 +165,8 @@ def test_postgresql_statistics_follow_the_tables_growth(pg_store: Store,
 
     from ledger.store.statistics import analyze_stale_tables
 
-    world = _fragmented_world(pg_store, clock)
+    world = _fragmented_world(pg_store, clock)  # fewer than CHECK_EVERY entries: one look
+    _wait_for_statistics_look(pg_store, 1)
     url = pg_store.url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(url, autocommit=True) as connection:
         _publish_ledger_counters(pg_store)
@@ -180,6 +181,41 @@ def test_postgresql_statistics_follow_the_tables_growth(pg_store: Store,
     assert {"journal", "lots"} <= set(analyzed)
     assert "batches" not in analyzed, "a table that did not change is left alone"
     assert after["journal"] != before["journal"]
+
+
+def test_postgresql_statistics_are_refreshed_by_the_store_itself(
+        pg_store: Store, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers only mark that a look is due; the store's own thread analyzes the tables that
+    grew, with no call from anyone."""
+    import psycopg
+
+    monkeypatch.setattr("ledger.store.statistics.CHECK_EVERY", 20)
+    world = _fragmented_world(pg_store, clock)
+    url = pg_store.url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(url, autocommit=True) as connection:
+        before, head = _last_analyzed(connection)["journal"], world.head()
+        for _ in range(200):
+            world.by("acme", "transfer", fromAccount="acme-c", toAccount="beta-c",
+                     batch="cea-25", quantity=1)
+        _publish_ledger_counters(pg_store)
+        for _ in range(25):  # a look comes due after the counters were published
+            world.by("acme", "transfer", fromAccount="acme-c", toAccount="beta-c",
+                     batch="cea-25", quantity=1)
+        deadline = time.monotonic() + 20
+        while _last_analyzed(connection)["journal"] == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _last_analyzed(connection)["journal"] != before, "the journal was not analyzed"
+    assert world.head() == head + 225  # every write went through meanwhile
+
+
+def _wait_for_statistics_look(store: Store, looks: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        keeper = store._statistics  # the store's own housekeeping thread
+        if keeper is not None and keeper.looks >= looks:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the planner statistics were not looked at {looks} time(s)")
 
 
 def _publish_ledger_counters(store: Store) -> None:
