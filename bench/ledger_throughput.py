@@ -248,19 +248,19 @@ def compare_with_empty(empty: Ledger, full: Ledger, args: argparse.Namespace,
     instructions (both stores have the same participants, keys and batches). This machine's
     speed drifts by 10-15% over minutes; measured minutes apart, the two figures would
     compare the machine's moments as much as the stores."""
+    ledgers = {"empty": empty, "full": full}
     for label, count, per_transaction, seed in (
             ("one per transaction", args.single, 1, 3),
             ("batches of 100", args.batched, 100, 4)):
-        lots = {"empty": lot_count(empty.store), "full": lot_count(full.store)}
+        lots = {which: lot_count(ledger.store) for which, ledger in ledgers.items()}
         signed = signed_transfers(count * REPEATS, seed=seed, nonce_base=nonce)
         nonce += count * REPEATS + 10_000
-        rates: dict[str, list[float]] = {"empty": [], "full": []}
+        rates: dict[str, list[float]] = {which: [] for which in ledgers}
         for k in range(REPEATS):
             chunk = signed[k * count:(k + 1) * count]
             order = ("empty", "full") if k % 2 == 0 else ("full", "empty")  # neither always first
             for which in order:
-                rates[which].append(timed(empty if which == "empty" else full, chunk,
-                                          per_transaction))
+                rates[which].append(timed(ledgers[which], chunk, per_transaction))
         empty_rate, full_rate = (statistics.median(rates[w]) for w in ("empty", "full"))
         print(f"   {lots['full']:,} lots, {label}: {full_rate:,.0f}/s, against "
               f"{empty_rate:,.0f}/s on the empty store ({lots['empty']:,} lots) in turn: "
