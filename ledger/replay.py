@@ -71,7 +71,11 @@ class ReplayObserver(Protocol):
 
 def replay_check(live: Store, scratch_dir: Path | None = None,
                  progress: Progress | None = None,
-                 observer: ReplayObserver | None = None) -> ReplayReport:
+                 observer: ReplayObserver | None = None,
+                 group_size: int | None = None) -> ReplayReport:
+    """Replay the journal into a scratch store and compare. Entries are applied in groups of
+    `group_size` (default REPLAY_BATCH) per transaction: any grouping must give the same result,
+    since each entry was accepted with whatever else shared its transaction."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=scratch_dir) as tmp:
         scratch = Store(sqlite_url(Path(tmp) / "replay.db"), synchronous="OFF")
@@ -79,7 +83,8 @@ def replay_check(live: Store, scratch_dir: Path | None = None,
         try:
             if observer:
                 observer.started(scratch)
-            entries, difference = _replay(live, scratch, progress, observer)
+            entries, difference = _replay(live, scratch, progress, observer,
+                                          group_size or REPLAY_BATCH)
             if difference is None:
                 difference = compare_projections(live, scratch)
         finally:
@@ -88,15 +93,15 @@ def replay_check(live: Store, scratch_dir: Path | None = None,
 
 
 def _replay(live: Store, scratch: Store, progress: Progress | None,
-            observer: ReplayObserver | None = None) -> tuple[int, str | None]:
+            observer: ReplayObserver | None, group_size: int) -> tuple[int, str | None]:
     clock = _ReplayClock()
     rebuilt = Ledger(scratch, clock)
     with live.read() as tx:
         head = tx.head
     done = 0
-    for start in range(0, head + 1, REPLAY_BATCH):
+    for start in range(0, head + 1, group_size):
         with live.read() as tx:
-            rows = tx.journal_rows(start, min(start + REPLAY_BATCH, head + 1))
+            rows = tx.journal_rows(start, min(start + group_size, head + 1))
         if not rows or rows[0].seq != start:
             return done, f"entry {start}: missing from the journal"
         documents = []

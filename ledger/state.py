@@ -160,7 +160,12 @@ class WorkingSet:
         self._by_batch: dict[str, dict[str, Lot]] = {}
         self.stored_lot_ids: set[str] = set()
         self.changed_lot_ids: set[str] = set()
-        self._complete: dict[HeldKey, dict[str, Lot]] = {}
+        # every live lot this transaction knows, by holding and state, however it was read
+        # (a page for a spend by quantity, a range lookup, a lien's lots) or made; one index
+        # kept by `_remember`, `_link` and `_unlink` alone, so no mix of reads can split it
+        self._held: dict[HeldKey, dict[str, Lot]] = {}
+        # how far the store's lots of a holding have been paged in, lowest serials first:
+        # every lot up to the boundary is in `_held` (None: all of them); absent: none paged
         self._boundary: dict[HeldKey, int | None] = {}
         self._page_size: dict[HeldKey, int] = {}
         self.holding_deltas: dict[tuple[str, str], list[int]] = {}
@@ -221,11 +226,11 @@ class WorkingSet:
         loaded part is a prefix in serial order, up to `_boundary[key]` (None: all loaded).
         """
         key = (account, batch, state)
-        if key not in self._complete:
+        if key not in self._boundary:
             self.prefetch_held([(account, batch)], state)
         while True:
             boundary = self._boundary[key]
-            lots = sorted(self._complete[key].values(), key=lambda lot: lot.first)
+            lots = sorted(self._held.get(key, {}).values(), key=lambda lot: lot.first)
             if boundary is None:
                 return lots
             visible = [lot for lot in lots if lot.first <= boundary]
@@ -235,7 +240,7 @@ class WorkingSet:
 
     def prefetch_held(self, pairs: Sequence[tuple[str, str]], state: LotState) -> None:
         """Read the first page of `state` lots of each (account, batch) pair in one query."""
-        keys = [(a, b, state) for a, b in pairs if (a, b, state) not in self._complete]
+        keys = [(a, b, state) for a, b in pairs if (a, b, state) not in self._boundary]
         if not keys:
             return
         pages = self.source.held_lots([(k[0], k[1]) for k in keys], state, HELD_FIRST_PAGE)
@@ -243,12 +248,7 @@ class WorkingSet:
             self._take_first_page(key, pages.get((key[0], key[1]), []))
 
     def _take_first_page(self, key: HeldKey, page: list[Lot]) -> None:
-        account, batch, state = key
         self._remember(page)
-        self._complete[key] = {
-            lot.id: lot for lot in self._by_batch.get(batch, {}).values()
-            if lot.account == account and lot.state == state
-        }
         self._boundary[key] = page[-1].first if len(page) == HELD_FIRST_PAGE else None
         self._page_size[key] = HELD_FIRST_PAGE
 
@@ -258,10 +258,6 @@ class WorkingSet:
         page = self.source.held_lots([(account, batch)], state, size,
                                      after=after).get((account, batch), [])
         self._remember(page)
-        for stored in page:
-            current = self.lots.get(stored.id)
-            if current is not None and (current.account, current.batch, current.state) == key:
-                self._complete[key][current.id] = current
         self._boundary[key] = page[-1].first if len(page) == size else None
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
@@ -284,9 +280,8 @@ class WorkingSet:
         """Add lots read from the store, unless this transaction already knows them better."""
         for lot in stored:
             if lot.id not in self.lots:
-                self.lots[lot.id] = lot
                 self.stored_lot_ids.add(lot.id)
-                self._by_batch.setdefault(lot.batch, {})[lot.id] = lot
+                self._index(lot)
 
     # --- writes --------------------------------------------------------------------------
 
@@ -329,22 +324,21 @@ class WorkingSet:
             self._unlink(before)
             self._link(after)
 
-    def _link(self, lot: Lot) -> None:
+    def _index(self, lot: Lot) -> None:
         self.lots[lot.id] = lot
-        self.changed_lot_ids.add(lot.id)
         self._by_batch.setdefault(lot.batch, {})[lot.id] = lot
-        held = self._complete.get((lot.account, lot.batch, lot.state))
-        if held is not None:
-            held[lot.id] = lot
+        self._held.setdefault((lot.account, lot.batch, lot.state), {})[lot.id] = lot
+
+    def _link(self, lot: Lot) -> None:
+        self._index(lot)
+        self.changed_lot_ids.add(lot.id)
         self._add_holding(lot, lot.quantity)
 
     def _unlink(self, lot: Lot) -> None:
         current = self.lots.get(lot.id)
         assert current == lot, f"lot {lot.id} changed under the operation"
         del self._by_batch[lot.batch][lot.id]
-        held = self._complete.get((lot.account, lot.batch, lot.state))
-        if held is not None:
-            del held[lot.id]
+        del self._held[(lot.account, lot.batch, lot.state)][lot.id]
         self._add_holding(lot, -lot.quantity)
 
     def _add_holding(self, lot: Lot, quantity: int) -> None:

@@ -39,7 +39,8 @@ from ledger.errors import Rejected
 from ledger.instructions import SignedInstruction
 from ledger.invariants import check_invariants
 from ledger.journal import Receipt
-from ledger.replay import replay_check
+from ledger.replay import REPLAY_BATCH, replay_check
+from ledger.state import HELD_FIRST_PAGE
 from ledger.store.database import Store, sqlite_url
 from pledge.invariants import check_agreement_invariants
 from tests.ledger.reference_ledger import STATES, TRADABLE, ReferenceLedger
@@ -63,6 +64,7 @@ CLOCK_STEPS_H = (1, 7, 16, 24, 24 * 5, 24 * 10)
 LOAN = {"loanReference": "LOAN-1", "principal": 1_000_000_00, "currency": "CNY"}
 PRICES = {"purchasePrice": 80_00, "repurchasePrice": 81_00, "currency": "CNY"}
 
+REPLAY_GROUPS = (1, 7, REPLAY_BATCH)
 Step = tuple[tuple[str, ...], str, dict[str, Any]]  # (signers, in signing order; op; fields)
 
 _scratch = tempfile.TemporaryDirectory(prefix="carbonledger-stateful-")
@@ -492,6 +494,66 @@ class LedgerMachine(RuleBasedStateMachine):
                 "quantity": quantity, "serialFirst": first, "serialLast": last}))
         self.run(steps)
 
+    @rule(data=st.data())
+    def fragment_a_holding(self, data: st.DataObject) -> None:
+        """Every other run of an account's tradable units moves away, in one transaction: the
+        holding is left in more lots than the first page a spend by quantity reads."""
+        account, batch = self.draw_holding(data)
+        issued = self.model.batches.get(batch)
+        held = self.model.tradable_serials(account, issued) if issued else []
+        run = data.draw(st.integers(1, 3), label="run")
+        others = [a for a in ACCOUNTS if a != account]
+        destination = data.draw(st.sampled_from(others), label="toAccount")
+        steps: list[Step] = [((HOLDER.get(account, "registry"),), "transfer", {
+            "fromAccount": account, "toAccount": destination, "batch": batch,
+            "quantity": run, "serialFirst": first, "serialLast": first + run - 1})
+            for first in held[::2 * run][:2 * HELD_FIRST_PAGE + 2]]
+        if steps:
+            self.run(steps)
+
+    @rule(data=st.data())
+    def spend_one_holding_every_way_in_one_transaction(self, data: st.DataObject) -> None:
+        """Several spends of one holding in one transaction, by quantity and by serial range
+        (often its highest serials, beyond the first page of its lots), with a transfer,
+        retirement, cancellation or pledge each, so that every way of reading the holding's
+        lots meets every other."""
+        account, batch = self.draw_holding(data, accounts=PARTY_ACCOUNTS)
+        issued = self.model.batches.get(batch)
+        held = self.model.tradable_serials(account, issued) if issued else []
+        steps: list[Step] = []
+        for _ in range(data.draw(st.integers(2, 5), label="spends")):
+            way = data.draw(st.sampled_from(["quantity", "far range", "held range"]),
+                            label="by")
+            if way == "far range" and held:
+                first = data.draw(st.sampled_from(held[-3:]), label="far serial")
+                units = {"quantity": 1, "serialFirst": first, "serialLast": first}
+            else:
+                units = self.draw_units(data, account, batch,
+                                        "held range" if way == "far range" else way)
+            op = data.draw(st.sampled_from(["transfer", "transfer", "retire", "cancel",
+                                            "pledge_register"]), label="op")
+            if op == "transfer":
+                others = [a for a in ACCOUNTS if a != account]
+                steps.append(((HOLDER.get(account, "registry"),), op, {
+                    "fromAccount": account, "batch": batch, **units,
+                    "toAccount": data.draw(st.sampled_from(others), label="toAccount")}))
+            elif op == "retire":
+                steps.append(((HOLDER.get(account, "registry"),), op, {
+                    "account": account, "batch": batch, **units, "beneficiary": "Acme Ltd",
+                    "reason": "voluntary", "claim": "2025 neutrality"}))
+            elif op == "cancel":
+                steps.append((("registry",), op, {"account": account, "batch": batch,
+                                                  **units, "reason": "court order"}))
+            else:
+                maturity = self.model.today() + timedelta(days=10)
+                pledgee = "k2" if HOLDER.get(account) == "k1" else "k1"
+                steps.append(((HOLDER.get(account, "registry"), pledgee), op, {
+                    "pledge": self.new_agreement(data, "P"), "account": account,
+                    "pledgee": pledgee, "batch": batch, **units, **LOAN,
+                    "startDate": self.model.today().isoformat(),
+                    "maturityDate": maturity.isoformat()}))
+        self.run(steps)
+
     # Releases, enforcements, closes and defaults of unknown agreements are drawn too, but
     # mostly in batches (several_in_one_transaction): alone, these rules wait for one to exist.
     @rule(data=st.data())
@@ -589,9 +651,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            if self.consistent:  # replay reproduces every lien, pledge and repo too
-                report = replay_check(self.store, scratch_dir=self.directory)
-                assert report.ok, report.first_difference
+            if self.consistent:  # replay reproduces every lien, pledge and repo too,
+                # whichever entries share a transaction: one by one, in sevens, by default
+                for group in REPLAY_GROUPS:
+                    report = replay_check(self.store, scratch_dir=self.directory,
+                                          group_size=group)
+                    assert report.ok, f"replay in groups of {group}: {report.first_difference}"
         finally:
             self.store.dispose()
             shutil.rmtree(self.directory, ignore_errors=True)
