@@ -17,9 +17,21 @@ from ledger.instructions import parse_signed
 from ledger.invariants import check_invariants
 from ledger.replay import replay_check
 from ledger.store.database import Store
+from ledger.store.errors import StoreError
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: a failure of the store is one line that says what to do, not a
+    traceback (a refusal is answered by each command in its own form)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as failure:
+            raise click.ClickException(str(failure)) from failure
+
+
+@click.group(cls=_Commands)
 @click.option("--data-dir", default=None, help="Ledger data directory (default ./.carbonledger; "
               "or CARBONLEDGER_DATA_DIR).")
 @click.pass_context

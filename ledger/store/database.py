@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from ledger.state import ReadAhead
+from ledger.store.errors import StoreError, StoreFailure
 from ledger.store.sql import SqlTransaction
 from ledger.store.statistics import StatisticsKeeper
 from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
@@ -32,14 +35,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 120_000
+# A transaction's first round trip (BEGIN, the head lock, the first reads) cannot have
+# committed anything, so a connection lost there is retried on a new connection, after these
+# pauses; a database still unreachable after them is reported as `unreachable`.
+RECONNECT_PAUSES_S = (0.05, 0.25, 1.0)
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
-
-
-class StoreError(RuntimeError):
-    """The store is unreachable, or not migrated to the code's schema."""
 
 
 class Store:
@@ -49,8 +52,11 @@ class Store:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
-            raise StoreError(f"unsupported database {self.dialect}: use sqlite or postgresql")
-        self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8)
+            raise StoreError(StoreFailure.unsupported_database, self.dialect)
+        # pre-ping: a connection the server dropped while it sat in the pool (a restart, a
+        # terminated backend) is replaced at checkout rather than lent out to fail
+        self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8,
+                                            pool_pre_ping=True)
         self._local = threading.local()
         # the SQLite file whose log this process's checkpointer copies (None: nothing to copy)
         database = make_url(url).database if self.dialect == "sqlite" else None
@@ -107,9 +113,60 @@ class Store:
     @contextmanager
     def _transaction(self, *, lock_head: bool,
                      read_ahead: ReadAhead | None = None) -> Iterator[SqlTransaction]:
-        # Each thread keeps one connection for its transactions: checking one out of the pool
-        # and resetting it on return costs as much as a small transaction. A transaction opened
-        # inside another (rare: diagnostics) borrows a second connection from the pool.
+        raw, owns_kept, tx = self._begin(lock_head, read_ahead)
+        try:
+            yield tx
+            if not tx.finished:
+                tx.commit()
+            if lock_head:
+                self._after_write(raw, tx.head)
+        except BaseException as exc:
+            lost = self._is_lost(exc, raw)
+            if lost or not _rollback(raw, self.dialect):
+                self._discard(raw, owns_kept)
+            if lost:
+                code = (StoreFailure.outcome_unknown if tx.committing
+                        else StoreFailure.connection_lost)
+                raise StoreError(code, _first_line(exc)) from exc
+            raise
+        finally:
+            self._release(raw, owns_kept)
+
+    def _begin(self, lock_head: bool,
+               read_ahead: ReadAhead | None) -> tuple[Any, bool, SqlTransaction]:
+        """A connection and a transaction begun on it. Nothing can have committed yet, so a
+        connection lost here is replaced and the first round trip sent again."""
+        for pause_s in (*RECONNECT_PAUSES_S, None):
+            try:
+                raw, owns_kept = self._connection()
+            except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
+                # the server refused or did not answer a new connection (the pool raises the
+                # driver's own error, SQLAlchemy's when it wraps it)
+                if pause_s is None:
+                    raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
+                time.sleep(pause_s)
+                continue
+            try:
+                tx = SqlTransaction(raw, self.dialect, lock_head=lock_head,
+                                    read_ahead=read_ahead)
+                return raw, owns_kept, tx
+            except BaseException as exc:
+                lost = self._is_lost(exc, raw)
+                if lost or not _rollback(raw, self.dialect):
+                    self._discard(raw, owns_kept)
+                self._release(raw, owns_kept)
+                if not lost:
+                    raise
+                if pause_s is None:
+                    raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
+                time.sleep(pause_s)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _connection(self) -> tuple[Any, bool]:
+        """(connection, whether it is this thread's kept one). Each thread keeps one
+        connection for its transactions: checking one out of the pool and resetting it on
+        return costs as much as a small transaction. A transaction opened inside another
+        (rare: diagnostics) borrows a second connection from the pool."""
         kept = getattr(self._local, "raw", None)
         if kept is None or getattr(self._local, "busy", False):
             raw: Any = self.engine.raw_connection()
@@ -125,23 +182,31 @@ class Store:
             # (psycopg would send its implicit BEGIN alone); given back to the pool, the
             # connection returns to psycopg's default for SQLAlchemy's own users.
             raw.driver_connection.autocommit = True
-        try:
-            tx = SqlTransaction(raw, self.dialect, lock_head=lock_head, read_ahead=read_ahead)
-            yield tx
-            if not tx.finished:
-                tx.commit()
-            if lock_head:
-                self._after_write(raw, tx.head)
-        except BaseException:
-            if not _rollback(raw, self.dialect) and owns_kept:
-                self._local.raw = None  # broken: let the pool discard it
-                raw.invalidate()
-            raise
-        finally:
-            if owns_kept:
-                self._local.busy = False
-            else:
-                _close(raw, self.dialect)
+        return raw, owns_kept
+
+    def _discard(self, raw: Any, owns_kept: bool) -> None:
+        """A broken connection: never used again, by this thread or through the pool."""
+        if owns_kept:
+            self._local.raw = None
+        raw.invalidate()
+
+    def _release(self, raw: Any, owns_kept: bool) -> None:
+        if owns_kept:
+            self._local.busy = False
+        else:
+            _close(raw, self.dialect)
+
+    def _is_lost(self, exc: BaseException, raw: Any) -> bool:
+        """Did `exc` come from a connection that is gone (rather than from a statement)?"""
+        if self.dialect != "postgresql" or not isinstance(exc, Exception):
+            return False
+        import psycopg
+
+        if not isinstance(exc, psycopg.Error):
+            return False
+        connection = raw.driver_connection
+        return (connection is None or connection.closed or connection.broken
+                or connection.pgconn.status == psycopg.pq.ConnStatus.BAD)
 
     def _after_write(self, raw: Any, head: int) -> None:
         """Housekeeping once a write has committed; it must never make that write look failed."""
@@ -193,6 +258,10 @@ def _close(raw: Any, dialect: str) -> None:
         with contextlib.suppress(Exception):  # a broken connection: the pool discards it
             raw.driver_connection.autocommit = False
     raw.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n", 1)[0]
 
 
 def _rollback(raw: Any, dialect: str) -> bool:

@@ -202,6 +202,9 @@ class SqlTransaction:
         self.dialect = dialect
         self.lock_head = lock_head
         self.finished = False
+        # True once COMMIT has been sent: a connection lost from then on leaves the outcome
+        # unknown (the server may have committed before the reply was lost)
+        self.committing = False
         # PostgreSQL: a commit's flush statements, gathered to go in its one round trip
         self._gathered: list[tuple[str, dict[str, Any]]] | None = None
         if dialect == "sqlite":
@@ -432,6 +435,7 @@ class SqlTransaction:
         if self.dialect == "sqlite":
             if ws is not None:
                 self._flush(ws)
+            self.committing = True
             self.cursor.execute("COMMIT")
         else:
             statements = self._gathered_flush(ws) if ws is not None else []
@@ -441,6 +445,7 @@ class SqlTransaction:
                 # the durability barrier: outside any BEGIN, this statement is its own
                 # transaction, committed synchronously when the round trip's sync arrives
                 statements.append(("SELECT txid_current()", {}))
+            self.committing = True
             results = round_trip(self.connection.driver_connection, statements)
             committed = results[commit_at]
             # COMMIT of a transaction that failed reports ROLLBACK instead of raising
