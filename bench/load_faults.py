@@ -31,7 +31,6 @@ import pledge  # noqa: F401  (the full set of operations, as the composition roo
 from anchoring.audit import audit
 from anchoring.checkpoints import Checkpointer
 from ledger.clock import FixedClock
-from ledger.replay import replay_check
 from ledger.store.database import Store
 from tests.anchoring.ledger_history import OPERATOR_KEY
 from tests.ledger.load_faults import run_load, set_up
