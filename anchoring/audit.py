@@ -42,6 +42,7 @@ from anchoring.state_keys import ACCOUNT, HOLDING, LOT
 from anchoring.state_leaves import Leaves, account_leaves, holding_leaves, lot_leaves
 from anchoring.state_versions import closed_at, opened_at
 from ledger.invariants import check_invariants
+from ledger.modules import OperationSet
 from ledger.replay import Progress, replay_check
 from ledger.store.database import Store
 
@@ -86,13 +87,13 @@ class AuditReport:
         return self.first_discrepancy is None
 
 
-def audit(live: Store, trusted_operator: str, progress: Progress | None = None, *,
-          chain: AnchoredRoots | None = None) -> AuditReport:
+def audit(live: Store, operations: OperationSet, trusted_operator: str,
+          progress: Progress | None = None, *, chain: AnchoredRoots | None = None) -> AuditReport:
     """Audit the ledger in `live` against the operator key the auditor trusts (an address)
     and, if given, the registry its checkpoints are anchored on."""
     started = time.perf_counter()
     auditor = _CheckpointAuditor(live, trusted_operator, chain)
-    report = replay_check(live, progress=progress, observer=auditor)
+    report = replay_check(live, operations, progress=progress, observer=auditor)
     problem = report.first_difference or auditor.finish()
     if problem is None:
         problems = check_invariants(live)

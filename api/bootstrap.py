@@ -7,27 +7,38 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pledge  # noqa: F401  (registers the pledge and repo operations with the ledger)
 from anchoring.checkpoints import Checkpointer, CheckpointPolicy
 from anchoring.errors import OperatorKeyMissing
 from api.config import LedgerConfig, default_store_url
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from ledger.client import Wallet, new_instruction
 from ledger.clock import Clock, utc_now
+from ledger.core import CORE
 from ledger.engine import Ledger
 from ledger.instructions import make_domain
 from ledger.journal import Receipt
+from ledger.modules import Module, OperationSet
 from ledger.schemes import load_rules_dir, rules_document
 from ledger.store.database import Store
+from pledge.module import PLEDGE
 
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
+
+# The capabilities this registry runs with: each declares what it brings (ledger/modules.py).
+MODULES: tuple[Module, ...] = (CORE, PLEDGE)
+
+
+def operation_set(modules: tuple[Module, ...] = MODULES) -> OperationSet:
+    """The one set of operations every part of a ledger is handed: the engine, replay, the
+    audit, the checkpointer. Built here, never by an import."""
+    return OperationSet(modules)
 
 
 def open_ledger(config: LedgerConfig, clock: Clock = utc_now) -> Ledger:
     store = Store(config.store_url)
     if not store.is_migrated():
         store.upgrade()
-    return Ledger(store, clock)
+    return Ledger(store, operation_set(), clock)
 
 
 def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: str,
@@ -43,7 +54,8 @@ def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: 
     ledger = open_ledger(config, clock)
     rules = load_rules_dir(rules_dir) if rules_dir else load_rules_dir()
     wallet = Wallet(private_key, make_domain(chain_id))
-    genesis = new_instruction("genesis", registry=registry, registryName=registry_name,
+    genesis = new_instruction(ledger.operations, "genesis", registry=registry,
+                              registryName=registry_name,
                               registryKey=address, chainId=chain_id,
                               rules=rules_document(rules),
                               deadline=int(clock().timestamp()) + 600)

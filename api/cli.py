@@ -10,10 +10,15 @@ from typing import Any, TextIO
 
 import click
 
-from api.bootstrap import DEFAULT_CHAIN_ID, init_ledger, open_ledger, password_from_env
+from api.bootstrap import (
+    DEFAULT_CHAIN_ID,
+    init_ledger,
+    open_ledger,
+    operation_set,
+    password_from_env,
+)
 from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
 from ledger.errors import Rejected
-from ledger.instructions import parse_signed
 from ledger.invariants import check_invariants
 from ledger.replay import replay_check
 from ledger.store.database import Store
@@ -96,7 +101,7 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
     """Submit a signed instruction (JSON file, or - for standard input); print the receipt."""
     ledger = open_ledger(_config(data_dir))
     try:
-        receipt = ledger.submit(parse_signed(json.load(instruction)))
+        receipt = ledger.submit(ledger.operations.parse_signed(json.load(instruction)))
     except Rejected as refused:
         click.echo(json.dumps(refused.as_dict(), indent=2), err=True)
         sys.exit(1)
@@ -117,7 +122,7 @@ def replay(data_dir: Path, check: bool) -> None:
             bar.length = total
             bar.update(done - bar.pos)
 
-        report = replay_check(store, progress=progress)
+        report = replay_check(store, operation_set(), progress=progress)
     problems = check_invariants(store) if report.ok else []
     if report.ok and not problems:
         click.echo(f"replay --check passed: {report.entries} entries, "
@@ -494,7 +499,7 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
                 bar.length = total
                 bar.update(done - bar.pos)
 
-            report = audit(store, trusted, progress, chain=chain)
+            report = audit(store, operation_set(), trusted, progress, chain=chain)
     except ChainUnavailable as exc:
         click.echo(f"audit NOT FINISHED: {exc}", err=True)
         raise SystemExit(2) from exc

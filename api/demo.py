@@ -15,6 +15,7 @@ from ledger.engine import Ledger
 from ledger.errors import Rejected
 from ledger.instructions import Instruction, SignedInstruction, make_domain
 from ledger.invariants import check_invariants
+from ledger.modules import OperationSet
 from ledger.replay import replay_check
 
 DEMO_PASSWORD = "demo-password"  # demo keystores only: a fixed password and a light scrypt cost
@@ -48,18 +49,18 @@ def run_demo(data_dir: Path, say: Say = print) -> None:
                 "trading"),
                ("li", "Li Wei (individual)", "individual", "LI-I", "individual")]
     for participant, name, role, account, account_type in onboard:
-        submit(registry.sign(new_instruction("register_participant", participant=participant,
-                                             name=name, role=role)))
-        submit(registry.sign(new_instruction("register_key", participant=participant,
-                                             key=wallets[participant].address)))
-        submit(registry.sign(new_instruction("open_account", account=account,
+        submit(registry.sign(ledger.operations.instruction(
+            "register_participant", participant=participant, name=name, role=role)))
+        submit(registry.sign(ledger.operations.instruction(
+            "register_key", participant=participant, key=wallets[participant].address)))
+        submit(registry.sign(new_instruction(ledger.operations, "open_account", account=account,
                                              participant=participant, accountType=account_type)))
     say("2. It registers two key emitters, a wind-farm project owner and an individual, each "
         "with its own signing key and an account.")
 
-    submit(registry.sign(_issue("HN01", "HN-C", 120_000)))
-    submit(registry.sign(_issue("BW01", "BW-C", 80_000)))
-    submit(registry.sign(new_instruction(
+    submit(registry.sign(_issue(ledger.operations, "HN01", "HN-C", 120_000)))
+    submit(registry.sign(_issue(ledger.operations, "BW01", "BW-C", 80_000)))
+    submit(registry.sign(new_instruction(ledger.operations,
         "issue_batch", batch="GW01", scheme="CCER", kind="credit", vintage=2024,
         project="Gansu Guazhou 200 MW wind farm", monitoringStart="2024-01-01",
         monitoringEnd="2024-12-31", issuance="credit_issuance", quantity=50_000,
@@ -67,22 +68,22 @@ def run_demo(data_dir: Path, say: Say = print) -> None:
     say("3. Free allocation of 2025 allowances: 120,000 t to Huaneng, 80,000 t to Baowu; "
         "50,000 t of CCER credits issued to the wind farm (serials CCER-2024-GW01-1..50000).")
 
-    seq = submit(wallets["huaneng"].sign(new_instruction(
+    seq = submit(wallets["huaneng"].sign(new_instruction(ledger.operations,
         "transfer", fromAccount="HN-C", toAccount="BW-C", batch="HN01", quantity=15_000)))
     say(f"4. Huaneng sells 15,000 t of allowances to Baowu (entry {seq}: oldest serials "
         "first, 1..15000 move, the rest stay).")
-    seq = submit(wallets["windfarm"].sign(new_instruction(
+    seq = submit(wallets["windfarm"].sign(new_instruction(ledger.operations,
         "transfer", fromAccount="GW-T", toAccount="BW-C", batch="GW01",
         quantity=10_000)))
-    submit(wallets["windfarm"].sign(new_instruction(
+    submit(wallets["windfarm"].sign(new_instruction(ledger.operations,
         "transfer", fromAccount="GW-T", toAccount="LI-I", batch="GW01", quantity=10,
         serialFirst=40_001, serialLast=40_010)))
     say(f"5. The wind farm sells 10,000 t of credits to Baowu (entry {seq}) and serials "
         "40001..40010 to Li Wei.")
-    seq = submit(wallets["li"].sign(new_instruction(
+    seq = submit(wallets["li"].sign(new_instruction(ledger.operations,
         "retire", account="LI-I", batch="GW01", quantity=10,
         beneficiary="Li Wei", reason="voluntary", claim="Offsets my 2025 flights")))
-    seq2 = submit(wallets["baowu"].sign(new_instruction(
+    seq2 = submit(wallets["baowu"].sign(new_instruction(ledger.operations,
         "retire", account="BW-C", batch="GW01", quantity=2_000,
         beneficiary="Baowu Steel", reason="voluntary", claim="2025 product carbon claim")))
     say(f"6. Li Wei retires his 10 t (entry {seq}); Baowu retires 2,000 t of credits "
@@ -90,15 +91,15 @@ def run_demo(data_dir: Path, say: Say = print) -> None:
 
     refusals = [
         ("Baowu tries to move Huaneng's allowances",
-         wallets["baowu"].sign(new_instruction(
+         wallets["baowu"].sign(new_instruction(ledger.operations,
              "transfer", fromAccount="HN-C", toAccount="BW-C", batch="HN01",
              quantity=1_000))),
         ("Huaneng tries to sell allowances to an individual",
-         wallets["huaneng"].sign(new_instruction(
+         wallets["huaneng"].sign(new_instruction(ledger.operations,
              "transfer", fromAccount="HN-C", toAccount="LI-I", batch="HN01",
              quantity=100))),
         ("Li Wei tries to transfer his retired serials",
-         wallets["li"].sign(new_instruction(
+         wallets["li"].sign(new_instruction(ledger.operations,
              "transfer", fromAccount="LI-I", toAccount="GW-T", batch="GW01",
              quantity=10, serialFirst=40_001, serialLast=40_010))),
     ]
@@ -116,7 +117,7 @@ def run_demo(data_dir: Path, say: Say = print) -> None:
     problems = check_invariants(ledger.store)
     if problems:
         raise DemoError("invariants broken: " + "; ".join(problems))
-    report = replay_check(ledger.store)
+    report = replay_check(ledger.store, ledger.operations)
     if not report.ok:
         raise DemoError(f"replay --check failed: {report.first_difference}")
     say(f"9. replay --check: {report.entries} journal entries replayed from scratch, every "
@@ -127,10 +128,10 @@ def run_demo(data_dir: Path, say: Say = print) -> None:
     run_bank_story(data_dir, DEMO_PASSWORD, wallets, say)
 
 
-def _issue(batch: str, account: str, quantity: int) -> Instruction:
-    return new_instruction("issue_batch", batch=batch, scheme="CN-ETS", kind="allowance",
-                           vintage=2025, issuance="free_allocation", quantity=quantity,
-                           account=account)
+def _issue(operations: OperationSet, batch: str, account: str, quantity: int) -> Instruction:
+    return new_instruction(operations, "issue_batch", batch=batch, scheme="CN-ETS",
+                           kind="allowance", vintage=2025, issuance="free_allocation",
+                           quantity=quantity, account=account)
 
 
 def _print_holdings(ledger: Ledger, say: Say) -> None:

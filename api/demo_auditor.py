@@ -43,7 +43,6 @@ from api.bootstrap import load_operator, open_checkpointer, registry_wallet
 from api.chain_cli import ANCHORER_KEYSTORE, LOCAL_FUNDING_WEI, OWNER_KEYSTORE
 from api.config import LedgerConfig, load_config
 from custody.keystore import new_private_key, write_keystore
-from ledger.client import new_instruction
 from ledger.store.database import Store, sqlite_url
 
 Say = Callable[[str], None]
@@ -127,7 +126,8 @@ def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Ch
         f"signs it with its key {operator}. The anchoring worker anchors it in the "
         f"AnchorRegistry {registry}: {_where(anchored)}, {anchored.gas_used:,} gas.")
     seq = checkpointer.ledger.submit(registry_wallet(config, data_dir, password).sign(
-        new_instruction("issue_batch", batch="HN02", scheme="CN-ETS", kind="allowance",
+        checkpointer.ledger.operations.instruction(
+            "issue_batch", batch="HN02", scheme="CN-ETS", kind="allowance",
                         vintage=2025, issuance="free_allocation", quantity=5_000,
                         account="HN-C"))).seq
     second = checkpointer.cut()
@@ -157,7 +157,7 @@ def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Ch
         raise AuditorStoryError("a bundle claiming another registry was accepted")
 
     reader = read_registry(reached.auditor_w3, registry, chain_id=chain_id)
-    report = audit(store, operator, chain=reader)
+    report = audit(store, checkpointer.ledger.operations, operator, chain=reader)
     if not report.ok:
         raise AuditorStoryError(f"the audit failed: {report.first_discrepancy}")
     say(f"d. The full audit replays {report.entries} entries and recomputes both checkpoints; "
@@ -165,7 +165,7 @@ def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Ch
     copy, seq = _tampered_copy(data_dir, store.url)
     tampered = Store(sqlite_url(copy))
     try:
-        report = audit(tampered, operator, chain=reader)
+        report = audit(tampered, checkpointer.ledger.operations, operator, chain=reader)
     finally:
         tampered.dispose()
     if report.ok:

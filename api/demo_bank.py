@@ -76,7 +76,8 @@ class _Bank:
     def _signed(self, signers: tuple[str, ...], op: str,
                 fields: dict[str, Any]) -> SignedInstruction:
         """Each signer approves the same instruction, in turn (Wallet.cosign)."""
-        instruction = new_instruction(op, deadline=int(self.clock().timestamp()) + VALIDITY_S,
+        instruction = new_instruction(self.ledger.operations, op,
+                                      deadline=int(self.clock().timestamp()) + VALIDITY_S,
                                       **fields)
         first, *others = signers
         signed = self.wallets[first].sign(instruction)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ledger.client import Wallet, new_instruction
+from api.bootstrap import operation_set
+from ledger.client import Wallet
 from ledger.engine import Ledger
 from ledger.errors import Rejected
 from ledger.instructions import SignedInstruction, make_domain
 from ledger.schemes import load_rules_dir, rules_document
 from ledger.store.database import Store
+
+OPERATIONS = operation_set()  # the composition root's, as every part is handed
 
 
 class BenchLedger:
@@ -21,12 +24,12 @@ class BenchLedger:
     HOLDERS = 20
 
     def __init__(self, store: Store, chain_id: int = 31337) -> None:
-        self.ledger = Ledger(store)
+        self.ledger = Ledger(store, OPERATIONS)
         domain = make_domain(chain_id)
         self.registry = Wallet((0xB0B).to_bytes(32, "big"), domain)
         self.wallets = [Wallet((0xA000 + i).to_bytes(32, "big"), domain)
                         for i in range(self.HOLDERS)]
-        self._submit([self.registry.sign(new_instruction(
+        self._submit([self.registry.sign(OPERATIONS.instruction(
             "genesis", registry="registry", registryName="Bench registry",
             registryKey=self.registry.address, chainId=chain_id,
             rules=rules_document(load_rules_dir())))])
@@ -42,7 +45,7 @@ class BenchLedger:
                                  "vintage": 2025, "issuance": "free_allocation",
                                  "quantity": 1_000_000, "account": f"E{i}"}),
             ]
-        self._submit([self.registry.sign(new_instruction(op, **fields))
+        self._submit([self.registry.sign(OPERATIONS.instruction(op, **fields))
                       for op, fields in setup])
 
     def transfers(self, rng: random.Random, count: int) -> None:
@@ -51,7 +54,7 @@ class BenchLedger:
         for _ in range(count):
             i = rng.randrange(self.HOLDERS)
             j = (i + rng.randrange(1, self.HOLDERS)) % self.HOLDERS
-            batch.append(self.wallets[i].sign(new_instruction(
+            batch.append(self.wallets[i].sign(OPERATIONS.instruction(
                 "transfer", fromAccount=f"E{i}", toAccount=f"E{j}", batch=f"A{i}",
                 quantity=rng.randint(1, 50))))
         for start in range(0, len(batch), 200):

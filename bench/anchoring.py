@@ -45,7 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
 from eth_account import Account
 
-import pledge  # noqa: F401  (the ledger's full set of operations, as the composition root has)
 from anchoring.anvil import AnvilNode, AnvilNotInstalled, connect_anvil, find_anvil, set_balance
 from anchoring.bundles import Prover
 from anchoring.chain import Chain, EmbeddedChain, confirm_anchor, deploy_registry

@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
 
-import pledge  # noqa: F401  (the ledger's full set of operations, as the composition root has)
 from anchoring.bundles import Prover
 from anchoring.checkpoints import Checkpointer
 from anchoring.note import CheckpointBody, sign_note

@@ -35,12 +35,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.client import Wallet, new_instruction
+from api.bootstrap import operation_set
+from ledger.client import Wallet
 from ledger.engine import Ledger
 from ledger.instructions import SignedInstruction, make_domain
 from ledger.replay import replay_check
 from ledger.schemes import load_rules_dir, rules_document
 from ledger.store.database import Store, sqlite_url
+
+OPERATIONS = operation_set()  # the composition root's, as every part is handed
 
 CHAIN_ID = 31337
 HOLDERS = 50
@@ -56,21 +59,22 @@ REGISTRY_KEY = (7).to_bytes(32, "big")
 
 
 def setup(store: Store) -> None:
-    ledger = Ledger(store)
+    ledger = Ledger(store, OPERATIONS)
     registry = Wallet(REGISTRY_KEY, DOMAIN)
-    ops = [registry.sign(new_instruction(
+    ops = [registry.sign(OPERATIONS.instruction(
         "genesis", registry="registry", registryName="Registry", registryKey=registry.address,
         chainId=CHAIN_ID, rules=rules_document(load_rules_dir())))]
     for i in range(HOLDERS):
         wallet = Wallet(holder_key(i), DOMAIN)
         ops += [
-            registry.sign(new_instruction("register_participant", participant=f"e{i}",
+            registry.sign(OPERATIONS.instruction("register_participant", participant=f"e{i}",
                                           name=f"Emitter {i}", role="emitter")),
-            registry.sign(new_instruction("register_key", participant=f"e{i}",
+            registry.sign(OPERATIONS.instruction("register_key", participant=f"e{i}",
                                           key=wallet.address)),
-            registry.sign(new_instruction("open_account", account=f"a{i}", participant=f"e{i}",
+            registry.sign(OPERATIONS.instruction("open_account", account=f"a{i}",
+                                                 participant=f"e{i}",
                                           accountType="compliance")),
-            registry.sign(new_instruction("issue_batch", batch=f"b{i}", scheme="CN-ETS",
+            registry.sign(OPERATIONS.instruction("issue_batch", batch=f"b{i}", scheme="CN-ETS",
                                           kind="allowance", vintage=2025,
                                           issuance="free_allocation", quantity=BATCH_SIZE_T,
                                           account=f"a{i}")),
@@ -94,7 +98,7 @@ def _sign_chunk(args: tuple[int, int, int, str, int]) -> list[dict]:
             fields = dict(quantity=1, serialFirst=serial, serialLast=serial)
         else:
             fields = dict(quantity=10)
-        instruction = new_instruction("transfer", fromAccount=f"a{source}",
+        instruction = OPERATIONS.instruction("transfer", fromAccount=f"a{source}",
                                       toAccount=f"a{destination}", batch=f"b{source}",
                                       deadline=4_000_000_000, **fields)
         documents.append(wallets[source].sign(instruction).as_json())
@@ -104,7 +108,6 @@ def _sign_chunk(args: tuple[int, int, int, str, int]) -> list[dict]:
 def signed_transfers(count: int, seed: int, nonce_base: int, mode: str = "quantity",
                      range_base: int = BATCH_SIZE_T // 2) -> list[SignedInstruction]:
     """Nonces: each chunk gets its own disjoint, increasing nonce range per wallet."""
-    from ledger.instructions import parse_signed
 
     chunk = 5000
     jobs = []
@@ -113,7 +116,7 @@ def signed_transfers(count: int, seed: int, nonce_base: int, mode: str = "quanti
                      mode, range_base + start * 2 * HOLDERS))
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         chunks = list(pool.map(_sign_chunk, jobs))
-    return [parse_signed(d) for documents in chunks for d in documents]
+    return [OPERATIONS.parse_signed(d) for documents in chunks for d in documents]
 
 
 def timed(ledger: Ledger, signed: list[SignedInstruction], per_transaction: int) -> float:
@@ -127,11 +130,10 @@ def timed(ledger: Ledger, signed: list[SignedInstruction], per_transaction: int)
 
 def _client(url: str, documents: list[dict], barrier: Any, results: Any) -> None:
     """One client process: submits its instructions one per transaction."""
-    from ledger.instructions import parse_signed
 
     store = Store(url)
-    ledger = Ledger(store)
-    signed = [parse_signed(d) for d in documents]
+    ledger = Ledger(store, OPERATIONS)
+    signed = [OPERATIONS.parse_signed(d) for d in documents]
     ledger.domain  # noqa: B018 - read the genesis before the clock starts
     barrier.wait()  # every client imported, connected and ready
     started = time.perf_counter()
@@ -173,7 +175,7 @@ def lot_count(store: Store) -> int:
 
 def preload_lots(store: Store, target: int, nonce_base: int) -> int:
     """Grow the store to `target` live lots with real signed transfers, 1,000 per transaction."""
-    ledger = Ledger(store)
+    ledger = Ledger(store, OPERATIONS)
     missing = target - lot_count(store)
     if missing <= 0:
         return nonce_base
@@ -218,7 +220,7 @@ def run(name: str, url: str, full_url: str, args: argparse.Namespace) -> None:
     store = Store(url)
     store.upgrade()
     setup(store)
-    ledger = Ledger(store)
+    ledger = Ledger(store, OPERATIONS)
     nonce = 1
     print(f"== {name}")
     rate_single, nonce = measured(ledger, args.single, 1, seed=1, nonce=nonce)
@@ -237,7 +239,7 @@ def run(name: str, url: str, full_url: str, args: argparse.Namespace) -> None:
         setup(full)
         nonce = preload_lots(full, args.lots, nonce)
         store, full = settle(store), settle(full)
-        compare_with_empty(Ledger(store), Ledger(full), args, nonce)
+        compare_with_empty(Ledger(store, OPERATIONS), Ledger(full, OPERATIONS), args, nonce)
         full.dispose()
     store.dispose()
 
@@ -272,10 +274,10 @@ def run_replay(entries: int, directory: Path) -> None:
     store.upgrade()
     setup(store)
     signed = signed_transfers(entries, seed=5, nonce_base=1)
-    timed(Ledger(store), signed, 1000)
+    timed(Ledger(store, OPERATIONS), signed, 1000)
     with store.read() as tx:
         head = tx.head
-    report = replay_check(store)
+    report = replay_check(store, OPERATIONS)
     print(f"== replay --check of {head + 1:,} entries (SQLite): {report.elapsed_s:.1f} s, "
           f"{(head + 1) / report.elapsed_s:,.0f} entries/s, "
           f"{'passed' if report.ok else 'FAILED: ' + str(report.first_difference)}")

@@ -27,15 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger_throughput import postgres_url, reset_postgres  # bench/ is on sys.path
 
-import pledge  # noqa: F401  (the full set of operations, as the composition root has)
 from anchoring.audit import audit
 from anchoring.checkpoints import Checkpointer
+from api.bootstrap import operation_set
 from ledger.clock import FixedClock
 from ledger.store.database import Store
 from tests.anchoring.ledger_history import OPERATOR_KEY
 from tests.ledger.load_faults import run_load, set_up
 from tests.ledger.test_load_faults import assert_ledger_kept_its_word
 from tests.world import World
+
+OPERATIONS = operation_set()  # the composition root's, as every part is handed
 
 DATABASE = "carbonledger_bench_faults"
 
@@ -67,7 +69,7 @@ def main() -> None:
         started = time.perf_counter()
         assert_ledger_kept_its_word(world, report)
         checkpointer.cut()
-        audited = audit(store, checkpointer.operator)
+        audited = audit(store, OPERATIONS, checkpointer.operator)
         assert audited.ok, audited.first_discrepancy
         print(f"checks passed: {len(report.acknowledged)} acknowledged receipts all in the "
               f"journal; replay --check and the audit passed over {audited.entries} entries "

@@ -1,4 +1,5 @@
-"""Which roles may sign which operations.
+"""Which roles may sign which of the core's operations (ledger/core.py declares them; every
+other module declares its own operations' roles).
 
 The table is deliberately small and explicit: an operation not listed for a role is refused with
 `role_not_permitted`. Who may act on a particular account (its holder, a lien's holder) is a
@@ -26,6 +27,3 @@ OPERATION_ROLES: dict[str, frozenset[str]] = {
     "retire": HOLDING_ROLES,
 }
 
-
-def role_may(role: str, operation: str) -> bool:
-    return role in OPERATION_ROLES.get(operation, frozenset())

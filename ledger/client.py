@@ -1,7 +1,7 @@
 """Building and signing instructions, as a participant's software does.
 
     wallet = Wallet(private_key, domain)
-    signed = wallet.sign(new_instruction("transfer", fromAccount=..., ...))
+    signed = wallet.sign(new_instruction(operations, "transfer", fromAccount=..., ...))
     cosigned = bank.cosign(signed)          # a second party adds its approval
 
 A wallet keeps its own nonce counter: nonces only have to increase, so a wallet that restarts
@@ -17,8 +17,8 @@ from typing import Any
 from custody.eip712 import Domain
 from custody.signatures import address_of
 from ledger.instructions import (
-    SCHEMAS,
     Instruction,
+    Operations,
     SignedInstruction,
     parse_instruction,
     sign,
@@ -40,10 +40,11 @@ def new_instruction_id() -> bytes:
     return (time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(26)
 
 
-def new_instruction(op: str, *, deadline: int | None = None,
+def new_instruction(operations: Operations, op: str, *, deadline: int | None = None,
                     instruction_id: bytes | None = None, **fields: Any) -> Instruction:
-    """An instruction with a fresh id; range fields default to 'by quantity'."""
-    names = {spec.name for spec in SCHEMAS[op].fields} if op in SCHEMAS else set()
+    """An instruction of one of `operations` (the ledger's operation set) with a fresh id;
+    range fields default to 'by quantity'."""
+    names = {spec.name for spec in operations.schema(op).fields}
     complete = {k: v for k, v in {**_RANGE_DEFAULTS, **_TEXT_DEFAULTS}.items() if k in names}
     complete.update(fields)
     document = {
@@ -52,7 +53,7 @@ def new_instruction(op: str, *, deadline: int | None = None,
         "deadline": deadline if deadline is not None else int(time.time()) + DEFAULT_VALIDITY_S,
         "fields": complete,
     }
-    return parse_instruction(document)
+    return parse_instruction(document, operations)
 
 
 class Wallet:

@@ -1,6 +1,6 @@
 """The ledger: authorize, validate, apply, journal — one database transaction per submission.
 
-    ledger = Ledger(Store(url), clock)
+    ledger = Ledger(Store(url), operations, clock)   # operations: api.bootstrap builds them
     receipt = ledger.submit(signed)              # one operation, one transaction
     results = ledger.submit_batch([s1, s2, ...]) # many operations, one transaction
 
@@ -23,7 +23,8 @@ from ledger.errors import Reason, Rejected, require
 from ledger.instructions import SignedInstruction, make_domain
 from ledger.journal import Receipt, body_hash, make_entry, make_marker, receipt_of
 from ledger.model import LotState, SigningKey
-from ledger.ops import HANDLERS, Context, Signer
+from ledger.modules import OperationSet
+from ledger.ops import Context, Signer
 from ledger.state import ReadAhead, WorkingSet
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
@@ -32,8 +33,9 @@ Result = Receipt | Rejected
 
 
 class Ledger:
-    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+    def __init__(self, store: Store, operations: OperationSet, clock: Clock = utc_now) -> None:
         self.store = store
+        self.operations = operations  # what this ledger can apply (ledger/modules.py)
         self.clock = clock
         self._domain: Domain | None = None
 
@@ -149,8 +151,9 @@ class Ledger:
                 f"deadline {ins.deadline}, now {int(now.timestamp())}")
         seq = ws.head + 1
         signers, keys = _authorize(ws, signed, seq)
-        context = Context(ins.op, ws, seq, now, signers, LotIds(seq))
-        changes = HANDLERS[ins.op](ins, context)
+        operation = self.operations.operation(ins.op)
+        context = Context(ins.op, operation.roles, ws, seq, now, signers, LotIds(seq))
+        changes = operation.handler(ins, context)
         changes.keys = _bump_nonces(changes.keys, keys, signed)
         effects = changes.lots.as_json()
         row = make_entry(seq, signed, format_time(now), effects)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from custody.eip712 import Domain, StructType, TypedDataError, signing_digest
 from custody.signatures import address_of, to_checksum_address, unsafe_sign_digest
@@ -56,8 +56,8 @@ class OpSchema:
 
 def define_schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
     """An operation's schema: (field name, EIP-712 type, check) for each of its own fields.
-    Checks: id, text, quantity, serial, year, address, date, json, chain, an enum name
-    registered in ENUMS, or a check registered in CHECKS."""
+    Checks: id, text, quantity, serial, year, address, date, json, chain, an enum of the core
+    (CORE_ENUMS), or a field check or enum its module declares (ledger.modules.Module)."""
     return _schema(op, struct_name, *fields)
 
 
@@ -74,7 +74,7 @@ _RANGE = (
     ("serialLast", "uint64", "serial"),
 )
 
-SCHEMAS: dict[str, OpSchema] = {
+CORE_SCHEMAS: dict[str, OpSchema] = {
     s.op: s
     for s in (
         _schema(
@@ -115,13 +115,24 @@ SCHEMAS: dict[str, OpSchema] = {
     )
 }
 
-ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
-                           "Issuance": Issuance}
+CORE_ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
+                                "Issuance": Issuance}
 
 FieldCheck = Callable[[str, Any], Any]
-CHECKS: dict[str, FieldCheck] = {}
-"""Field checks defined outside the core (the pledge package's amounts, currencies, dates):
-check name -> function(field name, value) returning the value or raising `Rejected`."""
+"""A field check a module declares: function(field name, value) -> the value, or raise
+`Rejected`."""
+
+
+class Operations(Protocol):
+    """What parsing needs of a ledger's operation set (ledger.modules.OperationSet)."""
+
+    @property
+    def field_checks(self) -> Mapping[str, FieldCheck]: ...
+
+    @property
+    def enums(self) -> Mapping[str, type]: ...
+
+    def schema(self, op: str) -> OpSchema: ...
 
 
 @dataclass(frozen=True)
@@ -132,10 +143,8 @@ class Instruction:
     id: bytes
     deadline: int
     fields: Mapping[str, Any]
-
-    @property
-    def schema(self) -> OpSchema:
-        return SCHEMAS[self.op]
+    # the struct it is signed as, from the operation set that parsed it
+    schema: OpSchema = field(compare=False, repr=False)
 
     def struct_values(self, signer: str, nonce: int) -> dict[str, Any]:
         values = dict(self.fields)
@@ -194,7 +203,7 @@ def _malformed(detail: str) -> Rejected:
     return Rejected(Reason.malformed_instruction, detail)
 
 
-def parse_signed(document: Any) -> SignedInstruction:
+def parse_signed(document: Any, operations: Operations) -> SignedInstruction:
     """Check a signed instruction's JSON shape and every field's range, without the store."""
     if not isinstance(document, Mapping):
         raise _malformed("an instruction is a JSON object")
@@ -202,7 +211,7 @@ def parse_signed(document: Any) -> SignedInstruction:
     if set(document) != expected:
         raise _malformed(f"an instruction has exactly the keys {sorted(expected)}")
     instruction = parse_instruction(
-        {k: document[k] for k in ("op", "id", "deadline", "fields")}
+        {k: document[k] for k in ("op", "id", "deadline", "fields")}, operations
     )
     approvals = document["approvals"]
     if not isinstance(approvals, list) or not 1 <= len(approvals) <= MAX_APPROVALS:
@@ -210,11 +219,11 @@ def parse_signed(document: Any) -> SignedInstruction:
     return SignedInstruction(instruction, tuple(_parse_approval(a) for a in approvals))
 
 
-def parse_instruction(document: Mapping[str, Any]) -> Instruction:
+def parse_instruction(document: Mapping[str, Any], operations: Operations) -> Instruction:
     op = document.get("op")
-    if op not in SCHEMAS:
+    if not isinstance(op, str):
         raise Rejected(Reason.unknown_operation, f"op {op!r}")
-    schema = SCHEMAS[op]
+    schema = operations.schema(op)
     instruction_id = _hex_bytes(document.get("id"), 32, "id")
     deadline = document.get("deadline")
     if not isinstance(deadline, int) or isinstance(deadline, bool) \
@@ -227,12 +236,13 @@ def parse_instruction(document: Mapping[str, Any]) -> Instruction:
     if set(fields) != names:
         missing, extra = names - set(fields), set(fields) - names
         raise _malformed(f"{op} fields: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    checked = {spec.name: _check_field(spec, fields[spec.name]) for spec in schema.fields}
+    checked = {spec.name: _check_field(spec, fields[spec.name], operations)
+               for spec in schema.fields}
     _check_range_fields(op, checked)
-    return Instruction(op, instruction_id, deadline, checked)
+    return Instruction(op, instruction_id, deadline, checked, schema)
 
 
-def _check_field(spec: FieldSpec, value: Any) -> Any:
+def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
     check = spec.check
     if spec.eip712_type == "string" and not isinstance(value, str):
         raise _malformed(f"{spec.name} must be a string")
@@ -251,10 +261,11 @@ def _check_field(spec: FieldSpec, value: Any) -> Any:
             raise _malformed(f"{spec.name} must be a date YYYY-MM-DD or empty")
     elif check == "address":
         return _checksum(value, spec.name)
-    elif check in CHECKS:
-        return CHECKS[check](spec.name, value)
-    elif check in ENUMS:
-        allowed = [m.value for m in ENUMS[check]]  # type: ignore[attr-defined]
+    elif check in operations.field_checks:
+        return operations.field_checks[check](spec.name, value)
+    elif check in CORE_ENUMS or check in operations.enums:
+        enum = CORE_ENUMS.get(check) or operations.enums[check]
+        allowed = [m.value for m in enum]  # type: ignore[attr-defined]
         if value not in allowed:
             raise _malformed(f"{spec.name} must be one of {allowed}")
     elif check in ("quantity", "serial", "year", "chain"):

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from ledger.clock import parse_time
 from ledger.engine import Ledger
 from ledger.errors import Rejected
-from ledger.instructions import parse_signed
 from ledger.journal import MARKER_OP, make_marker
+from ledger.modules import OperationSet
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
 from ledger.store.schema import PROJECTIONS
@@ -69,7 +69,7 @@ class ReplayObserver(Protocol):
     def checkpoint(self, scratch: Store, number: int, size: int) -> str | None: ...
 
 
-def replay_check(live: Store, scratch_dir: Path | None = None,
+def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None = None,
                  progress: Progress | None = None,
                  observer: ReplayObserver | None = None,
                  group_size: int | None = None) -> ReplayReport:
@@ -83,8 +83,8 @@ def replay_check(live: Store, scratch_dir: Path | None = None,
         try:
             if observer:
                 observer.started(scratch)
-            entries, difference = _replay(live, scratch, progress, observer,
-                                          group_size or REPLAY_BATCH)
+            entries, difference = _replay(live, Ledger(scratch, operations, _ReplayClock()),
+                                          progress, observer, group_size or REPLAY_BATCH)
             if difference is None:
                 difference = compare_projections(live, scratch)
         finally:
@@ -92,10 +92,12 @@ def replay_check(live: Store, scratch_dir: Path | None = None,
     return ReplayReport(entries, time.perf_counter() - started, difference)
 
 
-def _replay(live: Store, scratch: Store, progress: Progress | None,
+def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
             observer: ReplayObserver | None, group_size: int) -> tuple[int, str | None]:
-    clock = _ReplayClock()
-    rebuilt = Ledger(scratch, clock)
+    """Apply the live journal's entries to `rebuilt` (a ledger on the scratch store, with a
+    `_ReplayClock`), `group_size` to a transaction."""
+    scratch, clock = rebuilt.store, rebuilt.clock
+    assert isinstance(clock, _ReplayClock)
     with live.read() as tx:
         head = tx.head
     done = 0
@@ -156,7 +158,7 @@ def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
     signed = []
     for row, document in segment:
         try:
-            signed.append(parse_signed(document["instruction"]))
+            signed.append(rebuilt.operations.parse_signed(document["instruction"]))
         except (Rejected, KeyError, TypeError) as exc:
             return f"entry {row.seq}: instruction does not parse: {exc}"
     try:

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from ledger.errors import Reason, Rejected
-from ledger.instructions import CHECKS, DATE_PATTERN, ENUMS
+from ledger.instructions import DATE_PATTERN, FieldCheck
 from ledger.model import MAX_QUANTITY
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")  # the shape of an ISO 4217 alphabetic code
@@ -69,7 +69,7 @@ def check_reference(name: str, value: str) -> str:
     return value
 
 
-def register_checks() -> None:
-    CHECKS.update(amount=check_amount, currency=check_currency, day=check_day,
-                  flag=check_flag, reference=check_reference)
-    ENUMS["RepoParty"] = RepoParty
+FIELD_CHECKS: dict[str, FieldCheck] = {
+    "amount": check_amount, "currency": check_currency, "day": check_day, "flag": check_flag,
+    "reference": check_reference,
+}

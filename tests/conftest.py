@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import pledge  # noqa: F401  (registers the pledge and repo operations with the ledger)
 from ledger.clock import FixedClock
 from ledger.store.database import Store, sqlite_url
 from tests.world import World

@@ -6,7 +6,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.client import Wallet, new_instruction
+from api.bootstrap import operation_set
+from ledger.client import Wallet
 from ledger.clock import FixedClock
 from ledger.engine import Ledger
 from ledger.errors import Reason, Rejected
@@ -17,6 +18,7 @@ from ledger.schemes import load_rules_dir, rules_document
 from ledger.store.database import Store
 
 CHAIN_ID = 31337
+OPERATIONS = operation_set()  # every module, as the composition root builds them
 DOMAIN = make_domain(CHAIN_ID)
 _keys = itertools.count(1)
 
@@ -34,7 +36,7 @@ class World:
 
     @classmethod
     def create(cls, store: Store, clock: FixedClock) -> World:
-        ledger = Ledger(store, clock)
+        ledger = Ledger(store, OPERATIONS, clock)
         registry = fresh_wallet()
         world = cls(ledger, clock, registry, {"registry": registry})
         world.submit(registry.sign(world.instruction(
@@ -49,7 +51,7 @@ class World:
 
     def instruction(self, op: str, **fields: Any) -> Instruction:
         fields.setdefault("deadline", int(self.clock().timestamp()) + 3600)
-        return new_instruction(op, **fields)
+        return OPERATIONS.instruction(op, **fields)
 
     def submit(self, signed: SignedInstruction) -> Receipt:
         return self.ledger.submit(signed)

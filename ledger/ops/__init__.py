@@ -1,11 +1,9 @@
-"""One module per operation; each handler reads the state and returns the changes it makes."""
+"""One module per operation; each handler reads the state and returns the changes it makes.
+The core module's declaration (ledger/core.py) pairs each with its schema and roles."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ledger.effects import Changes
-from ledger.instructions import SCHEMAS, Instruction, OpSchema
+from ledger.modules import Handler
 from ledger.ops.accounts import freeze_account, open_account, unfreeze_account
 from ledger.ops.cancel import cancel
 from ledger.ops.context import Context, Signer
@@ -14,8 +12,6 @@ from ledger.ops.issue import issue_batch
 from ledger.ops.participants import register_key, register_participant, revoke_key
 from ledger.ops.retire import retire
 from ledger.ops.transfer import transfer
-
-Handler = Callable[[Instruction, Context], Changes]
 
 HANDLERS: dict[str, Handler] = {
     "genesis": genesis,
@@ -32,18 +28,4 @@ HANDLERS: dict[str, Handler] = {
     "cancel": cancel,
 }
 
-
-
-def register_operation(schema: OpSchema, handler: Handler) -> None:
-    """Add an operation defined outside the ledger core (the pledge and repo lifecycles).
-
-    The composition root imports those packages before it builds a ledger, so every process
-    that applies or replays the journal knows the same operations.
-    """
-    if schema.op in HANDLERS and HANDLERS[schema.op] is not handler:
-        raise ValueError(f"operation {schema.op} is already registered")
-    SCHEMAS[schema.op] = schema
-    HANDLERS[schema.op] = handler
-
-
-__all__ = ["HANDLERS", "Context", "Handler", "Signer", "register_operation"]
+__all__ = ["HANDLERS", "Context", "Handler", "Signer"]

@@ -11,8 +11,8 @@ from ledger.effects import Changes
 from ledger.errors import Reason, require
 from ledger.instructions import Instruction, define_schema
 from ledger.ops import Context
-from pledge.model import event, load_pledge
-from pledge.parties import require_signed
+from pledge.agreements import PledgeParty, Signer, open_pledge
+from pledge.model import event
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -27,10 +27,8 @@ SCHEMA = define_schema(
 
 def pledge_amend(ins: Instruction, ctx: Context) -> Changes:
     f = ins.fields
-    pledge = load_pledge(ctx, f["pledge"])
-    require_signed(ctx, pledge.pledgor, Reason.missing_signature, "the pledgor")
-    require_signed(ctx, pledge.pledgee, Reason.missing_signature, "the pledgee")
-    require(pledge.outstanding > 0, Reason.pledge_resolved, pledge.id)
+    pledge = open_pledge(ctx, f["pledge"], Signer(PledgeParty.pledgor),
+                         Signer(PledgeParty.pledgee))
     amended = replace(pledge, loan_reference=f["loanReference"], principal=f["principal"],
                       currency=f["currency"], maturity_date=f["maturityDate"])
     require(amended != pledge, Reason.nothing_to_amend, pledge.id)

@@ -14,8 +14,9 @@ from ledger.instructions import Instruction, define_schema
 from ledger.lien import enforce
 from ledger.ops import Context
 from ledger.ops.holding_rules import require_may_hold
-from pledge.model import event, load_lien, load_pledge
-from pledge.parties import registry_cosigned, require_signed
+from pledge.agreements import PledgeParty, Signer, open_pledge, under_lien
+from pledge.model import event
+from pledge.parties import registry_cosigned
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -28,11 +29,8 @@ SCHEMA = define_schema(
 
 def pledge_enforce(ins: Instruction, ctx: Context) -> Changes:
     f = ins.fields
-    pledge = load_pledge(ctx, f["pledge"])
-    require_signed(ctx, pledge.pledgee, Reason.not_pledgee, "the pledgee")
-    require(pledge.outstanding > 0, Reason.pledge_resolved, pledge.id)
-    require(f["quantity"] <= pledge.outstanding, Reason.enforce_exceeds_pledged,
-            f"{pledge.outstanding} t still pledged, asked to enforce {f['quantity']} t")
+    pledge = open_pledge(ctx, f["pledge"], Signer(PledgeParty.pledgee, Reason.not_pledgee),
+                         quantity=f["quantity"], exceeds=Reason.enforce_exceeds_pledged)
     batch = ctx.batch(pledge.batch)
     scheme_rules = ctx.rules(batch.scheme)
     ordered = registry_cosigned(ctx)
@@ -47,9 +45,8 @@ def pledge_enforce(ins: Instruction, ctx: Context) -> Changes:
     require(destination.id != source.id, Reason.same_account,
             "enforcing into the pledgor's own account is a release")
     require_may_hold(destination, batch, scheme_rules)
-    lien = load_lien(ctx, pledge.id)
-    under = ctx.ws.lots_under_lien(lien.id)
-    assert sum(lot.quantity for lot in under) == pledge.outstanding
-    lots = enforce(under, lien, pledge.pledgee, f["quantity"], destination.id, ctx.lot_ids)
+    held = under_lien(ctx, pledge)
+    lots = enforce(held.lots, held.lien, pledge.pledgee, f["quantity"], destination.id,
+                   ctx.lot_ids)
     after = pledge.resolving(ctx.seq, enforced=f["quantity"])
     return Changes(lots=lots, rows=[after.row(new=False), event(ctx, pledge.id, f["quantity"])])

@@ -4,12 +4,12 @@ the pledgor's account. Lowest batch and serials first; the rest stay pledged."""
 from __future__ import annotations
 
 from ledger.effects import Changes
-from ledger.errors import Reason, require
+from ledger.errors import Reason
 from ledger.instructions import Instruction, define_schema
 from ledger.lien import release
 from ledger.ops import Context
-from pledge.model import event, load_lien, load_pledge
-from pledge.parties import require_signed
+from pledge.agreements import PledgeParty, Signer, open_pledge, under_lien
+from pledge.model import event
 
 SCHEMA = define_schema(
     "pledge_release", "PledgeRelease",
@@ -20,14 +20,9 @@ SCHEMA = define_schema(
 
 def pledge_release(ins: Instruction, ctx: Context) -> Changes:
     f = ins.fields
-    pledge = load_pledge(ctx, f["pledge"])
-    require_signed(ctx, pledge.pledgee, Reason.not_pledgee, "the pledgee")
-    require(pledge.outstanding > 0, Reason.pledge_resolved, pledge.id)
-    require(f["quantity"] <= pledge.outstanding, Reason.release_exceeds_pledged,
-            f"{pledge.outstanding} t still pledged, asked to release {f['quantity']} t")
-    lien = load_lien(ctx, pledge.id)
-    under = ctx.ws.lots_under_lien(lien.id)
-    assert sum(lot.quantity for lot in under) == pledge.outstanding
-    lots = release(under, lien, pledge.pledgee, f["quantity"], ctx.lot_ids)
+    pledge = open_pledge(ctx, f["pledge"], Signer(PledgeParty.pledgee, Reason.not_pledgee),
+                         quantity=f["quantity"], exceeds=Reason.release_exceeds_pledged)
+    held = under_lien(ctx, pledge)
+    lots = release(held.lots, held.lien, pledge.pledgee, f["quantity"], ctx.lot_ids)
     after = pledge.resolving(ctx.seq, released=f["quantity"])
     return Changes(lots=lots, rows=[after.row(new=False), event(ctx, pledge.id, f["quantity"])])

@@ -15,8 +15,9 @@ from ledger.lien import enforce
 from ledger.model import LotState
 from ledger.ops import Context
 from ledger.units import carve, select_oldest
-from pledge.model import RepoStatus, event, load_lien, load_repo
-from pledge.parties import require_signed
+from pledge.agreements import Signer, open_repo, under_lien
+from pledge.fields import RepoParty
+from pledge.model import event
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -29,11 +30,7 @@ SCHEMA = define_schema(
 def repo_close(ins: Instruction, ctx: Context) -> Changes:
     f = ins.fields
     quantity = f["quantity"]
-    repo = load_repo(ctx, f["repo"])
-    require_signed(ctx, repo.seller, Reason.missing_signature, "the seller")
-    require_signed(ctx, repo.buyer, Reason.missing_signature, "the buyer")
-    require(repo.status == RepoStatus.open, Reason.repo_resolved,
-            f"{repo.id} is {repo.status.value}")
+    repo = open_repo(ctx, f["repo"], Signer(RepoParty.seller), Signer(RepoParty.buyer))
     batch = ctx.batch(repo.batch)
     rules = agreement_rules(ctx.rules(batch.scheme))
     today = rules.market_day(ctx.now)
@@ -51,9 +48,8 @@ def repo_close(ins: Instruction, ctx: Context) -> Changes:
         lots = carve(selection, ctx.lot_ids, lambda lot: lot.moved(account=seller_account.id))
     else:
         # `enforce` is the primitive's "end the lien and move the units": here, home.
-        lien = load_lien(ctx, repo.id)
-        under = ctx.ws.lots_under_lien(lien.id)
-        assert sum(lot.quantity for lot in under) == repo.outstanding
-        lots = enforce(under, lien, repo.buyer, quantity, seller_account.id, ctx.lot_ids)
+        held = under_lien(ctx, repo)
+        lots = enforce(held.lots, held.lien, repo.buyer, quantity, seller_account.id,
+                       ctx.lot_ids)
     after = repo.returning(ctx.seq, quantity)
     return Changes(lots=lots, rows=[after.row(new=False), event(ctx, repo.id, quantity)])

@@ -18,9 +18,9 @@ from ledger.errors import Reason, require
 from ledger.instructions import Instruction, define_schema
 from ledger.lien import release
 from ledger.ops import Context
+from pledge.agreements import Signer, open_repo, under_lien
 from pledge.fields import RepoParty
-from pledge.model import RepoStatus, event, load_lien, load_repo
-from pledge.parties import require_signed
+from pledge.model import RepoStatus, event
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -31,26 +31,19 @@ SCHEMA = define_schema(
 
 
 def repo_default(ins: Instruction, ctx: Context) -> Changes:
-    repo = load_repo(ctx, ins.fields["repo"])
     defaulter = RepoParty(ins.fields["defaulter"])
-    if defaulter == RepoParty.seller:
-        require_signed(ctx, repo.buyer, Reason.missing_signature,
-                       "the buyer, who records the seller's default,")
-    else:
-        require_signed(ctx, repo.seller, Reason.missing_signature,
-                       "the seller, who records the buyer's default,")
-    require(repo.status == RepoStatus.open, Reason.repo_resolved,
-            f"{repo.id} is {repo.status.value}")
+    # Only the party that performed may record the other's default.
+    performer = RepoParty.buyer if defaulter == RepoParty.seller else RepoParty.seller
+    recorder = Signer(performer, who=f"the {performer}, who records the {defaulter}'s default,")
+    repo = open_repo(ctx, ins.fields["repo"], recorder)
     today = agreement_rules(ctx.rules(ctx.batch(repo.batch).scheme)).market_day(ctx.now)
     require(today > repo.repurchase_day, Reason.before_repurchase_date,
             f"repurchase date {repo.repurchase_date}, today is {today}")
     require(defaulter == RepoParty.seller or repo.free_use, Reason.repo_not_free_use, repo.id)
     lots = LotEffects()
     if defaulter == RepoParty.seller and not repo.free_use:
-        lien = load_lien(ctx, repo.id)
-        under = ctx.ws.lots_under_lien(lien.id)
-        assert sum(lot.quantity for lot in under) == repo.outstanding
-        lots = release(under, lien, repo.buyer, repo.outstanding, ctx.lot_ids)
+        held = under_lien(ctx, repo)
+        lots = release(held.lots, held.lien, repo.buyer, repo.outstanding, ctx.lot_ids)
     status = (RepoStatus.seller_defaulted if defaulter == RepoParty.seller
               else RepoStatus.buyer_defaulted)
     after = replace(repo, status=status, updated_seq=ctx.seq)

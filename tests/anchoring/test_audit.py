@@ -18,6 +18,7 @@ from custody.signatures import address_of
 from ledger.clock import FixedClock
 from ledger.store.database import Store
 from tests.anchoring.ledger_history import OTHER_KEY, History, build_history
+from tests.world import OPERATIONS
 
 
 @pytest.fixture
@@ -28,14 +29,15 @@ def history(sqlite_store: Store, clock: FixedClock) -> History:
 def test_an_honest_ledger_passes(any_store: Store, clock: FixedClock) -> None:
     history = build_history(any_store, clock)
     seen: list[tuple[int, int]] = []
-    report = audit(any_store, history.operator, lambda done, total: seen.append((done, total)))
+    report = audit(any_store, OPERATIONS, history.operator,
+                   lambda done, total: seen.append((done, total)))
     assert report.ok, report.first_discrepancy
     assert report.checkpoints == 3 and report.entries == history.world.head() + 1
     assert seen and seen[-1] == (report.entries, report.entries)
 
 
 def test_checkpoints_signed_by_another_key_are_refused(history: History) -> None:
-    report = audit(history.store, address_of(OTHER_KEY))
+    report = audit(history.store, OPERATIONS, address_of(OTHER_KEY))
     assert report.first_discrepancy is not None
     assert report.first_discrepancy.startswith("checkpoint 1 (marker entry 9): checkpoint 1 "
                                                "carries no signature by the trusted operator")
@@ -53,7 +55,7 @@ def test_a_checkpoint_that_missed_a_change_is_named(history: History,
     monkeypatch.setattr(state_commitment, "touched_by", misses_accounts)
     history.world.by("registry", "freeze_account", account="HN", reason="audit")
     fourth = history.cut()
-    report = audit(history.store, history.operator)
+    report = audit(history.store, OPERATIONS, history.operator)
     assert report.first_discrepancy is not None
     assert report.first_discrepancy.startswith(
         f"checkpoint 4 (marker entry {fourth.log_size - 1}): signed state root "
@@ -62,7 +64,7 @@ def test_a_checkpoint_that_missed_a_change_is_named(history: History,
 
 def test_a_marker_without_its_signed_checkpoint_is_named(history: History) -> None:
     number, size = history.world.ledger.append_checkpoint_marker()
-    report = audit(history.store, history.operator)
+    report = audit(history.store, OPERATIONS, history.operator)
     assert report.first_discrepancy == (f"checkpoint {number} (marker entry {size - 1}): no "
                                         "signed checkpoint is stored for this marker")
 

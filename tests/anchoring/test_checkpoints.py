@@ -40,7 +40,7 @@ from tests.anchoring.ledger_history import (
     reference_log_root,
     reference_state_root,
 )
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_each_checkpoint_signs_its_marker_log_root_and_state_root(history: Histo
     # the state root of the latest checkpoint, against a full read of the tables at that point
     ledger = history.world
     assert ledger.head() == history.checkpoints[-1].log_size  # one entry since
-    assert replay_check(store).ok
+    assert replay_check(store, OPERATIONS).ok
     with store.read() as tx:
         assert tx.checkpoint == 3
 

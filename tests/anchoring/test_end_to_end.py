@@ -67,7 +67,7 @@ from ledger.engine import Ledger
 from ledger.store.database import Store, sqlite_url
 from tests.anchoring.ledger_history import OPERATOR_KEY
 from tests.isolation import LEDGER_AND_DATABASES, run_without
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 OPERATOR = address_of(OPERATOR_KEY)
 Bundle = dict[str, Any]
@@ -127,7 +127,8 @@ class Scene:
               chain: bool = True) -> AuditReport:
         store = self.store(path)
         try:
-            return audit(store, OPERATOR, chain=self.reader(registry) if chain else None)
+            return audit(store, OPERATIONS, OPERATOR,
+                         chain=self.reader(registry) if chain else None)
         finally:
             store.dispose()
 
@@ -188,7 +189,7 @@ def _build(chain: Chain, directory: Path, template: Path, auditor_w3: Web3,
 
     # The operator's rewritten history: its own key, its own registry.
     fork_store = Store(sqlite_url(fork))
-    forked = World(Ledger(fork_store, clock), clock, world.registry, world.wallets)
+    forked = World(Ledger(fork_store, OPERATIONS, clock), clock, world.registry, world.wallets)
     forked.by("gw", "transfer", fromAccount="GW", toAccount="HN", batch="A1", quantity=21)
     fork_checkpointer = Checkpointer(forked.ledger, OPERATOR_KEY)
     fork_checkpointer.cut()
@@ -200,7 +201,7 @@ def _build(chain: Chain, directory: Path, template: Path, auditor_w3: Web3,
 
     unanchored = _backup(store.url, directory / "unanchored.db")
     later_store = Store(sqlite_url(unanchored))
-    later = World(Ledger(later_store, clock), clock, world.registry, world.wallets)
+    later = World(Ledger(later_store, OPERATIONS, clock), clock, world.registry, world.wallets)
     later.by("huaneng", "transfer", fromAccount="HN", toAccount="GW", batch="A1", quantity=1)
     Checkpointer(later.ledger, OPERATOR_KEY).cut()
     later_store.dispose()

@@ -27,6 +27,7 @@ from anchoring.verify import VerificationFailed, verify_bundle
 from ledger.clock import FixedClock
 from ledger.store.database import Store
 from tests.anchoring.ledger_history import OPERATOR_KEY, History, build_history
+from tests.world import OPERATIONS
 
 Db = sqlite3.Connection
 
@@ -149,11 +150,11 @@ TAMPERS = [
 @pytest.mark.parametrize("tamper", TAMPERS, ids=[t.name for t in TAMPERS])
 def test_tampering_is_named_and_breaks_the_evidence(history: History, tamper: Tamper) -> None:
     signed_before = {c.number: c.note for c in history.checkpoints}
-    assert audit(history.store, history.operator).ok
+    assert audit(history.store, OPERATIONS, history.operator).ok
     with _connect(history) as db, db:
         tamper.change(db)
 
-    report = audit(history.store, history.operator)
+    report = audit(history.store, OPERATIONS, history.operator)
     assert report.first_discrepancy is not None
     assert report.first_discrepancy.startswith(tamper.audit_says), report.first_discrepancy
 
@@ -170,7 +171,7 @@ def test_a_changed_lot_row_is_named_and_cannot_forge_a_proof(history: History) -
     come from the signed leaf versions, so a bundle still shows the true, signed holder."""
     with _connect(history) as db, db:
         _change_one_byte(db, "lots", "account", "id = '11.1'", b"GW", b"GX")
-    report = audit(history.store, history.operator)
+    report = audit(history.store, OPERATIONS, history.operator)
     assert report.first_discrepancy is not None
     assert report.first_discrepancy.startswith("table lots: live row ('11.1', 'C1', 6, 500, "
                                                "'GX'"), report.first_discrepancy
@@ -181,7 +182,7 @@ def test_a_changed_lot_row_is_named_and_cannot_forge_a_proof(history: History) -
 def test_changed_checkpoint_columns_are_named(history: History) -> None:
     with _connect(history) as db, db:
         _flip_first_byte(db, "checkpoints", "state_root", "number = 2")
-    report = audit(history.store, history.operator)
+    report = audit(history.store, OPERATIONS, history.operator)
     assert report.first_discrepancy == ("checkpoint 2 (marker entry 13): stored columns "
                                         "(state_root) differ from its signed note")
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from api.bootstrap import registry_wallet
 from api.cli import main
 from api.config import load_config
-from ledger.client import new_instruction
+from tests.world import OPERATIONS
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_init_submit_replay(runner: CliRunner, tmp_path: Path) -> None:
 
     config = load_config(data)
     wallet = registry_wallet(config, data, "correct horse")
-    signed = wallet.sign(new_instruction("register_participant", participant="icbc",
+    signed = wallet.sign(OPERATIONS.instruction("register_participant", participant="icbc",
                                          name="ICBC", role="bank"))
     path = tmp_path / "instruction.json"
     path.write_text(json.dumps(signed.as_json()))
@@ -57,7 +57,7 @@ def test_refused_submission_exits_non_zero_with_reason(runner: CliRunner,
     data = tmp_path / "ledger"
     assert runner.invoke(main, ["--data-dir", str(data), "init"]).exit_code == 0
     wallet = registry_wallet(load_config(data), data, "correct horse")
-    signed = wallet.sign(new_instruction("open_account", account="X", participant="nobody",
+    signed = wallet.sign(OPERATIONS.instruction("open_account", account="X", participant="nobody",
                                          accountType="trading"))
     path = tmp_path / "instruction.json"
     path.write_text(json.dumps(signed.as_json()))

@@ -31,15 +31,15 @@ from typing import Any
 
 import psycopg
 
-from ledger.client import Wallet, new_instruction
+from ledger.client import Wallet
 from ledger.engine import Ledger, Result
 from ledger.errors import Rejected
-from ledger.instructions import SignedInstruction, parse_signed
+from ledger.instructions import SignedInstruction
 from ledger.journal import Receipt
 from ledger.store.database import Store
 from ledger.store.errors import StoreError
 from tests.ledger.multiprocess_helpers import SPAWN, Outcome
-from tests.world import DOMAIN, World
+from tests.world import DOMAIN, OPERATIONS, World
 
 BATCH_SIZES = (1, 1, 1, 2, 3, 5, 10, 20, 50)
 POOL_SIZE = 400  # shared instructions, submitted by every writer in turn
@@ -73,9 +73,10 @@ def write_until_killed(plan: WriterPlan, deadline: float) -> None:
 def _write(plan: WriterPlan, deadline: float) -> None:
     rng = random.Random(plan.seed)
     store = Store(plan.url)
-    ledger = Ledger(store)
+    ledger = Ledger(store, OPERATIONS)
     wallet = Wallet(plan.private_key, DOMAIN)
-    pool = [parse_signed(json.loads(line)) for line in plan.pool.read_text().splitlines()]
+    pool = [OPERATIONS.parse_signed(json.loads(line))
+            for line in plan.pool.read_text().splitlines()]
     with store.read() as tx:  # a restarted writer signs above its last journaled nonce
         (wallet.nonce,) = tx.one("SELECT last_nonce FROM signing_keys WHERE address = :a",
                                  {"a": wallet.address})
@@ -110,7 +111,7 @@ def _sign_transfers(store: Store, wallet: Wallet, plan: WriterPlan, rng: random.
             start = rng.randint(first, last)
             end = min(last, start + rng.randint(0, 3))
             units = {"quantity": end - start + 1, "serialFirst": start, "serialLast": end}
-        signed.append(wallet.sign(new_instruction(
+        signed.append(wallet.sign(OPERATIONS.instruction(
             "transfer", fromAccount=plan.account, toAccount=rng.choice(plan.others),
             batch=plan.batch, **units)))
     return signed

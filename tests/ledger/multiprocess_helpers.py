@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.client import Wallet, new_instruction
+from ledger.client import Wallet
 from ledger.engine import Ledger, Result
 from ledger.errors import Rejected
-from ledger.instructions import SignedInstruction, parse_signed
+from ledger.instructions import SignedInstruction
 from ledger.journal import Receipt
 from ledger.store.database import Store
-from tests.world import DOMAIN
+from tests.world import DOMAIN, OPERATIONS
 
 SPAWN = multiprocessing.get_context("spawn")
 Transfer = tuple[str, str, int]  # (fromAccount, toAccount, quantity) of one batch
@@ -145,7 +145,7 @@ def submit(ledger: Ledger, signed: Sequence[SignedInstruction]) -> list[Result]:
 def _open_ledger(url: str) -> tuple[Store, Ledger]:
     """A ledger on this process's own connection, opened before the race starts."""
     store = Store(url)
-    ledger = Ledger(store)
+    ledger = Ledger(store, OPERATIONS)
     assert ledger.domain == DOMAIN  # reads the genesis, and connects
     return store, ledger
 
@@ -166,8 +166,9 @@ class TransferPlan:
 def submit_transfers(start: Any, plan: TransferPlan) -> list[list[Outcome]]:
     """Returns the outcomes of each transaction, in the order submitted."""
     wallet = Wallet(plan.private_key, DOMAIN)
-    signed = [wallet.sign(new_instruction("transfer", fromAccount=source, toAccount=destination,
-                                          batch=plan.batch, quantity=quantity))
+    signed = [wallet.sign(OPERATIONS.instruction("transfer", fromAccount=source,
+                                                 toAccount=destination, batch=plan.batch,
+                                                 quantity=quantity))
               for source, destination, quantity in plan.transfers]
     store, ledger = _open_ledger(plan.url)
     transactions: list[list[Outcome]] = []
@@ -187,7 +188,7 @@ def submit_transfers(start: Any, plan: TransferPlan) -> list[list[Outcome]]:
 
 def submit_signed(start: Any, url: str, documents: Sequence[dict[str, Any]]) -> list[Outcome]:
     """Submit instructions signed elsewhere (their JSON form), one per transaction."""
-    signed = [parse_signed(document) for document in documents]
+    signed = [OPERATIONS.parse_signed(document) for document in documents]
     store, ledger = _open_ledger(url)
     start.wait()
     try:
@@ -227,14 +228,14 @@ def write_until_killed(plan: WriterPlan, ready: Any) -> None:
 def _write_forever(plan: WriterPlan, ready: Any) -> None:
     rng = random.Random(plan.seed)
     store = Store(plan.url)
-    ledger = Ledger(store)
+    ledger = Ledger(store, OPERATIONS)
     wallet = Wallet(plan.private_key, ledger.domain)
     with store.read() as tx:  # a restarted writer continues above its last journaled nonce
         (wallet.nonce,) = tx.one("SELECT last_nonce FROM signing_keys WHERE address = :a",
                                  {"a": wallet.address})
     with plan.log.open("a") as log:
         while True:
-            signed = [wallet.sign(new_instruction(
+            signed = [wallet.sign(OPERATIONS.instruction(
                 "transfer", fromAccount=plan.account, toAccount=rng.choice(plan.others),
                 batch=plan.batch, quantity=rng.randint(1, 5)))
                 for _ in range(rng.choice((1, 1, 2, 10)))]

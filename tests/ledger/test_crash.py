@@ -32,7 +32,7 @@ from tests.ledger.multiprocess_helpers import (
     assert_nothing_negative,
     write_until_killed,
 )
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 pytestmark = pytest.mark.slow
 
@@ -136,6 +136,6 @@ def test_killed_writers_lose_nothing_acknowledged_and_leave_nothing_partial(
             f"a batch of {len(batch)} is in the journal in part, at {seqs}"
     assert_nothing_negative(world.store)
     assert sum(world.holding(a, "A1")["tradable"] for a in accounts) == SUPPLY_T
-    report = replay_check(world.store)
+    report = replay_check(world.store, OPERATIONS)
     assert report.ok, report.first_difference
     assert report.entries == head + 1

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from ledger.client import new_instruction
 from ledger.engine import Ledger
 from ledger.errors import Reason, Rejected
 from ledger.schemes import load_rules_dir
-from tests.world import World, fresh_wallet
+from tests.world import OPERATIONS, World, fresh_wallet
 
 
 @pytest.fixture
@@ -94,10 +93,10 @@ def test_a_batch_sees_its_own_earlier_operations(market: World) -> None:
 
 
 def test_genesis_once_and_first(sqlite_store, clock) -> None:  # type: ignore[no-untyped-def]
-    ledger = Ledger(sqlite_store, clock)
+    ledger = Ledger(sqlite_store, OPERATIONS, clock)
     registry = fresh_wallet()
     with pytest.raises(Rejected) as refused:
-        ledger.submit(registry.sign(new_instruction("register_participant", participant="p",
+        ledger.submit(registry.sign(OPERATIONS.instruction("register_participant", participant="p",
                                                     name="P", role="bank")))
     assert refused.value.reason == Reason.ledger_not_initialized
     world = World.create(sqlite_store, clock)
@@ -108,8 +107,8 @@ def test_genesis_once_and_first(sqlite_store, clock) -> None:  # type: ignore[no
 
 
 def test_genesis_is_signed_by_the_key_it_registers(sqlite_store, clock) -> None:  # type: ignore[no-untyped-def]
-    ledger = Ledger(sqlite_store, clock)
-    instruction = new_instruction("genesis", registry="r", registryName="R",
+    ledger = Ledger(sqlite_store, OPERATIONS, clock)
+    instruction = OPERATIONS.instruction("genesis", registry="r", registryName="R",
                                   registryKey=fresh_wallet().address, chainId=31337,
                                   rules=json.dumps({}))
     with pytest.raises(Rejected) as refused:
@@ -137,13 +136,12 @@ def test_scheme_rules_are_journaled_and_applied(market: World) -> None:
 
 
 def test_malformed_documents_are_refused_by_name() -> None:
-    from ledger.instructions import parse_signed
 
     with pytest.raises(Rejected) as refused:
-        parse_signed({"op": "mint", "id": "0x" + "00" * 32, "deadline": 1, "fields": {},
+        OPERATIONS.parse_signed({"op": "mint", "id": "0x" + "00" * 32, "deadline": 1, "fields": {},
                       "approvals": []})
     assert refused.value.reason == Reason.unknown_operation
     for broken in ({}, [], {"op": "transfer"}):
         with pytest.raises(Rejected) as refused:
-            parse_signed(broken)
+            OPERATIONS.parse_signed(broken)
         assert refused.value.reason in (Reason.malformed_instruction, Reason.unknown_operation)

@@ -23,7 +23,7 @@ from tests.ledger.multiprocess_helpers import (
     assert_in_journal,
     assert_nothing_negative,
 )
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -50,7 +50,7 @@ def test_load_with_kills_and_dropped_connections_loses_nothing(world: World,
     print(f"seed {seed}: {report.summary()}")
     assert_ledger_kept_its_word(world, report)
     checkpointer.cut()
-    audited = audit(world.store, checkpointer.operator)
+    audited = audit(world.store, OPERATIONS, checkpointer.operator)
     assert audited.ok, audited.first_discrepancy
 
 
@@ -73,7 +73,7 @@ def assert_ledger_kept_its_word(world: World, report: LoadReport) -> None:
     with world.store.read() as tx:
         (supply,) = tx.one("SELECT SUM(tradable) FROM holdings WHERE batch = 'A1'")
     assert supply == SUPPLY_T
-    replayed = replay_check(world.store)
+    replayed = replay_check(world.store, OPERATIONS)
     assert replayed.ok, replayed.first_difference
     assert replayed.entries == head + 1
 

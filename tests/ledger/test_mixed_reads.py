@@ -9,7 +9,7 @@ import pytest
 from ledger.journal import Receipt
 from ledger.replay import replay_check
 from ledger.state import HELD_FIRST_PAGE
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 LOTS = HELD_FIRST_PAGE + 2  # more lots than the first page a spend by quantity reads
 
@@ -68,5 +68,5 @@ def test_replay_agrees_whatever_the_group_size(fragmented: World, group: int | N
     fragmented.submit(_by_quantity(fragmented))  # type: ignore[arg-type]
     fragmented.submit(_by_range(fragmented))  # type: ignore[arg-type]
     fragmented.submit(_by_range(fragmented, "retire", FAR + 1))  # type: ignore[arg-type]
-    report = replay_check(fragmented.store, group_size=group)
+    report = replay_check(fragmented.store, OPERATIONS, group_size=group)
     assert report.ok, report.first_difference

@@ -10,11 +10,10 @@ from hypothesis import strategies as st
 
 from custody.eip712 import full_message
 from custody.signatures import SECP256K1_N, SignatureError, recover_signer
-from ledger.client import new_instruction
 from ledger.engine import Ledger
 from ledger.errors import Reason
-from ledger.instructions import SCHEMAS, Approval, SignedInstruction, sign
-from tests.world import DOMAIN, World
+from ledger.instructions import Approval, SignedInstruction, sign
+from tests.world import DOMAIN, OPERATIONS, World
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 
@@ -34,7 +33,7 @@ EXAMPLES = {
 
 @pytest.mark.parametrize("op", sorted(EXAMPLES))
 def test_digest_matches_eth_account(op: str) -> None:
-    instruction = new_instruction(op, **EXAMPLES[op])
+    instruction = OPERATIONS.instruction(op, **EXAMPLES[op])
     approval = sign(instruction, KEY, nonce=5, domain=DOMAIN)
     message = full_message(DOMAIN, instruction.schema.struct,
                            instruction.struct_values(approval.signer, 5))
@@ -46,9 +45,10 @@ def test_digest_matches_eth_account(op: str) -> None:
 
 
 def test_every_operation_has_a_distinct_struct() -> None:
-    names = [schema.struct.name for schema in SCHEMAS.values()]
+    schemas = [operation.schema for operation in OPERATIONS]
+    names = [schema.struct.name for schema in schemas]
     assert len(set(names)) == len(names)
-    for schema in SCHEMAS.values():
+    for schema in schemas:
         assert schema.struct.encode_type().startswith(
             f"{schema.struct.name}(bytes32 instructionId,address signer,uint64 nonce,"
             "uint64 deadline,")
@@ -57,7 +57,7 @@ def test_every_operation_has_a_distinct_struct() -> None:
 @settings(max_examples=30, deadline=None)
 @given(quantity=st.integers(1, 2**53 - 1), text=st.text(max_size=40))
 def test_eth_account_signature_accepted_by_fast_path(quantity: int, text: str) -> None:
-    instruction = new_instruction("cancel", account="A", batch="B", quantity=quantity,
+    instruction = OPERATIONS.instruction("cancel", account="A", batch="B", quantity=quantity,
                                   reason=text)
     address = Account.from_key(KEY).address
     message = full_message(DOMAIN, instruction.schema.struct,
@@ -68,7 +68,7 @@ def test_eth_account_signature_accepted_by_fast_path(quantity: int, text: str) -
 
 
 def test_high_s_signatures_are_refused() -> None:
-    instruction = new_instruction("transfer", **EXAMPLES["transfer"])
+    instruction = OPERATIONS.instruction("transfer", **EXAMPLES["transfer"])
     approval = sign(instruction, KEY, 1, DOMAIN)
     r, s, v = approval.signature[:32], int.from_bytes(approval.signature[32:64], "big"), \
         approval.signature[64]
@@ -96,4 +96,4 @@ def test_ledger_refuses_tampered_and_misattributed_signatures(world: World) -> N
         results = world.ledger.submit_batch([SignedInstruction(instruction, (bad,))])
         assert results[0].reason == Reason.bad_signature  # type: ignore[union-attr]
     # the untouched instruction is still good: nothing above consumed its nonce
-    assert Ledger(world.store, world.clock).submit(good).seq == world.head()
+    assert Ledger(world.store, OPERATIONS, world.clock).submit(good).seq == world.head()

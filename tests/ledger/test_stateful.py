@@ -44,7 +44,7 @@ from ledger.state import HELD_FIRST_PAGE
 from ledger.store.database import Store, sqlite_url
 from pledge.invariants import check_agreement_invariants
 from tests.ledger.reference_ledger import STATES, TRADABLE, ReferenceLedger
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 EMITTERS = {"e1": "E1", "e2": "E2", "e3": "E3"}
@@ -654,7 +654,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if self.consistent:  # replay reproduces every lien, pledge and repo too,
                 # whichever entries share a transaction: one by one, in sevens, by default
                 for group in REPLAY_GROUPS:
-                    report = replay_check(self.store, scratch_dir=self.directory,
+                    report = replay_check(self.store, OPERATIONS, scratch_dir=self.directory,
                                           group_size=group)
                     assert report.ok, f"replay in groups of {group}: {report.first_difference}"
         finally:

@@ -7,22 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import pledge  # noqa: F401  (a child parses and applies pledge and repo instructions)
 from ledger.clock import FixedClock
 from ledger.engine import Ledger
-from ledger.instructions import parse_signed
 from ledger.store.database import Store
 from tests.ledger.multiprocess_helpers import Outcome, outcome_of, submit
-from tests.world import DOMAIN
+from tests.world import DOMAIN, OPERATIONS
 
 
 def submit_at(start: Any, url: str, moment: str,
               documents: Sequence[dict[str, Any]]) -> list[Outcome]:
     """Open a ledger on this process's own connection with its clock at `moment`, wait for the
     others, then submit each instruction in its own transaction."""
-    signed = [parse_signed(document) for document in documents]
+    signed = [OPERATIONS.parse_signed(document) for document in documents]
     store = Store(url)
-    ledger = Ledger(store, FixedClock(datetime.fromisoformat(moment)))
+    ledger = Ledger(store, OPERATIONS, FixedClock(datetime.fromisoformat(moment)))
     assert ledger.domain == DOMAIN  # reads the genesis, and connects
     start.wait()
     try:

@@ -22,7 +22,7 @@ from pledge.invariants import check_agreement_invariants
 from tests.ledger.multiprocess_helpers import Outcome, Workers
 from tests.pledge.helpers import PLEDGE, REPO, agreement, by, signed
 from tests.pledge.race_helpers import submit_at
-from tests.world import World, fresh_wallet
+from tests.world import OPERATIONS, World, fresh_wallet
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def market(any_store: Store) -> Iterator[World]:
     yield world
     assert check_invariants(world.store) == []
     assert check_agreement_invariants(world.store) == []
-    report = replay_check(world.store)
+    report = replay_check(world.store, OPERATIONS)
     assert report.ok, report.first_difference
 
 

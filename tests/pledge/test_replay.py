@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from ledger.replay import replay_check
 from tests.pledge.helpers import PLEDGE, PLEDGORS, REPO_PARTIES, by, open_repo, register, signed
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 
 def every_lifecycle(world: World) -> None:
@@ -46,7 +46,7 @@ def every_lifecycle(world: World) -> None:
 
 def test_replay_reproduces_every_pledge_repo_and_lien(any_market: World) -> None:
     every_lifecycle(any_market)
-    report = replay_check(any_market.store)
+    report = replay_check(any_market.store, OPERATIONS)
     assert report.ok, report.first_difference
     with any_market.store.read() as tx:
         assert tx.one("SELECT COUNT(*) FROM liens")[0] == 5  # P1, P2, P3, R1, R3
@@ -57,7 +57,7 @@ def test_replay_finds_a_tampered_pledge(market: World) -> None:
     every_lifecycle(market)
     with market.store.write() as tx:
         tx.execute("UPDATE pledges SET principal = principal + 1 WHERE id = 'P2'")
-    report = replay_check(market.store)
+    report = replay_check(market.store, OPERATIONS)
     assert report.first_difference is not None
     assert report.first_difference.startswith("table pledges:")
 
@@ -68,7 +68,7 @@ def test_replay_finds_a_missing_history_row(market: World) -> None:
     with market.store.write() as tx:
         (seq, quantity), = tx.all(f"SELECT seq, quantity {where}")
         tx.execute(f"DELETE {where}")
-    report = replay_check(market.store)
+    report = replay_check(market.store, OPERATIONS)
     assert report.first_difference is not None
     assert report.first_difference.startswith("table agreement_events:")
     with market.store.write() as tx:  # put it back, for the invariants checked at the end

@@ -1,0 +1,68 @@
+"""The pledge module plugs in through its declaration alone: a ledger built without it does not
+know its operations, one built with it does, whatever was imported; and an audit run from a
+process whose only entry point is the audit passes on a ledger with pledges and repos."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from anchoring.checkpoints import Checkpointer
+from ledger.core import CORE
+from ledger.errors import Reason, Rejected
+from ledger.modules import Module, Operation, OperationSet
+from ledger.replay import replay_check
+from pledge.module import PLEDGE
+from tests.anchoring.ledger_history import OPERATOR_KEY
+from tests.isolation import REPO_ROOT
+from tests.pledge.helpers import PLEDGE as PLEDGE_FIELDS
+from tests.pledge.helpers import register
+from tests.pledge.test_replay import every_lifecycle
+from tests.world import World
+
+AUDIT_ONLY = """
+import sys
+from anchoring.audit import audit
+from api.bootstrap import operation_set
+from ledger.store.database import Store, sqlite_url
+
+store = Store(sqlite_url(sys.argv[1]))
+report = audit(store, operation_set(), sys.argv[2])
+print(report.ok, report.entries, report.checkpoints, report.first_discrepancy)
+"""
+
+
+def test_an_audit_with_only_the_audit_as_entry_point_passes(market: World) -> None:
+    every_lifecycle(market)
+    checkpointer = Checkpointer(market.ledger, OPERATOR_KEY)
+    checkpointer.cut()
+    path = market.store.url.removeprefix("sqlite:///")
+    audited = subprocess.run([sys.executable, "-c", AUDIT_ONLY, path, checkpointer.operator],
+                             capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert audited.returncode == 0, audited.stderr
+    assert audited.stdout.startswith(f"True {market.head() + 1} 1 None"), audited.stdout
+
+
+def test_a_ledger_without_the_module_does_not_know_its_operations(market: World) -> None:
+    core_only = OperationSet([CORE])
+    with pytest.raises(Rejected) as unknown:
+        core_only.instruction("pledge_register", **PLEDGE_FIELDS)
+    assert unknown.value.reason is Reason.unknown_operation
+    register(market)
+    report = replay_check(market.store, core_only)
+    assert report.first_difference is not None
+    assert "pledge_register" in report.first_difference
+    assert replay_check(market.store, OperationSet([CORE, PLEDGE])).ok
+
+
+def test_two_modules_may_not_define_one_operation() -> None:
+    genesis = CORE.operations[0]
+    twin = Module("twin", operations=(Operation(genesis.schema, genesis.handler, genesis.roles),))
+    with pytest.raises(ValueError, match="two modules define the operation 'genesis'"):
+        OperationSet([CORE, twin])
+    with pytest.raises(ValueError, match="field check 'amount'"):
+        OperationSet([CORE, PLEDGE, Module("again", field_checks=PLEDGE.field_checks)])
+    with pytest.raises(ValueError, match="module 'pledge'"):
+        OperationSet([CORE, PLEDGE, PLEDGE])
