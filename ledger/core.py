@@ -7,6 +7,7 @@ and is handed to the ledger by the composition root (api/bootstrap.py), never by
 from __future__ import annotations
 
 from custody.permissions import OPERATION_ROLES
+from ledger.errors import Reason
 from ledger.instructions import CORE_SCHEMAS
 from ledger.modules import Module, Operation
 from ledger.ops import HANDLERS
@@ -15,4 +16,5 @@ CORE = Module(
     name="ledger",
     operations=tuple(Operation(CORE_SCHEMAS[op], handler, OPERATION_ROLES[op])
                      for op, handler in HANDLERS.items()),
+    reasons=Reason,
 )

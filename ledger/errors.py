@@ -10,7 +10,19 @@ from __future__ import annotations
 import enum
 
 
-class Reason(enum.Enum):
+class ReasonCode(enum.Enum):
+    """A closed list of named reasons: the core's (`Reason`) or a module's own (ledger.modules).
+    Each member is (message a person can act on, whether a retry could ever succeed); its name
+    is its identity on the wire, unique across every module of a ledger."""
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        self.message = message
+        self.retryable = retryable
+
+
+class Reason(ReasonCode):
+    """The core's reasons."""
+
     # shape of the instruction (checked without the store)
     malformed_instruction = ("the instruction is not well formed", False)
     unknown_operation = ("the ledger has no such operation", False)
@@ -64,51 +76,15 @@ class Reason(enum.Enum):
     lien_exists = ("a lien with this id already exists", False)
     not_lien_holder = ("only the lien's holder may release or enforce it", False)
     insufficient_under_lien = ("the lien covers fewer units than the quantity asked for", False)
-    # pledges and repos (pledge/)
-    agreement_exists = ("a pledge, repo or lien with this id already exists", False)
-    pledge_not_found = ("no pledge has this id", False)
-    repo_not_found = ("no repo has this id", False)
-    same_party = ("the two parties of a pledge or repo must be different participants", False)
-    pledgee_not_bank = ("the pledgee must be a participant with the bank role", False)
-    not_pledgee = ("only the pledge's pledgee may release or enforce it", False)
-    account_type_cannot_pledge = ("the scheme's rules bar this account type from pledging",
-                                  False)
-    account_type_cannot_repo = ("the scheme's rules bar this account type from repos", False)
-    maturity_before_start = ("the maturity date is before the start date", False)
-    maturity_passed = ("the maturity date is already past on the ledger's clock", False)
-    before_maturity = ("the pledge has not matured: enforcing before maturity needs the "
-                       "registry's co-signature (e.g. under a court order)", True)
-    pledge_resolved = ("every unit of the pledge has already been released or enforced", False)
-    release_exceeds_pledged = ("the quantity to release exceeds what is still pledged", False)
-    enforce_exceeds_pledged = ("the quantity to enforce exceeds what is still pledged", False)
-    nothing_to_amend = ("the amendment restates the pledge's current terms", False)
-    repo_below_minimum = ("the repo's quantity is below the scheme's minimum repo size", False)
-    repo_not_splittable = ("the scheme's rules require a repo to be closed in one piece", False)
-    beyond_compliance_year = ("a repo involving a compliance account must end within its "
-                              "compliance year under this scheme's rules", False)
-    repurchase_date_not_future = ("the repurchase date must lie after the opening day", False)
-    after_repurchase_date = ("the repurchase date has passed: the repo can only be defaulted",
-                             False)
-    before_repurchase_date = ("the repurchase date has not passed yet", True)
-    repo_resolved = ("the repo has already been closed or defaulted", False)
-    close_exceeds_repo = ("the quantity to close exceeds what the repo still holds", False)
-    repo_not_free_use = ("only a free-use buyer can fail to deliver: in a repo under lien the "
-                         "units cannot leave the buyer's account", False)
-
-    def __init__(self, message: str, retryable: bool) -> None:
-        self.message = message
-        self.retryable = retryable
-
-
 class Rejected(Exception):
     """The ledger refused an instruction. `reason` is the named cause, `detail` the specifics."""
 
-    def __init__(self, reason: Reason, detail: str = "") -> None:
+    def __init__(self, reason: ReasonCode, detail: str = "") -> None:
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason.name}: {reason.message}" + (f" ({detail})" if detail else ""))
 
-    def __reduce__(self) -> tuple[type[Rejected], tuple[Reason, str]]:
+    def __reduce__(self) -> tuple[type[Rejected], tuple[ReasonCode, str]]:
         # keeps the reason across processes (pickle would otherwise pass only the message)
         return (Rejected, (self.reason, self.detail))
 
@@ -125,7 +101,7 @@ class Rejected(Exception):
         }
 
 
-def require(condition: bool, reason: Reason, detail: str = "") -> None:
+def require(condition: bool, reason: ReasonCode, detail: str = "") -> None:
     """One line of a validation checklist: refuse with `reason` unless `condition` holds."""
     if not condition:
         raise Rejected(reason, detail)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ledger.errors import Reason, Rejected
+from ledger.errors import Reason, ReasonCode, Rejected
 from ledger.instructions import (
     FieldCheck,
     Instruction,
@@ -58,13 +58,15 @@ class Operation:
 @dataclass(frozen=True)
 class Module:
     """What one capability brings. `field_checks` and `enums` are the checks its schemas name
-    beyond the core's (ledger.instructions.define_schema); `tables` are the tables its
-    handlers write through `ledger.effects.Row` (projections that replay must rebuild)."""
+    beyond the core's (ledger.instructions.define_schema); `reasons` its own named refusals;
+    `tables` the tables its handlers write through `ledger.effects.Row` (projections that
+    replay must rebuild)."""
 
     name: str
     operations: tuple[Operation, ...] = ()
     field_checks: Mapping[str, FieldCheck] = field(default_factory=dict)
     enums: Mapping[str, type[enum.Enum]] = field(default_factory=dict)
+    reasons: type[ReasonCode] | None = None
     tables: tuple[Table, ...] = ()
 
 
@@ -81,6 +83,9 @@ class OperationSet:
             "field check", ((n, c) for m in modules for n, c in m.field_checks.items()))
         self.enums: dict[str, type[enum.Enum]] = _unique(
             "enumeration", ((n, e) for m in modules for n, e in m.enums.items()))
+        # a reason's name is its identity on the wire (an HTTP error code): one meaning each
+        self.reasons: dict[str, ReasonCode] = _unique(
+            "reason", ((r.name, r) for m in modules if m.reasons for r in m.reasons))
         self.tables: dict[str, Table] = _unique(
             "table", ((t.name, t) for m in modules for t in m.tables))
 

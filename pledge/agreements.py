@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from ledger.errors import Reason, require
+from ledger.errors import Reason, ReasonCode, require
 from ledger.model import Lien, Lot
 from ledger.ops import Context
 from pledge.fields import RepoParty
 from pledge.model import Pledge, Repo, RepoStatus, load_lien, load_pledge, load_repo
 from pledge.parties import require_signed
+from pledge.reasons import PledgeReason
 
 
 class PledgeParty(enum.StrEnum):
@@ -29,7 +30,7 @@ class Signer:
     """A party whose signature an operation needs, and the reason it is refused without it."""
 
     party: PledgeParty | RepoParty  # named as the agreement's field holding its participant
-    reason: Reason = Reason.missing_signature
+    reason: ReasonCode = Reason.missing_signature
     who: str = ""  # how the refusal describes the party; "the <party>" if empty
 
     def require(self, ctx: Context, agreement: Pledge | Repo) -> None:
@@ -38,18 +39,18 @@ class Signer:
 
 
 # The action each "more than is pledged" reason refuses, as its refusal says.
-_EXCEEDS_PLEDGED = {Reason.release_exceeds_pledged: "release",
-                    Reason.enforce_exceeds_pledged: "enforce"}
+_EXCEEDS_PLEDGED = {PledgeReason.release_exceeds_pledged: "release",
+                    PledgeReason.enforce_exceeds_pledged: "enforce"}
 
 
 def open_pledge(ctx: Context, pledge_id: str, *signers: Signer,
-                quantity: int | None = None, exceeds: Reason | None = None) -> Pledge:
+                quantity: int | None = None, exceeds: PledgeReason | None = None) -> Pledge:
     """The pledge, once it exists, `signers` signed, some units are still pledged and
     `quantity` (if given) is at most those, refused otherwise with `exceeds`."""
     pledge = load_pledge(ctx, pledge_id)
     for signer in signers:
         signer.require(ctx, pledge)
-    require(pledge.outstanding > 0, Reason.pledge_resolved, pledge.id)
+    require(pledge.outstanding > 0, PledgeReason.pledge_resolved, pledge.id)
     if quantity is not None:
         assert exceeds is not None, "a quantity is checked against its own reason"
         require(quantity <= pledge.outstanding, exceeds,
@@ -63,7 +64,7 @@ def open_repo(ctx: Context, repo_id: str, *signers: Signer) -> Repo:
     repo = load_repo(ctx, repo_id)
     for signer in signers:
         signer.require(ctx, repo)
-    require(repo.status == RepoStatus.open, Reason.repo_resolved,
+    require(repo.status == RepoStatus.open, PledgeReason.repo_resolved,
             f"{repo.id} is {repo.status.value}")
     return repo
 

@@ -14,9 +14,10 @@ from datetime import date
 from typing import Any
 
 from ledger.effects import Row
-from ledger.errors import Reason, Rejected, require
+from ledger.errors import Rejected, require
 from ledger.model import Lien
 from ledger.ops import Context
+from pledge.reasons import PledgeReason
 
 PLEDGE_PURPOSE = "pledge"
 REPO_PURPOSE = "repo"
@@ -138,14 +139,14 @@ def event(ctx: Context, agreement: str, quantity: int) -> Row:
 def load_pledge(ctx: Context, pledge_id: str) -> Pledge:
     values = ctx.ws.row("pledges", (pledge_id,))
     if values is None:
-        raise Rejected(Reason.pledge_not_found, pledge_id)
+        raise Rejected(PledgeReason.pledge_not_found, pledge_id)
     return Pledge.from_row(dict(values))
 
 
 def load_repo(ctx: Context, repo_id: str) -> Repo:
     values = ctx.ws.row("repos", (repo_id,))
     if values is None:
-        raise Rejected(Reason.repo_not_found, repo_id)
+        raise Rejected(PledgeReason.repo_not_found, repo_id)
     return Repo.from_row(dict(values))
 
 
@@ -160,4 +161,4 @@ def require_new_agreement(ctx: Context, agreement_id: str) -> None:
     taken = (ctx.ws.row("pledges", (agreement_id,)) is not None
              or ctx.ws.row("repos", (agreement_id,)) is not None
              or ctx.ws.liens.get(agreement_id) is not None)
-    require(not taken, Reason.agreement_exists, agreement_id)
+    require(not taken, PledgeReason.agreement_exists, agreement_id)

@@ -7,6 +7,7 @@ from ledger.modules import Module, Operation
 from ledger.store.schema import agreement_events, pledges, repos
 from pledge.fields import FIELD_CHECKS, RepoParty
 from pledge.ops import OPERATIONS
+from pledge.reasons import PledgeReason
 
 # Each party signs for itself: a pledgor or seller holds the units, a pledgee or buyer takes
 # them, the registry co-signs an early enforcement. Which party must sign is the handler's
@@ -18,6 +19,7 @@ PLEDGE = Module(
     operations=tuple(Operation(schema, handler, PARTY_ROLES) for schema, handler in OPERATIONS),
     field_checks=FIELD_CHECKS,
     enums={"RepoParty": RepoParty},
+    reasons=PledgeReason,
     tables=(pledges, repos, agreement_events),
 )
 

@@ -7,12 +7,12 @@ handler runs, so these checks only ask whether a participant is among the signer
 
 from __future__ import annotations
 
-from ledger.errors import Reason, require
+from ledger.errors import ReasonCode, require
 from ledger.model import Role
 from ledger.ops import Context
 
 
-def require_signed(ctx: Context, participant: str, reason: Reason, who: str) -> None:
+def require_signed(ctx: Context, participant: str, reason: ReasonCode, who: str) -> None:
     """`participant` (described as `who`, e.g. "the pledgee") is among the signers."""
     require(ctx.is_signed_by(participant), reason, f"{who} {participant} has not signed")
 

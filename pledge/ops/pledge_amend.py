@@ -8,11 +8,12 @@ from dataclasses import replace
 from datetime import date
 
 from ledger.effects import Changes
-from ledger.errors import Reason, require
+from ledger.errors import require
 from ledger.instructions import Instruction, define_schema
 from ledger.ops import Context
 from pledge.agreements import PledgeParty, Signer, open_pledge
 from pledge.model import event
+from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -31,11 +32,12 @@ def pledge_amend(ins: Instruction, ctx: Context) -> Changes:
                          Signer(PledgeParty.pledgee))
     amended = replace(pledge, loan_reference=f["loanReference"], principal=f["principal"],
                       currency=f["currency"], maturity_date=f["maturityDate"])
-    require(amended != pledge, Reason.nothing_to_amend, pledge.id)
+    require(amended != pledge, PledgeReason.nothing_to_amend, pledge.id)
     maturity = amended.maturity
-    require(date.fromisoformat(pledge.start_date) <= maturity, Reason.maturity_before_start,
+    require(date.fromisoformat(pledge.start_date) <= maturity, PledgeReason.maturity_before_start,
             f"starts {pledge.start_date}, maturity {maturity}")
     today = agreement_rules(ctx.rules(ctx.batch(pledge.batch).scheme)).market_day(ctx.now)
-    require(maturity >= today, Reason.maturity_passed, f"maturity {maturity}, today is {today}")
+    require(maturity >= today, PledgeReason.maturity_passed,
+            f"maturity {maturity}, today is {today}")
     return Changes(rows=[replace(amended, updated_seq=ctx.seq).row(new=False),
                          event(ctx, pledge.id, 0)])

@@ -17,6 +17,7 @@ from ledger.ops.holding_rules import require_may_hold
 from pledge.agreements import PledgeParty, Signer, open_pledge, under_lien
 from pledge.model import event
 from pledge.parties import registry_cosigned
+from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -29,13 +30,13 @@ SCHEMA = define_schema(
 
 def pledge_enforce(ins: Instruction, ctx: Context) -> Changes:
     f = ins.fields
-    pledge = open_pledge(ctx, f["pledge"], Signer(PledgeParty.pledgee, Reason.not_pledgee),
-                         quantity=f["quantity"], exceeds=Reason.enforce_exceeds_pledged)
+    pledge = open_pledge(ctx, f["pledge"], Signer(PledgeParty.pledgee, PledgeReason.not_pledgee),
+                         quantity=f["quantity"], exceeds=PledgeReason.enforce_exceeds_pledged)
     batch = ctx.batch(pledge.batch)
     scheme_rules = ctx.rules(batch.scheme)
     ordered = registry_cosigned(ctx)
     today = agreement_rules(scheme_rules).market_day(ctx.now)
-    require(today > pledge.maturity or ordered, Reason.before_maturity,
+    require(today > pledge.maturity or ordered, PledgeReason.before_maturity,
             f"matures {pledge.maturity}, today is {today}")
     source = ctx.account(pledge.account)
     # A freeze stops units leaving the account; the registry that froze it may let them go.

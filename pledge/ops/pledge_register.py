@@ -21,6 +21,7 @@ from ledger.ops import Context
 from ledger.ops.selection import select_units
 from pledge.model import PLEDGE_PURPOSE, Pledge, PledgeStatus, event, require_new_agreement
 from pledge.parties import require_signed
+from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -47,19 +48,20 @@ def pledge_register(ins: Instruction, ctx: Context) -> Changes:
     require_signed(ctx, account.participant, Reason.not_account_holder,
                    f"the pledgor (holder of {account.id})")
     pledgee = ctx.participant(f["pledgee"])
-    require(pledgee.role == Role.bank, Reason.pledgee_not_bank,
+    require(pledgee.role == Role.bank, PledgeReason.pledgee_not_bank,
             f"{pledgee.id} is a {pledgee.role.value}")
-    require(pledgee.id != account.participant, Reason.same_party, pledgee.id)
+    require(pledgee.id != account.participant, PledgeReason.same_party, pledgee.id)
     require_signed(ctx, pledgee.id, Reason.missing_signature, "the pledgee")
     ctx.open_account(account.id)
     batch = ctx.batch(f["batch"])
     rules = agreement_rules(ctx.rules(batch.scheme))
-    require(account.type in rules.pledge_account_types, Reason.account_type_cannot_pledge,
+    require(account.type in rules.pledge_account_types, PledgeReason.account_type_cannot_pledge,
             f"{rules.scheme}: a {account.type.value} account may not pledge")
     start, maturity = date.fromisoformat(f["startDate"]), date.fromisoformat(f["maturityDate"])
-    require(start <= maturity, Reason.maturity_before_start, f"{start} > {maturity}")
+    require(start <= maturity, PledgeReason.maturity_before_start, f"{start} > {maturity}")
     today = rules.market_day(ctx.now)
-    require(maturity >= today, Reason.maturity_passed, f"matured {maturity}, today is {today}")
+    require(maturity >= today, PledgeReason.maturity_passed,
+            f"matured {maturity}, today is {today}")
     lien = Lien(f["pledge"], pledgee.id, PLEDGE_PURPOSE, ctx.seq)
     lots = place(select_units(ctx, account, batch, f), lien, ctx.lot_ids)
     pledge = Pledge(

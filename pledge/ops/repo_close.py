@@ -9,7 +9,7 @@ the scheme's rules let repos be split.
 from __future__ import annotations
 
 from ledger.effects import Changes
-from ledger.errors import Reason, require
+from ledger.errors import require
 from ledger.instructions import Instruction, define_schema
 from ledger.lien import enforce
 from ledger.model import LotState
@@ -18,6 +18,7 @@ from ledger.units import carve, select_oldest
 from pledge.agreements import Signer, open_repo, under_lien
 from pledge.fields import RepoParty
 from pledge.model import event
+from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -34,11 +35,11 @@ def repo_close(ins: Instruction, ctx: Context) -> Changes:
     batch = ctx.batch(repo.batch)
     rules = agreement_rules(ctx.rules(batch.scheme))
     today = rules.market_day(ctx.now)
-    require(today <= repo.repurchase_day, Reason.after_repurchase_date,
+    require(today <= repo.repurchase_day, PledgeReason.after_repurchase_date,
             f"repurchase date {repo.repurchase_date}, today is {today}")
-    require(quantity <= repo.outstanding, Reason.close_exceeds_repo,
+    require(quantity <= repo.outstanding, PledgeReason.close_exceeds_repo,
             f"{repo.outstanding} t outstanding, asked to close {quantity} t")
-    require(rules.repo_splittable or quantity == repo.outstanding, Reason.repo_not_splittable,
+    require(rules.repo_splittable or quantity == repo.outstanding, PledgeReason.repo_not_splittable,
             f"{rules.scheme}: close all {repo.outstanding} t at once")
     seller_account = ctx.open_account(repo.seller_account)
     buyer_account = ctx.open_account(repo.buyer_account)

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ledger.effects import Changes, LotEffects
-from ledger.errors import Reason, require
+from ledger.errors import require
 from ledger.instructions import Instruction, define_schema
 from ledger.lien import release
 from ledger.ops import Context
 from pledge.agreements import Signer, open_repo, under_lien
 from pledge.fields import RepoParty
 from pledge.model import RepoStatus, event
+from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -37,9 +38,9 @@ def repo_default(ins: Instruction, ctx: Context) -> Changes:
     recorder = Signer(performer, who=f"the {performer}, who records the {defaulter}'s default,")
     repo = open_repo(ctx, ins.fields["repo"], recorder)
     today = agreement_rules(ctx.rules(ctx.batch(repo.batch).scheme)).market_day(ctx.now)
-    require(today > repo.repurchase_day, Reason.before_repurchase_date,
+    require(today > repo.repurchase_day, PledgeReason.before_repurchase_date,
             f"repurchase date {repo.repurchase_date}, today is {today}")
-    require(defaulter == RepoParty.seller or repo.free_use, Reason.repo_not_free_use, repo.id)
+    require(defaulter == RepoParty.seller or repo.free_use, PledgeReason.repo_not_free_use, repo.id)
     lots = LotEffects()
     if defaulter == RepoParty.seller and not repo.free_use:
         held = under_lien(ctx, repo)

@@ -21,6 +21,7 @@ from ledger.ops.holding_rules import require_may_hold
 from ledger.units import carve, select_oldest
 from pledge.model import REPO_PURPOSE, Repo, RepoStatus, event, require_new_agreement
 from pledge.parties import require_signed
+from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
 SCHEMA = define_schema(
@@ -44,7 +45,7 @@ def repo_open(ins: Instruction, ctx: Context) -> Changes:
     seller_account, buyer_account = ctx.account(f["sellerAccount"]), ctx.account(f["buyerAccount"])
     require_signed(ctx, seller_account.participant, Reason.not_account_holder,
                    f"the seller (holder of {seller_account.id})")
-    require(buyer_account.participant != seller_account.participant, Reason.same_party,
+    require(buyer_account.participant != seller_account.participant, PledgeReason.same_party,
             f"{seller_account.id} and {buyer_account.id} are both held by "
             f"{seller_account.participant}")
     require_signed(ctx, buyer_account.participant, Reason.missing_signature,
@@ -55,18 +56,18 @@ def repo_open(ins: Instruction, ctx: Context) -> Changes:
     scheme_rules = ctx.rules(batch.scheme)
     rules = agreement_rules(scheme_rules)
     for account in (seller_account, buyer_account):
-        require(account.type in rules.repo_account_types, Reason.account_type_cannot_repo,
+        require(account.type in rules.repo_account_types, PledgeReason.account_type_cannot_repo,
                 f"{rules.scheme}: a {account.type.value} account may not take part in a repo")
     require_may_hold(buyer_account, batch, scheme_rules)
-    require(f["quantity"] >= rules.repo_min_quantity, Reason.repo_below_minimum,
+    require(f["quantity"] >= rules.repo_min_quantity, PledgeReason.repo_below_minimum,
             f"{rules.scheme} repos are at least {rules.repo_min_quantity} t")
     today, repurchase = rules.market_day(ctx.now), date.fromisoformat(f["repurchaseDate"])
-    require(repurchase > today, Reason.repurchase_date_not_future,
+    require(repurchase > today, PledgeReason.repurchase_date_not_future,
             f"repurchase {repurchase}, today is {today}")
     compliance = AccountType.compliance in (seller_account.type, buyer_account.type)
     if rules.repo_within_compliance_year and compliance:
         year_end = rules.compliance_year_end_after(today)
-        require(repurchase <= year_end, Reason.beyond_compliance_year,
+        require(repurchase <= year_end, PledgeReason.beyond_compliance_year,
                 f"{rules.scheme}'s compliance year ends {year_end}")
     selection = select_oldest(
         ctx.ws.held_lots(seller_account.id, batch.id, LotState.tradable, f["quantity"]),

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 
 TRADABLE = "tradable"
 PLEDGED = "pledged"
@@ -218,35 +219,35 @@ class ReferenceLedger:
         account = self._account(f["account"])
         check(account.owner in signers, Reason.not_account_holder)
         check(f["pledgee"] in self.roles, Reason.unknown_participant)
-        check(self.roles[f["pledgee"]] == "bank", Reason.pledgee_not_bank)
-        check(f["pledgee"] != account.owner, Reason.same_party)
+        check(self.roles[f["pledgee"]] == "bank", PledgeReason.pledgee_not_bank)
+        check(f["pledgee"] != account.owner, PledgeReason.same_party)
         check(f["pledgee"] in signers, Reason.missing_signature)
         check(not account.frozen, Reason.account_frozen)
         batch = self._batch(f["batch"])
-        check(account.type in AGREEMENT_ACCOUNT_TYPES, Reason.account_type_cannot_pledge)
+        check(account.type in AGREEMENT_ACCOUNT_TYPES, PledgeReason.account_type_cannot_pledge)
         start, maturity = date.fromisoformat(f["startDate"]), date.fromisoformat(
             f["maturityDate"])
-        check(start <= maturity, Reason.maturity_before_start)
-        check(maturity >= self.today(), Reason.maturity_passed)
+        check(start <= maturity, PledgeReason.maturity_before_start)
+        check(maturity >= self.today(), PledgeReason.maturity_passed)
         for serial in self._select(batch, f["account"], f):
             batch.units[serial] = (f["account"], PLEDGED, f["pledge"])
         self.pledges[f["pledge"]] = Pledge(account.owner, f["pledgee"], f["account"],
                                            f["batch"], maturity)
 
     def _pledge_release(self, signers: Sequence[str], f: Fields) -> None:
-        pledge = self._pledge(signers, f, Reason.release_exceeds_pledged)
+        pledge = self._pledge(signers, f, PledgeReason.release_exceeds_pledged)
         batch = self.batches[pledge.batch]
         for serial in self.under_lien(batch, f["pledge"])[: f["quantity"]]:
             batch.units[serial] = (pledge.account, TRADABLE, None)
         pledge.released += f["quantity"]
 
     def _pledge_enforce(self, signers: Sequence[str], f: Fields) -> None:
-        pledge = self._pledge(signers, f, Reason.enforce_exceeds_pledged)
+        pledge = self._pledge(signers, f, PledgeReason.enforce_exceeds_pledged)
         batch = self.batches[pledge.batch]
         # The registry's co-signature (a court order) allows it early, or out of a frozen
         # account.
         ordered = any(self.roles[signer] == "registry" for signer in signers)
-        check(self.today() > pledge.maturity or ordered, Reason.before_maturity)
+        check(self.today() > pledge.maturity or ordered, PledgeReason.before_maturity)
         check(not self.accounts[pledge.account].frozen or ordered, Reason.account_frozen)
         destination = self._account(f["toAccount"])
         check(not destination.frozen, Reason.account_frozen)
@@ -258,11 +259,11 @@ class ReferenceLedger:
 
     def _pledge(self, signers: Sequence[str], f: Fields, too_much: Reason) -> Pledge:
         """The checks release and enforce share: the pledge, its pledgee, the quantity."""
-        check(f["pledge"] in self.pledges, Reason.pledge_not_found)
+        check(f["pledge"] in self.pledges, PledgeReason.pledge_not_found)
         pledge = self.pledges[f["pledge"]]
-        check(pledge.pledgee in signers, Reason.not_pledgee)
+        check(pledge.pledgee in signers, PledgeReason.not_pledgee)
         outstanding = len(self.under_lien(self.batches[pledge.batch], f["pledge"]))
-        check(outstanding > 0, Reason.pledge_resolved)
+        check(outstanding > 0, PledgeReason.pledge_resolved)
         check(f["quantity"] <= outstanding, too_much)
         return pledge
 
@@ -272,22 +273,22 @@ class ReferenceLedger:
         self._check_new_agreement(f["repo"])
         seller, buyer = self._account(f["sellerAccount"]), self._account(f["buyerAccount"])
         check(seller.owner in signers, Reason.not_account_holder)
-        check(buyer.owner != seller.owner, Reason.same_party)
+        check(buyer.owner != seller.owner, PledgeReason.same_party)
         check(buyer.owner in signers, Reason.missing_signature)
         check(not seller.frozen, Reason.account_frozen)
         check(not buyer.frozen, Reason.account_frozen)
         batch = self._batch(f["batch"])
         for account in (seller, buyer):
-            check(account.type in AGREEMENT_ACCOUNT_TYPES, Reason.account_type_cannot_repo)
+            check(account.type in AGREEMENT_ACCOUNT_TYPES, PledgeReason.account_type_cannot_repo)
         self._check_may_hold(buyer, batch.scheme, batch.kind)
         today, repurchase = self.today(), date.fromisoformat(f["repurchaseDate"])
-        check(repurchase > today, Reason.repurchase_date_not_future)
+        check(repurchase > today, PledgeReason.repurchase_date_not_future)
         year_end = REPO_WITHIN_COMPLIANCE_YEAR[batch.scheme]
         if year_end and "compliance" in (seller.type, buyer.type):
             end = date(today.year, *year_end)
             if today > end:
                 end = date(today.year + 1, *year_end)
-            check(repurchase <= end, Reason.beyond_compliance_year)
+            check(repurchase <= end, PledgeReason.beyond_compliance_year)
         mine = self.tradable_serials(f["sellerAccount"], batch)
         check(len(mine) >= f["quantity"], Reason.insufficient_tradable)
         for serial in mine[: f["quantity"]]:
@@ -301,9 +302,9 @@ class ReferenceLedger:
         repo = self._repo(f["repo"])
         check(repo.seller in signers, Reason.missing_signature)
         check(repo.buyer in signers, Reason.missing_signature)
-        check(repo.status == "open", Reason.repo_resolved)
-        check(self.today() <= repo.repurchase, Reason.after_repurchase_date)
-        check(f["quantity"] <= repo.outstanding, Reason.close_exceeds_repo)
+        check(repo.status == "open", PledgeReason.repo_resolved)
+        check(self.today() <= repo.repurchase, PledgeReason.after_repurchase_date)
+        check(f["quantity"] <= repo.outstanding, PledgeReason.close_exceeds_repo)
         check(not self.accounts[repo.seller_account].frozen, Reason.account_frozen)
         check(not self.accounts[repo.buyer_account].frozen, Reason.account_frozen)
         batch = self.batches[repo.batch]
@@ -323,9 +324,9 @@ class ReferenceLedger:
         seller_defaulted = f["defaulter"] == "seller"
         check((repo.buyer if seller_defaulted else repo.seller) in signers,
               Reason.missing_signature)
-        check(repo.status == "open", Reason.repo_resolved)
-        check(self.today() > repo.repurchase, Reason.before_repurchase_date)
-        check(seller_defaulted or repo.free_use, Reason.repo_not_free_use)
+        check(repo.status == "open", PledgeReason.repo_resolved)
+        check(self.today() > repo.repurchase, PledgeReason.before_repurchase_date)
+        check(seller_defaulted or repo.free_use, PledgeReason.repo_not_free_use)
         batch = self.batches[repo.batch]
         if seller_defaulted:  # the buyer keeps the units, free of the lien
             for serial in self.under_lien(batch, f["repo"]):
@@ -333,7 +334,7 @@ class ReferenceLedger:
         repo.status = "seller_defaulted" if seller_defaulted else "buyer_defaulted"
 
     def _repo(self, repo_id: str) -> Repo:
-        check(repo_id in self.repos, Reason.repo_not_found)
+        check(repo_id in self.repos, PledgeReason.repo_not_found)
         return self.repos[repo_id]
 
     # --- the checklist's lines --------------------------------------------------------------
@@ -344,7 +345,7 @@ class ReferenceLedger:
 
     def _check_new_agreement(self, agreement: str) -> None:
         check(agreement not in self.pledges and agreement not in self.repos,
-              Reason.agreement_exists)
+              PledgeReason.agreement_exists)
 
     def _account(self, account_id: str) -> Account:
         check(account_id in self.accounts, Reason.unknown_account)

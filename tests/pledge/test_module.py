@@ -15,6 +15,7 @@ from ledger.errors import Reason, Rejected
 from ledger.modules import Module, Operation, OperationSet
 from ledger.replay import replay_check
 from pledge.module import PLEDGE
+from pledge.reasons import PledgeReason
 from tests.anchoring.ledger_history import OPERATOR_KEY
 from tests.isolation import REPO_ROOT
 from tests.pledge.helpers import PLEDGE as PLEDGE_FIELDS
@@ -57,6 +58,13 @@ def test_a_ledger_without_the_module_does_not_know_its_operations(market: World)
     assert replay_check(market.store, OperationSet([CORE, PLEDGE])).ok
 
 
+def test_every_reason_of_every_module_is_known_by_name() -> None:
+    operations = OperationSet([CORE, PLEDGE])
+    assert operations.reasons["unknown_batch"] is Reason.unknown_batch
+    assert operations.reasons["pledge_not_found"] is PledgeReason.pledge_not_found
+    assert len(operations.reasons) == len(Reason) + len(PledgeReason)
+
+
 def test_two_modules_may_not_define_one_operation() -> None:
     genesis = CORE.operations[0]
     twin = Module("twin", operations=(Operation(genesis.schema, genesis.handler, genesis.roles),))
@@ -64,5 +72,7 @@ def test_two_modules_may_not_define_one_operation() -> None:
         OperationSet([CORE, twin])
     with pytest.raises(ValueError, match="field check 'amount'"):
         OperationSet([CORE, PLEDGE, Module("again", field_checks=PLEDGE.field_checks)])
+    with pytest.raises(ValueError, match="reason 'malformed_instruction'"):
+        OperationSet([CORE, Module("clash", reasons=Reason)])
     with pytest.raises(ValueError, match="module 'pledge'"):
         OperationSet([CORE, PLEDGE, PLEDGE])

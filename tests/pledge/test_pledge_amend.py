@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import PLEDGORS, agreement, by, refused, register
 from tests.world import World
 
@@ -25,7 +26,7 @@ def test_both_parties_extend_the_maturity_and_restate_the_claim(market: World) -
     assert receipt.effects == {"closed": [], "created": [], "updated": []}
     # enforcement now waits for the new maturity
     market.clock.moment = datetime(2027, 1, 5, tzinfo=UTC)
-    refused(market, Reason.before_maturity, ("icbc",), "pledge_enforce", pledge="P1",
+    refused(market, PledgeReason.before_maturity, ("icbc",), "pledge_enforce", pledge="P1",
             quantity=1, toAccount="ICBC")
 
 
@@ -38,10 +39,10 @@ def test_an_amendment_needs_both_parties(market: World, signers: tuple[str, ...]
 
 
 @pytest.mark.parametrize(("fields", "reason"), [
-    ({}, Reason.nothing_to_amend),
-    (dict(maturityDate="2026-05-01"), Reason.maturity_before_start),
+    ({}, PledgeReason.nothing_to_amend),
+    (dict(maturityDate="2026-05-01"), PledgeReason.maturity_before_start),
     (dict(maturityDate="2026-06-01"), None),  # today: accepted
-    (dict(pledge="P9"), Reason.pledge_not_found),
+    (dict(pledge="P9"), PledgeReason.pledge_not_found),
     (dict(currency="RMB yuan"), Reason.malformed_instruction),
 ])
 def test_refusals(market: World, fields: dict[str, Any], reason: Reason | None) -> None:
@@ -55,12 +56,12 @@ def test_refusals(market: World, fields: dict[str, Any], reason: Reason | None) 
 def test_a_maturity_already_past_is_refused(market: World) -> None:
     register(market, maturityDate="2026-06-02")
     market.clock.advance(days=2)
-    refused(market, Reason.maturity_passed, PLEDGORS, "pledge_amend",
+    refused(market, PledgeReason.maturity_passed, PLEDGORS, "pledge_amend",
             **(TERMS | dict(maturityDate="2026-06-02", principal=1)))
 
 
 def test_a_resolved_pledge_cannot_be_amended(market: World) -> None:
     register(market)
     by(market, ("icbc",), "pledge_release", pledge="P1", quantity=400)
-    refused(market, Reason.pledge_resolved, PLEDGORS, "pledge_amend",
+    refused(market, PledgeReason.pledge_resolved, PLEDGORS, "pledge_amend",
             **(TERMS | dict(maturityDate="2027-06-30")))

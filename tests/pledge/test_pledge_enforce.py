@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import agreement, by, lien_lots, refused, register
 from tests.world import World
 
@@ -51,11 +52,11 @@ def test_into_a_disposal_account_the_pledgee_names(pledged: World) -> None:
 
 
 def test_before_maturity_enforcement_is_refused(pledged: World) -> None:
-    refused(pledged, Reason.before_maturity, ("icbc",), "pledge_enforce", pledge="P1",
+    refused(pledged, PledgeReason.before_maturity, ("icbc",), "pledge_enforce", pledge="P1",
             quantity=1, toAccount="ICBC")
     # on the maturity date itself the loan is not yet in default
     pledged.clock.moment = datetime(2026, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Beijing
-    refused(pledged, Reason.before_maturity, ("icbc",), "pledge_enforce", pledge="P1",
+    refused(pledged, PledgeReason.before_maturity, ("icbc",), "pledge_enforce", pledge="P1",
             quantity=1, toAccount="ICBC")
     # the day ends at Beijing midnight (CN-ETS utc_offset_minutes = 480), not at UTC's
     pledged.clock.advance(minutes=1)
@@ -70,17 +71,17 @@ def test_the_registry_may_allow_an_early_enforcement(pledged: World) -> None:
 def test_enforcing_more_than_is_pledged_is_refused(pledged: World) -> None:
     mature(pledged)
     enforce(pledged, 100)
-    refused(pledged, Reason.enforce_exceeds_pledged, ("icbc",), "pledge_enforce", pledge="P1",
+    refused(pledged, PledgeReason.enforce_exceeds_pledged, ("icbc",), "pledge_enforce", pledge="P1",
             quantity=301, toAccount="ICBC")
     enforce(pledged, 300)
-    refused(pledged, Reason.pledge_resolved, ("icbc",), "pledge_enforce", pledge="P1",
+    refused(pledged, PledgeReason.pledge_resolved, ("icbc",), "pledge_enforce", pledge="P1",
             quantity=1, toAccount="ICBC")
 
 
 def test_only_the_pledgee_enforces(pledged: World) -> None:
     mature(pledged)
     for signers in (("huaneng",), ("boc",), ("registry",), ("huaneng", "registry")):
-        refused(pledged, Reason.not_pledgee, signers, "pledge_enforce", pledge="P1",
+        refused(pledged, PledgeReason.not_pledgee, signers, "pledge_enforce", pledge="P1",
                 quantity=1, toAccount="ICBC")
 
 

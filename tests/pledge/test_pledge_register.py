@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import PLEDGE, PLEDGORS, agreement, lien_lots, refused, register
 from tests.world import World
 
@@ -90,8 +91,8 @@ FIELDS_REFUSED: list[tuple[dict[str, Any], Reason]] = [
     (dict(quantity=0), Reason.quantity_not_positive),
     (dict(quantity=5, serialFirst=999, serialLast=1003), Reason.serial_range_outside_batch),
     (dict(quantity=5, serialFirst=1, serialLast=4), Reason.serial_range_mismatch),
-    (dict(startDate="2027-01-01"), Reason.maturity_before_start),
-    (dict(startDate="2026-01-01", maturityDate="2026-05-31"), Reason.maturity_passed),
+    (dict(startDate="2027-01-01"), PledgeReason.maturity_before_start),
+    (dict(startDate="2026-01-01", maturityDate="2026-05-31"), PledgeReason.maturity_passed),
     (dict(currency="cny"), Reason.malformed_instruction),
     (dict(principal=0), Reason.malformed_instruction),
     (dict(principal=2**53), Reason.malformed_instruction),
@@ -109,20 +110,20 @@ def test_refusals(market: World, fields: dict[str, Any], reason: Reason) -> None
 
 
 def test_the_pledgee_must_be_a_bank(market: World) -> None:
-    refused(market, Reason.pledgee_not_bank, ("huaneng", "baowu"), "pledge_register",
+    refused(market, PledgeReason.pledgee_not_bank, ("huaneng", "baowu"), "pledge_register",
             **(PLEDGE | dict(pledgee="baowu")))
 
 
 def test_a_bank_cannot_pledge_to_itself(market: World) -> None:
     market.by("huaneng", "transfer", fromAccount="HN", toAccount="ICBC", batch="A1",
               quantity=500)
-    refused(market, Reason.same_party, ("icbc",), "pledge_register",
+    refused(market, PledgeReason.same_party, ("icbc",), "pledge_register",
             **(PLEDGE | dict(account="ICBC")))
 
 
 def test_an_id_names_one_agreement(market: World) -> None:
     register(market, quantity=100)
-    refused(market, Reason.agreement_exists, PLEDGORS, "pledge_register", **PLEDGE)
+    refused(market, PledgeReason.agreement_exists, PLEDGORS, "pledge_register", **PLEDGE)
 
 
 def test_a_frozen_account_cannot_pledge(market: World) -> None:
@@ -133,7 +134,7 @@ def test_a_frozen_account_cannot_pledge(market: World) -> None:
 def test_the_scheme_decides_which_account_types_may_pledge(market: World) -> None:
     market.issue_credits("C1", "HN", 100)
     market.by("huaneng", "transfer", fromAccount="HN", toAccount="LI", batch="C1", quantity=50)
-    refused(market, Reason.account_type_cannot_pledge, ("li", "icbc"), "pledge_register",
+    refused(market, PledgeReason.account_type_cannot_pledge, ("li", "icbc"), "pledge_register",
             **(PLEDGE | dict(account="LI", batch="C1", quantity=50)))
     register(market, batch="C1", quantity=50)  # from HN, a compliance account
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import agreement, by, lien_lots, refused, register
 from tests.world import World
 
@@ -35,7 +36,7 @@ def test_a_full_release_resolves_the_pledge_and_frees_every_unit(market: World) 
 def test_releasing_more_than_is_pledged_is_refused(market: World) -> None:
     register(market)
     release(market, 300)
-    refused(market, Reason.release_exceeds_pledged, ("icbc",), "pledge_release", pledge="P1",
+    refused(market, PledgeReason.release_exceeds_pledged, ("icbc",), "pledge_release", pledge="P1",
             quantity=101)
     assert lien_lots(market, "P1") == [(301, 400, "HN", "pledged")]
 
@@ -43,19 +44,19 @@ def test_releasing_more_than_is_pledged_is_refused(market: World) -> None:
 def test_a_resolved_pledge_cannot_be_released_again(market: World) -> None:
     register(market)
     release(market, 400)
-    refused(market, Reason.pledge_resolved, ("icbc",), "pledge_release", pledge="P1",
+    refused(market, PledgeReason.pledge_resolved, ("icbc",), "pledge_release", pledge="P1",
             quantity=1)
 
 
 def test_only_the_pledgee_releases(market: World) -> None:
     register(market)
     for signers in (("huaneng",), ("boc",), ("registry",)):
-        refused(market, Reason.not_pledgee, signers, "pledge_release", pledge="P1",
+        refused(market, PledgeReason.not_pledgee, signers, "pledge_release", pledge="P1",
                 quantity=1)
 
 
 def test_an_unknown_pledge_is_named(market: World) -> None:
-    refused(market, Reason.pledge_not_found, ("icbc",), "pledge_release", pledge="P9",
+    refused(market, PledgeReason.pledge_not_found, ("icbc",), "pledge_release", pledge="P9",
             quantity=1)
 
 
@@ -64,7 +65,7 @@ def test_a_release_only_touches_its_own_pledge(market: World) -> None:
     register(market, ("huaneng", "boc"), pledge="P2", pledgee="boc", quantity=100)
     release(market, 100)
     assert lien_lots(market, "P2") == [(101, 200, "HN", "pledged")]
-    refused(market, Reason.not_pledgee, ("icbc",), "pledge_release", pledge="P2", quantity=1)
+    refused(market, PledgeReason.not_pledgee, ("icbc",), "pledge_release", pledge="P2", quantity=1)
 
 
 def test_units_released_in_a_frozen_account_stay_frozen(market: World) -> None:

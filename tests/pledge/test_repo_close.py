@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import REPO_PARTIES, agreement, by, lien_lots, open_repo, refused
 from tests.world import World
 
@@ -37,7 +38,7 @@ def test_a_splittable_repo_closes_in_parts(market: World) -> None:
 def test_a_shanghai_repo_closes_whole(market: World) -> None:
     market.allocate("SH1", "HN", 20_000, scheme="CN-SH")
     open_repo(market, batch="SH1", quantity=12_000)
-    refused(market, Reason.repo_not_splittable, REPO_PARTIES, "repo_close", repo="R1",
+    refused(market, PledgeReason.repo_not_splittable, REPO_PARTIES, "repo_close", repo="R1",
             quantity=10_000)
     close(market, 12_000)
     assert market.holding("HN", "SH1")["tradable"] == 20_000
@@ -61,7 +62,7 @@ def test_a_free_use_buyer_returns_equivalent_units(market: World) -> None:
 def test_after_the_repurchase_date_only_a_default_remains(market: World) -> None:
     open_repo(market)
     market.clock.moment = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 10-01 00:00 in Beijing
-    refused(market, Reason.after_repurchase_date, REPO_PARTIES, "repo_close", repo="R1",
+    refused(market, PledgeReason.after_repurchase_date, REPO_PARTIES, "repo_close", repo="R1",
             quantity=400)
 
 
@@ -73,11 +74,11 @@ def test_both_parties_sign(market: World, signers: tuple[str, ...]) -> None:
 
 def test_over_close_closed_and_unknown_repos(market: World) -> None:
     open_repo(market)
-    refused(market, Reason.close_exceeds_repo, REPO_PARTIES, "repo_close", repo="R1",
+    refused(market, PledgeReason.close_exceeds_repo, REPO_PARTIES, "repo_close", repo="R1",
             quantity=401)
     close(market)
-    refused(market, Reason.repo_resolved, REPO_PARTIES, "repo_close", repo="R1", quantity=1)
-    refused(market, Reason.repo_not_found, REPO_PARTIES, "repo_close", repo="R9", quantity=1)
+    refused(market, PledgeReason.repo_resolved, REPO_PARTIES, "repo_close", repo="R1", quantity=1)
+    refused(market, PledgeReason.repo_not_found, REPO_PARTIES, "repo_close", repo="R9", quantity=1)
 
 
 def test_a_frozen_account_stops_the_return(market: World) -> None:

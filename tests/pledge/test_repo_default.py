@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import REPO_PARTIES, agreement, by, lien_lots, open_repo, refused
 from tests.world import World
 
@@ -45,14 +46,14 @@ def test_a_free_use_seller_default_leaves_the_units_with_the_buyer(market: World
 def test_not_before_the_repurchase_date_has_passed(market: World) -> None:
     open_repo(market)
     market.clock.moment = datetime(2026, 9, 30, 15, 59, tzinfo=UTC)
-    refused(market, Reason.before_repurchase_date, ("icbc",), "repo_default", repo="R1",
+    refused(market, PledgeReason.before_repurchase_date, ("icbc",), "repo_default", repo="R1",
             defaulter="seller")
 
 
 def test_a_buyer_under_lien_cannot_fail_to_deliver(market: World) -> None:
     open_repo(market)
     market.clock.moment = AFTER
-    refused(market, Reason.repo_not_free_use, ("huaneng",), "repo_default", repo="R1",
+    refused(market, PledgeReason.repo_not_free_use, ("huaneng",), "repo_default", repo="R1",
             defaulter="buyer")
 
 
@@ -71,7 +72,7 @@ def test_an_ended_repo_cannot_default(market: World) -> None:
     open_repo(market)
     by(market, REPO_PARTIES, "repo_close", repo="R1", quantity=400)
     market.clock.moment = AFTER
-    refused(market, Reason.repo_resolved, ("icbc",), "repo_default", repo="R1",
+    refused(market, PledgeReason.repo_resolved, ("icbc",), "repo_default", repo="R1",
             defaulter="seller")
     refused(market, Reason.malformed_instruction, ("icbc",), "repo_default", repo="R1",
             defaulter="both")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ledger.errors import Reason
+from pledge.reasons import PledgeReason
 from tests.pledge.helpers import REPO, REPO_PARTIES, agreement, lien_lots, open_repo, refused
 from tests.world import World
 
@@ -50,7 +51,7 @@ FIELDS_REFUSED: list[tuple[dict[str, Any], Reason]] = [
     (dict(buyerAccount="NOPE"), Reason.unknown_account),
     (dict(batch="NOPE"), Reason.unknown_batch),
     (dict(quantity=1001), Reason.insufficient_tradable),
-    (dict(repurchaseDate="2026-06-01"), Reason.repurchase_date_not_future),
+    (dict(repurchaseDate="2026-06-01"), PledgeReason.repurchase_date_not_future),
     (dict(purchasePrice=0), Reason.malformed_instruction),
     (dict(currency="CN"), Reason.malformed_instruction),
     (dict(freeUse=1), Reason.malformed_instruction),
@@ -66,7 +67,7 @@ def test_refusals(market: World, fields: dict[str, Any], reason: Reason) -> None
 
 
 def test_a_repo_between_two_accounts_of_one_participant_is_refused(market: World) -> None:
-    refused(market, Reason.same_party, ("huaneng",), "repo_open",
+    refused(market, PledgeReason.same_party, ("huaneng",), "repo_open",
             **(REPO | dict(buyerAccount="HNT")))
 
 
@@ -74,7 +75,7 @@ def test_pledges_and_repos_share_one_id_space(market: World) -> None:
     from tests.pledge.helpers import register
 
     register(market, pledge="R1", quantity=10)
-    refused(market, Reason.agreement_exists, REPO_PARTIES, "repo_open", **REPO)
+    refused(market, PledgeReason.agreement_exists, REPO_PARTIES, "repo_open", **REPO)
 
 
 def test_units_under_a_pledge_cannot_be_sold_in_a_repo(market: World) -> None:
@@ -93,9 +94,9 @@ def test_frozen_accounts_take_no_part(market: World, frozen: str) -> None:
 def test_the_scheme_decides_which_account_types_take_part(market: World) -> None:
     market.issue_credits("C1", "HN", 100)
     market.by("huaneng", "transfer", fromAccount="HN", toAccount="LI", batch="C1", quantity=50)
-    refused(market, Reason.account_type_cannot_repo, ("li", "icbc"), "repo_open",
+    refused(market, PledgeReason.account_type_cannot_repo, ("li", "icbc"), "repo_open",
             **(REPO | dict(sellerAccount="LI", batch="C1", quantity=50)))
-    refused(market, Reason.account_type_cannot_repo, ("huaneng", "li"), "repo_open",
+    refused(market, PledgeReason.account_type_cannot_repo, ("huaneng", "li"), "repo_open",
             **(REPO | dict(buyerAccount="LI", batch="C1", quantity=50)))
 
 
@@ -104,7 +105,7 @@ def test_the_scheme_decides_which_account_types_take_part(market: World) -> None
 
 def test_shanghai_repos_are_at_least_ten_thousand_tonnes(market: World) -> None:
     market.allocate("SH1", "HN", 20_000, scheme="CN-SH")
-    refused(market, Reason.repo_below_minimum, REPO_PARTIES, "repo_open",
+    refused(market, PledgeReason.repo_below_minimum, REPO_PARTIES, "repo_open",
             **(REPO | dict(batch="SH1", quantity=9_999)))
     open_repo(market, batch="SH1", quantity=10_000)
 
@@ -114,7 +115,7 @@ def test_guangdong_repos_with_a_compliance_account_end_within_the_compliance_yea
     market.allocate("GD1", "HN", 1000, scheme="CN-GD")
     market.allocate("GD2", "HNT", 1000, scheme="CN-GD")
     # CN-GD's compliance year ends on 06-20: opened 2026-06-01, a repo with HN ends by then
-    refused(market, Reason.beyond_compliance_year, REPO_PARTIES, "repo_open",
+    refused(market, PledgeReason.beyond_compliance_year, REPO_PARTIES, "repo_open",
             **(REPO | dict(batch="GD1", repurchaseDate="2026-06-21")))
     open_repo(market, batch="GD1", repurchaseDate="2026-06-20")
     # between two trading accounts the rule does not apply

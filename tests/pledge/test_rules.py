@@ -11,6 +11,7 @@ import pytest
 from ledger.errors import Reason, Rejected
 from ledger.model import AccountType
 from ledger.schemes import SchemeRules, load_rules_dir
+from pledge.reasons import PledgeReason
 from pledge.rules import AgreementRules, agreement_rules
 from tests.pledge.helpers import REPO_PARTIES, open_repo, refused
 from tests.world import World
@@ -72,12 +73,12 @@ def set_repo_rules(world: World, scheme: str, **repo: object) -> None:
 def test_rules_recorded_in_the_journal_apply_from_their_entry_on(market: World) -> None:
     open_repo(market, quantity=100)
     set_repo_rules(market, "CN-ETS", min_quantity=200, splittable=False)
-    refused(market, Reason.repo_below_minimum, REPO_PARTIES, "repo_open", repo="R2",
+    refused(market, PledgeReason.repo_below_minimum, REPO_PARTIES, "repo_open", repo="R2",
             sellerAccount="HN", buyerAccount="ICBC", batch="A1", quantity=199,
             purchasePrice=1, repurchasePrice=1, currency="CNY", repurchaseDate="2026-09-30",
             freeUse=False)
     # the repo opened before keeps its size; the rules in force now forbid splitting it
-    refused(market, Reason.repo_not_splittable, REPO_PARTIES, "repo_close", repo="R1",
+    refused(market, PledgeReason.repo_not_splittable, REPO_PARTIES, "repo_close", repo="R1",
             quantity=50)
 
 
