@@ -42,6 +42,10 @@ MAX_PROOF_HASHES = 130  # longer than any RFC 9162 proof of a uint64-sized log
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
 _TX_HASH = re.compile(r"0x[0-9a-f]{64}")
 MAX_UINT64 = 2**64 - 1
+# The journal entry format versions this verifier can read: ledger.journal.KNOWN_FORMATS (this
+# module imports nothing of the ledger; a test keeps the two equal). An entry without "format"
+# is format 1 in its legacy form.
+ENTRY_FORMATS = frozenset({1})
 
 
 class VerificationFailed(Exception):
@@ -178,6 +182,12 @@ def verify_entry(bundle: Mapping[str, Any], checkpoint: CheckpointBody, _trusted
     seq = document.get("seq") if isinstance(document, dict) else None
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise VerificationFailed("the entry has no integer seq")
+    version = document.get("format", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or \
+            version not in ENTRY_FORMATS:
+        # Its inclusion may hold, but what this verifier would say the entry does may not.
+        raise VerificationFailed(f"journal entry {seq} is in journal format {version!r:.40}, "
+                                 "which this verifier does not know: upgrade carbonledger")
     inclusion = bundle["inclusion"]
     if not isinstance(inclusion, Mapping) or set(inclusion) != {"index", "hashes"}:
         raise VerificationFailed("inclusion must be an object with exactly index, hashes")

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.model import Account, Batch, Lien, Lot, Participant, SigningKey, lot_id
 from ledger.schemes import SchemeRules
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 
 @dataclass
@@ -36,12 +39,12 @@ class LotEffects:
 
 @dataclass(frozen=True)
 class Row:
-    """A row of a table defined outside the ledger core (the pledge package's pledges, repos
-    and their events). `key` holds the table's primary-key values in column order, `values`
+    """A row of a table a module declares (the pledge module's pledges, repos and their
+    events). `key` holds the table's primary-key values in column order, `values`
     every column (key included). `new` rows are inserted; the others replace the stored row
     with the same key. These tables are projections like the rest: a replay rebuilds them."""
 
-    table: str
+    table: Table  # declared by its module (ledger.modules.Module.tables)
     key: tuple[Any, ...]
     values: Mapping[str, Any]
     new: bool

@@ -1,9 +1,19 @@
 """Journal entries: sequence number, the signed instruction, the acceptance time and the
-effects, as RFC 8785 canonical JSON; their leaf hash is SHA-256(0x00 ‖ bytes) (RFC 9162)."""
+effects, as RFC 8785 canonical JSON; their leaf hash is SHA-256(0x00 ‖ bytes) (RFC 9162).
+
+An entry names its format version under "format". Entries written before the key existed
+carry none: they are format 1 in its legacy form. Their bytes are in the log and under anchored
+roots, so they are never rewritten, and a replay rebuilds each entry in the form it was stored
+in (`stored_form`, `writing_form`). Any change to an entry's bytes needs a new format version
+and a new golden vector (tests/vectors/formats/).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +49,51 @@ def body_hash(instruction: Instruction) -> bytes:
     return sha256(canonical_json(instruction.body_json(), checked=False))
 
 
+ENTRY_FORMAT = 1
+"""The format version of the entries this code writes."""
+
+KNOWN_FORMATS = frozenset({1})
+"""Every format version this code can replay (anchoring.verify keeps the same set)."""
+
+EntryForm = int | None
+"""How an entry is written: a format version, or None for format 1's legacy form (no key)."""
+
+# Set only by replay, around the entries of one form; the engine never sets it, so everything
+# it writes is in ENTRY_FORMAT. A context variable rather than a parameter keeps the engine
+# unaware of old forms, and it does not leak into other threads.
+_writing: ContextVar[EntryForm] = ContextVar("carbonledger_entry_form", default=ENTRY_FORMAT)
+
+
+class UnknownEntryFormat(ValueError):
+    """A stored entry names a format version this code does not know."""
+
+
+def stored_form(document: Mapping[str, Any]) -> EntryForm:
+    """The form a stored entry document was written in: None when it has no "format" key
+    (format 1, legacy form), else its format version, which must be one this code knows."""
+    if "format" not in document:
+        return None
+    version = document["format"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise UnknownEntryFormat(f"journal format {version!r} is not a format version")
+    if version not in KNOWN_FORMATS:
+        raise UnknownEntryFormat(
+            f"journal format {version} is newer than this code knows: upgrade carbonledger"
+            if version > ENTRY_FORMAT else f"journal format {version} is not a format version")
+    return version
+
+
+@contextmanager
+def writing_form(form: EntryForm) -> Iterator[None]:
+    """Within the block, `make_entry` writes entries in `form` (replay's rebuild of old
+    entries); outside it, in ENTRY_FORMAT."""
+    token = _writing.set(form)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
 def make_entry(seq: int, signed: SignedInstruction, accepted_at: str,
                effects: dict[str, Any]) -> JournalRow:
     document = {
@@ -47,6 +102,11 @@ def make_entry(seq: int, signed: SignedInstruction, accepted_at: str,
         "instruction": signed.as_json(),
         "effects": effects,
     }
+    # Format 1 is the only document shape so far (a later version would dispatch on `form`
+    # here); its legacy form is the same document without the key.
+    form = _writing.get()
+    if form is not None:
+        document["format"] = form
     entry = canonical_json(document, checked=False)
     return JournalRow(
         seq=seq,
@@ -65,7 +125,11 @@ MARKER_OP = "checkpoint"
 def make_marker(seq: int, number: int, accepted_at: str) -> JournalRow:
     """The entry that closes checkpoint `number`: its bytes are exactly
     `{"checkpoint":K,"seq":S}` (RFC 8785), so the leaf commits to its own position and the
-    anchoring contract can rebuild it from the checkpoint's number and log size alone."""
+    anchoring contract can rebuild it from the checkpoint's number and log size alone.
+
+    A marker carries no "format" key and never will: its format is fixed by the anchoring
+    contract, which rebuilds these exact bytes (contracts/CheckpointMarker.sol), not by
+    ENTRY_FORMAT."""
     entry = canonical_json({"checkpoint": number, "seq": seq})
     return JournalRow(
         seq=seq,

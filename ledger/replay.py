@@ -5,6 +5,10 @@ scratch database, at the time the entry records; every signature is verified aga
 rebuilt entry must equal the stored one byte for byte (so its effects and hash match), and at
 the end every projection table must equal the live one row for row. The first difference is
 reported with the entry number or the table and key where it lies.
+
+Each entry is rebuilt in the form it was stored in, with or without its "format" key
+(ledger.journal): a ledger written by an older version replays exactly, and an entry of a
+format this code does not know is a difference, named, not an exception.
 """
 
 from __future__ import annotations
@@ -12,20 +16,28 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
 from ledger.clock import parse_time
 from ledger.engine import Ledger
 from ledger.errors import Rejected
-from ledger.journal import MARKER_OP, make_marker
+from ledger.journal import (
+    MARKER_OP,
+    EntryForm,
+    UnknownEntryFormat,
+    make_marker,
+    stored_form,
+    writing_form,
+)
 from ledger.modules import OperationSet
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
-from ledger.store.schema import PROJECTIONS
+from ledger.store.schema import CORE_PROJECTIONS
 
 REPLAY_BATCH = 500
 Progress = Callable[[int, int], None]
@@ -86,7 +98,7 @@ def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None
             entries, difference = _replay(live, Ledger(scratch, operations, _ReplayClock()),
                                           progress, observer, group_size or REPLAY_BATCH)
             if difference is None:
-                difference = compare_projections(live, scratch)
+                difference = compare_projections(live, scratch, operations)
         finally:
             scratch.dispose()
     return ReplayReport(entries, time.perf_counter() - started, difference)
@@ -96,32 +108,56 @@ def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
             observer: ReplayObserver | None, group_size: int) -> tuple[int, str | None]:
     """Apply the live journal's entries to `rebuilt` (a ledger on the scratch store, with a
     `_ReplayClock`), `group_size` to a transaction."""
-    scratch, clock = rebuilt.store, rebuilt.clock
-    assert isinstance(clock, _ReplayClock)
     with live.read() as tx:
         head = tx.head
+
+    def stored() -> Iterator[JournalRow]:
+        for start in range(0, head + 1, group_size):
+            with live.read() as tx:
+                rows = tx.journal_rows(start, min(start + group_size, head + 1))
+            yield from rows  # outside the read: no transaction stays open while replaying
+
+    done, difference = _replay_rows(
+        stored(), rebuilt, observer, group_size,
+        (lambda done: progress(done, head + 1)) if progress else None)
+    if difference is None and done < head + 1:
+        difference = f"entry {done}: missing from the journal"
+    if difference is None:
+        difference = _compare_journal_columns(live, rebuilt.store, head)
+    return done, difference
+
+
+def replay_rows(rows: Iterable[JournalRow], scratch: Store, operations: OperationSet,
+                group_size: int = REPLAY_BATCH) -> tuple[int, str | None]:
+    """Replay stored journal rows, entry 0 first and in order, into `scratch` (an empty,
+    migrated store), as `replay --check` replays a live journal: for rows kept elsewhere, such
+    as the golden journal of tests/vectors/formats/. Returns how many entries were replayed and
+    the first difference, None when every entry was rebuilt to its stored bytes."""
+    return _replay_rows(rows, Ledger(scratch, operations, _ReplayClock()), None, group_size,
+                        None)
+
+
+Segment = list[tuple[JournalRow, dict[str, Any]]]
+
+
+def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
+                 observer: ReplayObserver | None, group_size: int,
+                 progress: Callable[[int], None] | None) -> tuple[int, str | None]:
+    scratch, clock = rebuilt.store, rebuilt.clock
+    assert isinstance(clock, _ReplayClock)
     done = 0
-    for start in range(0, head + 1, group_size):
-        with live.read() as tx:
-            rows = tx.journal_rows(start, min(start + group_size, head + 1))
-        if not rows or rows[0].seq != start:
-            return done, f"entry {start}: missing from the journal"
+    iterator = iter(rows)
+    while group := list(islice(iterator, group_size)):
         documents = []
-        for expected_seq, row in enumerate(rows, start):
+        for expected_seq, row in enumerate(group, done):
             if row.seq != expected_seq:
                 return done, f"entry {expected_seq}: missing from the journal"
             try:
                 documents.append(json.loads(row.entry))
             except ValueError:
                 return done, f"entry {row.seq}: stored bytes are not JSON"
-        segments: list[list[tuple[JournalRow, dict[str, Any]]]] = [[]]
-        for row, document in zip(rows, documents, strict=True):
-            if row.op == MARKER_OP or (segments[-1] and segments[-1][-1][0].op == MARKER_OP):
-                segments.append([])
-            segments[-1].append((row, document))
-        for segment in segments:
-            if not segment:
-                continue
+        segments, unreadable = _segments(group, documents)
+        for form, segment in segments:
             if segment[0][0].op == MARKER_OP:
                 difference = _replay_marker(rebuilt, clock, *segment[0])
                 if difference is None and observer:
@@ -129,13 +165,34 @@ def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
                     difference = observer.checkpoint(scratch, document["checkpoint"],
                                                      row.seq + 1)
             else:
-                difference = _replay_instructions(rebuilt, clock, scratch, segment)
+                difference = _replay_instructions(rebuilt, clock, scratch, segment, form)
             if difference:
                 return done, difference
             done += len(segment)
+        if unreadable:
+            return done, unreadable
         if progress:
-            progress(done, head + 1)
-    return done, _compare_journal_columns(live, scratch, head)
+            progress(done)
+    return done, None
+
+
+def _segments(rows: list[JournalRow], documents: list[dict[str, Any]]
+              ) -> tuple[list[tuple[EntryForm, Segment]], str | None]:
+    """Split a group into what is replayed together: each checkpoint marker alone, and runs of
+    entries stored in one form (a replay rebuilds each entry in the form it was stored in).
+    Stops at an entry whose format this code does not know, and names it."""
+    segments: list[tuple[EntryForm, Segment]] = []
+    for row, document in zip(rows, documents, strict=True):
+        marker = row.op == MARKER_OP
+        try:
+            form = stored_form(document) if not marker and isinstance(document, dict) else None
+        except UnknownEntryFormat as unknown:
+            return segments, f"entry {row.seq}: {unknown}"
+        last = segments[-1] if segments else None
+        if marker or last is None or last[1][-1][0].op == MARKER_OP or last[0] != form:
+            segments.append((form, []))
+        segments[-1][1].append((row, document))
+    return segments, None
 
 
 def _replay_marker(rebuilt: Ledger, clock: _ReplayClock, row: JournalRow,
@@ -154,7 +211,7 @@ def _replay_marker(rebuilt: Ledger, clock: _ReplayClock, row: JournalRow,
 
 
 def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
-                         segment: list[tuple[JournalRow, dict[str, Any]]]) -> str | None:
+                         segment: Segment, form: EntryForm) -> str | None:
     signed = []
     for row, document in segment:
         try:
@@ -165,7 +222,8 @@ def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
         clock.feed([parse_time(document["accepted_at"]) for _, document in segment])
     except (KeyError, ValueError):
         return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
-    results = rebuilt.submit_batch(signed)
+    with writing_form(form):
+        results = rebuilt.submit_batch(signed)
     for (row, _), result in zip(segment, results, strict=True):
         if isinstance(result, Rejected):
             return f"entry {row.seq}: refused on replay: {result}"
@@ -203,8 +261,9 @@ def _compare_journal_columns(live: Store, scratch: Store, head: int) -> str | No
     return None
 
 
-def compare_projections(live: Store, scratch: Store) -> str | None:
-    for table in PROJECTIONS:
+def compare_projections(live: Store, scratch: Store, operations: OperationSet) -> str | None:
+    """Every projection, the core's and each module's tables, row for row."""
+    for table in (*CORE_PROJECTIONS, *operations.tables.values()):
         keys = [c.name for c in table.primary_key.columns]
         columns = [c.name for c in table.columns]
         sql = f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {', '.join(keys)}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ledger.effects import Changes, LotEffects, Row
 from ledger.model import (
@@ -24,6 +24,9 @@ from ledger.model import (
     SigningKey,
 )
 from ledger.schemes import SchemeRules
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 HeldKey = tuple[str, str, LotState]  # (account, batch, state)
 HELD_FIRST_PAGE = 4  # lots read first for selection by quantity: most spends need one or two
@@ -97,11 +100,11 @@ class Source(Protocol):
         ...
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]: ...
     def lots_under_lien(self, lien: str) -> list[Lot]: ...
-    def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None: ...
+    def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None: ...
 
 
 T = TypeVar("T")
-RowKey = tuple[str, tuple[Any, ...]]  # (table, primary-key values)
+RowKey = tuple["Table", tuple[Any, ...]]  # (table, primary-key values)
 
 
 class _Cache(Generic[T]):
@@ -265,8 +268,8 @@ class WorkingSet:
         return sorted((lot for lot in self._by_batch.get(batch, {}).values()
                        if lot.first <= last and lot.last >= first), key=lambda lot: lot.first)
 
-    def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
-        """A row of a table defined outside the core, by its primary-key values."""
+    def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
+        """A row of a table a module declares, by its primary-key values."""
         if (table, key) not in self._rows:
             self._rows[(table, key)] = self.source.row(table, key)
         return self._rows[(table, key)]

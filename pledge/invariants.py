@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy import Table
+
+from ledger.store import schema
 from ledger.store.database import Store
-from ledger.store.schema import ROW_TABLES
 from ledger.store.sql import SqlTransaction
 from pledge.model import (
     PLEDGE_PURPOSE,
@@ -34,8 +36,8 @@ def check_agreement_invariants(store: Store) -> list[str]:
     with store.read() as tx:
         under = _under_lien(tx)
         events = _events(tx)
-        pledges = [Pledge.from_row(values) for values in _rows(tx, "pledges")]
-        repos = [Repo.from_row(values) for values in _rows(tx, "repos")]
+        pledges = [Pledge.from_row(values) for values in _rows(tx, schema.pledges)]
+        repos = [Repo.from_row(values) for values in _rows(tx, schema.repos)]
         liens = {lien_id: (holder, purpose) for lien_id, holder, purpose in tx.all(
             "SELECT id, holder, purpose FROM liens")}
     problems = []
@@ -71,10 +73,10 @@ def check_agreement_invariants(store: Store) -> list[str]:
     return problems
 
 
-def _rows(tx: SqlTransaction, table: str) -> list[dict[str, Any]]:
-    columns = [column.name for column in ROW_TABLES[table].columns]
+def _rows(tx: SqlTransaction, table: Table) -> list[dict[str, Any]]:
+    columns = [column.name for column in table.columns]
     return [dict(zip(columns, row, strict=True)) for row in tx.all(
-        f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")]
+        f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY id")]
 
 
 def _under_lien(tx: SqlTransaction) -> dict[str, dict[tuple[str, str], int]]:

@@ -17,6 +17,7 @@ from ledger.effects import Row
 from ledger.errors import Rejected, require
 from ledger.model import Lien
 from ledger.ops import Context
+from ledger.store.schema import agreement_events, pledges, repos
 from pledge.reasons import PledgeReason
 
 PLEDGE_PURPOSE = "pledge"
@@ -73,7 +74,7 @@ class Pledge:
     def row(self, *, new: bool) -> Row:
         values = asdict(self)
         values["status"] = self.status.value
-        return Row("pledges", (self.id,), values, new)
+        return Row(pledges, (self.id,), values, new)
 
     @classmethod
     def from_row(cls, values: dict[str, Any]) -> Pledge:
@@ -117,7 +118,7 @@ class Repo:
     def row(self, *, new: bool) -> Row:
         values = asdict(self)
         values["status"] = self.status.value
-        return Row("repos", (self.id,), values, new)
+        return Row(repos, (self.id,), values, new)
 
     @classmethod
     def from_row(cls, values: dict[str, Any]) -> Repo:
@@ -128,7 +129,7 @@ class Repo:
 
 def event(ctx: Context, agreement: str, quantity: int) -> Row:
     """One line of an agreement's history: this journal entry acted on it."""
-    return Row("agreement_events", (agreement, ctx.seq),
+    return Row(agreement_events, (agreement, ctx.seq),
                {"agreement": agreement, "seq": ctx.seq, "op": ctx.op, "quantity": quantity},
                new=True)
 
@@ -137,14 +138,14 @@ def event(ctx: Context, agreement: str, quantity: int) -> Row:
 
 
 def load_pledge(ctx: Context, pledge_id: str) -> Pledge:
-    values = ctx.ws.row("pledges", (pledge_id,))
+    values = ctx.ws.row(pledges, (pledge_id,))
     if values is None:
         raise Rejected(PledgeReason.pledge_not_found, pledge_id)
     return Pledge.from_row(dict(values))
 
 
 def load_repo(ctx: Context, repo_id: str) -> Repo:
-    values = ctx.ws.row("repos", (repo_id,))
+    values = ctx.ws.row(repos, (repo_id,))
     if values is None:
         raise Rejected(PledgeReason.repo_not_found, repo_id)
     return Repo.from_row(dict(values))
@@ -158,7 +159,7 @@ def load_lien(ctx: Context, lien_id: str) -> Lien:
 
 def require_new_agreement(ctx: Context, agreement_id: str) -> None:
     """Pledges, repos and liens share one id space: an agreement's id is its lien's."""
-    taken = (ctx.ws.row("pledges", (agreement_id,)) is not None
-             or ctx.ws.row("repos", (agreement_id,)) is not None
+    taken = (ctx.ws.row(pledges, (agreement_id,)) is not None
+             or ctx.ws.row(repos, (agreement_id,)) is not None
              or ctx.ws.liens.get(agreement_id) is not None)
     require(not taken, PledgeReason.agreement_exists, agreement_id)

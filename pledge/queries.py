@@ -13,6 +13,7 @@ from typing import Any
 
 from ledger.model import Lot
 from ledger.store.database import Store
+from ledger.store.schema import pledges, repos
 from ledger.store.sql import SqlTransaction
 from pledge.model import Pledge, Repo
 
@@ -45,7 +46,7 @@ class RepoHistory:
 
 def pledge_history(store: Store, pledge_id: str) -> PledgeHistory | None:
     with store.read() as tx:
-        values = tx.row("pledges", (pledge_id,))
+        values = tx.row(pledges, (pledge_id,))
         if values is None:
             return None
         return PledgeHistory(Pledge.from_row(dict(values)), _lots(tx, pledge_id),
@@ -54,7 +55,7 @@ def pledge_history(store: Store, pledge_id: str) -> PledgeHistory | None:
 
 def repo_history(store: Store, repo_id: str) -> RepoHistory | None:
     with store.read() as tx:
-        values = tx.row("repos", (repo_id,))
+        values = tx.row(repos, (repo_id,))
         if values is None:
             return None
         return RepoHistory(Repo.from_row(dict(values)), _lots(tx, repo_id),

@@ -185,10 +185,10 @@ agreement_events = Table(
     Column("quantity", BigInteger, nullable=False),
 )
 
-ROW_TABLES = {t.name: t for t in (pledges, repos, agreement_events)}
-
-PROJECTIONS = (participants, signing_keys, accounts, batches, lots, holdings, liens,
-               scheme_rules, *ROW_TABLES.values())
+# The core's projections; a module's own tables (ledger.modules.Module.tables) are projections
+# too, and replay compares them as well.
+CORE_PROJECTIONS = (participants, signing_keys, accounts, batches, lots, holdings, liens,
+                    scheme_rules)
 
 
 # --- checkpoints, the journal's Merkle log and the state commitment (anchoring/) -------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
 from ledger.model import (
@@ -39,7 +40,7 @@ from ledger.state import (
     WorkingSet,
 )
 from ledger.store.pq_pipeline import round_trip, rows_of
-from ledger.store.schema import ROW_TABLES, metadata
+from ledger.store.schema import metadata
 
 _LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
 _JOURNAL_COLUMNS = "seq, instruction_id, body_hash, op, entry, leaf_hash, accepted_at"
@@ -390,9 +391,9 @@ class SqlTransaction:
         return [lot_from_row(r) for r in self.all(
             f"SELECT {_LOT_COLUMNS} FROM lots WHERE lien = :lien", {"lien": lien})]
 
-    def row(self, table: str, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
+    def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
         columns, keys = _row_table(table)
-        found = self.one(f"SELECT {', '.join(columns)} FROM {table} WHERE "
+        found = self.one(f"SELECT {', '.join(columns)} FROM {table.name} WHERE "
                          + " AND ".join(f"{k} = :{k}" for k in keys),
                          dict(zip(keys, key, strict=True)))
         return dict(zip(columns, found, strict=True)) if found else None
@@ -568,25 +569,25 @@ class SqlTransaction:
 
 
     def _flush_rows(self, ws: WorkingSet) -> None:
-        """Rows of the tables defined outside the core: one insert and one update per table."""
-        by_table: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        """Rows of the tables modules declare: one insert and one update per table."""
+        by_table: dict[tuple[str, bool], tuple[Table, list[dict[str, Any]]]] = {}
         for row in ws.rows_written.values():
-            by_table.setdefault((row.table, row.new), []).append(dict(row.values))
-        for (table, new), rows in sorted(by_table.items()):
+            by_table.setdefault((row.table.name, row.new), (row.table, []))[1].append(
+                dict(row.values))
+        for (name, new), (table, rows) in sorted(by_table.items()):
             columns, keys = _row_table(table)
             if new:
-                self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ("
+                self.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ("
                                  + ", ".join(f":{c}" for c in columns) + ")", rows)
             else:
                 settings = ", ".join(f"{c} = :{c}" for c in columns if c not in keys)
-                self.executemany(f"UPDATE {table} SET {settings} WHERE "
+                self.executemany(f"UPDATE {name} SET {settings} WHERE "
                                  + " AND ".join(f"{k} = :{k}" for k in keys), rows)
 
 
 @lru_cache(maxsize=16)
-def _row_table(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _row_table(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(columns, primary-key columns) of a table written through `ledger.effects.Row`."""
-    table = ROW_TABLES[name]
     return (tuple(c.name for c in table.columns),
             tuple(c.name for c in table.primary_key.columns))
 

@@ -8,7 +8,7 @@ from typing import Any
 from ledger.errors import Reason, Rejected
 from ledger.instructions import SignedInstruction
 from ledger.journal import Receipt
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 # 400 t of A1 (HN's 1,000 t of 2025 CN-ETS allowances) pledged to ICBC until the year's end.
 PLEDGE: dict[str, Any] = dict(
@@ -64,8 +64,9 @@ def open_repo(world: World, signers: Sequence[str] = REPO_PARTIES, **fields: Any
 
 
 def agreement(world: World, table: str, agreement_id: str) -> dict[str, Any]:
+    """A row of the pledge module's table `table` (its name)."""
     with world.store.read() as tx:
-        row = tx.row(table, (agreement_id,))
+        row = tx.row(OPERATIONS.tables[table], (agreement_id,))
     assert row is not None, f"{table} has no {agreement_id}"
     return dict(row)
 

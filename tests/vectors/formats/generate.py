@@ -1,0 +1,554 @@
+"""Regenerate the golden vectors of this folder, by hand, from the repository's root:
+
+    .venv/bin/python -m tests.vectors.formats.generate
+
+Regenerating them is right ONLY when a format version changes: a journal entry's format
+(ledger.journal.ENTRY_FORMAT), the proof bundle version (anchoring.verify.BUNDLE_VERSION), the
+EIP-712 domain version, the checkpoint note. These vectors hold bytes that existing ledgers have
+already signed, logged and anchored; if a change makes tests/test_golden_formats.py fail, the
+change breaks them, and regenerating would only hide that. A new version gets new vectors, and
+the old ones stay as long as the code must read what they hold. The test suite never runs this
+script.
+
+Everything is deterministic: a fixed clock, fixed keys (tests/world.py's key sequence, the
+operator key of tests/anchoring/ledger_history.py) and instruction ids derived from a counter,
+and secp256k1 signatures are deterministic (RFC 6979). Running it twice writes the same files.
+Before writing, it checks every vector with the test's own checks and every mutation fails as
+its wantErr says.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ledger.client
+import tests.world
+from anchoring.bundles import Prover
+from anchoring.note import open_note, sign_note
+from anchoring.pledge_evidence import prove_pledge
+from custody.signatures import address_of
+from ledger.canonical import canonical_json, leaf_hash
+from ledger.clock import FixedClock
+from ledger.journal import MARKER_OP, make_entry, writing_form
+from ledger.schemes import load_rules_dir
+from ledger.state import JournalRow
+from ledger.store.database import Store, sqlite_url
+from pledge.invariants import check_agreement_invariants
+from tests.anchoring.ledger_history import OPERATOR_KEY, OTHER_KEY, History, build_history
+from tests.pledge.helpers import PLEDGORS, REPO_PARTIES, by, open_repo, register
+from tests.test_golden_formats import JOURNAL, OPERATIONS, VECTORS, check, fails_as_wanted
+from tests.world import World, fresh_wallet
+
+Vector = dict[str, Any]
+START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def _instruction_ids() -> Callable[[], bytes]:
+    """Instruction ids from a counter instead of the time and random bytes."""
+    counter = itertools.count(1)
+    return lambda: hashlib.sha256(b"carbonledger golden vector %d" % next(counter)).digest()
+
+
+# --- the history ------------------------------------------------------------------------------
+
+def build(store: Store) -> History:
+    """A varied history. Up to checkpoint 4 its entries are written in format 1's legacy form
+    (no "format" key), as earlier versions wrote them: issuance, transfers, retirement,
+    cancellation, freezing, a pledge and a repo. Then in format 1 with the key: an amendment,
+    scheme rules, a key rotation, a transfer by serial range, a repo closed in part and
+    defaulted, an enforced pledge, checkpoint 5 and an entry after it."""
+    clock = FixedClock(START)
+    with writing_form(None):
+        history = build_history(store, clock)  # checkpoints 1-3 and an entry after them
+        world = history.world
+        world.participant("icbc", "bank", "ICBC", "trading")
+        register(world)  # P1: 400 t of HN's A1 pledged to ICBC
+        by(world, ("icbc",), "pledge_release", pledge="P1", quantity=100)
+        open_repo(world)  # R1: HN sells 400 t of A1 to ICBC, to buy back by 2026-09-30
+        history.cut()
+
+    clock.moment = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
+    by(world, PLEDGORS, "pledge_amend", pledge="P1", loanReference="ICBC-SZ-2026-0042",
+       principal=9_000_000_00, currency="CNY", maturityDate="2026-12-31")
+    world.by("registry", "set_scheme_rules", scheme="CCER",
+             rules=json.dumps(load_rules_dir()["CCER"].as_json(), sort_keys=True))
+    world.participant("boc", "bank", "BOC", "trading")
+    world.wallets["boc-desk"] = fresh_wallet()
+    world.by("boc", "register_key", participant="boc", key=world.wallets["boc-desk"].address)
+    world.by("boc-desk", "revoke_key", participant="boc", key=world.wallets["boc"].address)
+    world.by("huaneng", "transfer", fromAccount="HN", toAccount="BOC", batch="A1",
+             quantity=20, serialFirst=981, serialLast=1000)
+    by(world, REPO_PARTIES, "repo_close", repo="R1", quantity=100)
+    clock.moment = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 2026-10-01 in Beijing
+    by(world, ("icbc",), "repo_default", repo="R1", defaulter="seller")
+    clock.moment = datetime(2027, 1, 1, 1, 0, tzinfo=UTC)  # after the pledge's maturity
+    by(world, ("icbc",), "pledge_enforce", pledge="P1", quantity=100, toAccount="ICBC")
+    world.by("gw", "retire", account="GW", batch="C1", quantity=15, beneficiary="Shenzhen Metro",
+             reason="2026 operations", claim="carbon neutral travel 2026")
+    world.by("registry", "cancel", account="HN", batch="A1", quantity=5, reason="correction")
+    clock.advance(seconds=30)
+    history.cut()
+    world.by("registry", "freeze_account", account="BOC", reason="court order 2027-3")
+    world.assert_invariants()
+    assert not check_agreement_invariants(store)
+    return history
+
+
+# --- vectors ----------------------------------------------------------------------------------
+
+def operation_vectors(world: World, rows: list[JournalRow]) -> dict[str, Vector]:
+    """One vector per operation: its first entry in the history, written as this code writes
+    entries now (format 1 with the key; same seq, time and effects)."""
+    keys = {wallet.address: wallet.private_key for wallet in world.wallets.values()}
+    vectors: dict[str, Vector] = {}
+    for row in rows:
+        if row.op == MARKER_OP or f"entry-{row.op}" in vectors:
+            continue
+        document = json.loads(row.entry)
+        signed = OPERATIONS.parse_signed(document["instruction"])
+        entry = make_entry(row.seq, signed, row.accepted_at, document["effects"]).entry
+        instruction = signed.instruction
+        vectors[f"entry-{row.op}"] = {
+            "description": f"{row.op}: the signed instruction of journal entry {row.seq}, "
+                           "its EIP-712 digest per signer, and its entry in journal format 1",
+            "op": row.op,
+            "domain": world.registry.domain.as_dict(),
+            "eip712_type": instruction.schema.struct.encode_type(),
+            "instruction": document["instruction"],
+            "signers": [{"address": a.signer, "private_key": "0x" + keys[a.signer].hex(),
+                         "nonce": a.nonce,
+                         "digest": "0x" + instruction.digest(world.registry.domain, a.signer,
+                                                             a.nonce).hex()}
+                        for a in signed.approvals],
+            "entry": entry.decode("utf-8"),
+            "leaf_hash": leaf_hash(entry).hex(),
+        }
+    missing = set(OPERATIONS.names) - {name.removeprefix("entry-") for name in vectors}
+    assert not missing, f"the history has no {sorted(missing)}"
+    return vectors
+
+
+def note_vector(history: History) -> Vector:
+    checkpoint = history.checkpoints[-1]
+    body = open_note(checkpoint.note, history.operator)
+    return {
+        "description": f"checkpoint {body.number}: a C2SP signed note (docs/proof-format.md), "
+                       "signed by the operator key",
+        "operator": history.operator,
+        "operator_key": "0x" + OPERATOR_KEY.hex(),
+        "body": {"origin": body.origin, "size": body.size, "log_root": body.log_root.hex(),
+                 "number": body.number, "state_root": body.state_root.hex(),
+                 "time": body.time},
+        "note": checkpoint.note,
+    }
+
+
+def bundle_vectors(history: History, rows: list[JournalRow]) -> dict[str, Vector]:
+    prover = Prover(history.store, history.checkpointer.state)
+    first_modern = next(r.seq for r in rows if r.op == "pledge_amend")
+    first_transfer = next(r.seq for r in rows if r.op == "transfer")
+    first = history.checkpoints[0].number
+    latest = history.checkpoints[-1].number
+    with history.store.read() as tx:
+        pledged = sorted(lot.id for lot in tx.lots_under_lien("P1"))
+    made = {
+        "bundle-entry": (prover.entry(first_modern),
+                         f"entry {first_modern} (pledge_amend, format 1) in checkpoint "
+                         f"{latest}"),
+        "bundle-entry-legacy": (prover.entry(first_transfer),
+                                f"entry {first_transfer} (transfer, legacy form: no format "
+                                f"key) in checkpoint {latest}"),
+        "bundle-lot": (prover.lot(pledged[0]), f"lot {pledged[0]} (pledged under P1) at "
+                       f"checkpoint {latest}"),
+        "bundle-lot-absent": (prover.lot("1.0"), f"lot 1.0 never existed at checkpoint "
+                              f"{latest}: a non-membership proof"),
+        "bundle-holding": (prover.holding("HN", "A1"), f"HN's holding of A1 at checkpoint "
+                           f"{latest}"),
+        "bundle-account": (prover.account("GW"), f"account GW at checkpoint {latest}"),
+        "bundle-consistency": (prover.consistency(first, latest),
+                               f"checkpoint {latest} extends checkpoint {first}"),
+        "bundle-pledge": (prove_pledge(prover, "P1"),
+                          f"pledge P1's evidence pack at checkpoint {latest}: registration "
+                          "and release in the legacy form, amendment and enforcement in "
+                          "format 1"),
+    }
+    return {name: {"description": description, "trusted_operator": history.operator,
+                   "bundle": json.loads(json.dumps(bundle))}
+            for name, (bundle, description) in made.items()}
+
+
+def journal_lines(rows: list[JournalRow]) -> list[str]:
+    return [json.dumps({"seq": r.seq, "op": r.op, "accepted_at": r.accepted_at,
+                        "instruction_id": r.instruction_id.hex(), "body_hash": r.body_hash.hex(),
+                        "leaf_hash": r.leaf_hash.hex(), "entry": r.entry.decode("utf-8")},
+                       ensure_ascii=False) for r in rows]
+
+
+# --- mutations ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mutation:
+    base: str
+    change: str
+    description: str
+    mutate: Callable[[Vector], None]
+    want_err: str
+    want_reason: str = ""
+
+
+def _entry_doc(vector: Vector) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(vector["entry"])
+    return document
+
+
+def _set_entry(vector: Vector, document: dict[str, Any], *, rehash: bool = True) -> None:
+    """Store a changed entry; with `rehash`, its leaf hash follows (the change is then only
+    caught by what the entry's content must satisfy)."""
+    # RFC 8785 on the journal's subset, written without the subset check: a mutation may leave
+    # the subset (an integer beyond 2^53), and the check under test must be what refuses it.
+    vector["entry"] = json.dumps(document, sort_keys=True, separators=(",", ":"),
+                                 ensure_ascii=False)
+    if rehash:
+        vector["leaf_hash"] = leaf_hash(vector["entry"].encode("utf-8")).hex()
+
+
+def _instruction_change(change: Callable[[dict[str, Any]], None]) -> Callable[[Vector], None]:
+    """Change the signed instruction, in the vector and in its entry alike."""
+    def mutate(vector: Vector) -> None:
+        change(vector["instruction"])
+        document = _entry_doc(vector)
+        document["instruction"] = vector["instruction"]
+        _set_entry(vector, document)
+    return mutate
+
+
+def _flip_bit(hex_text: str, byte: int) -> str:
+    raw = bytearray(bytes.fromhex(hex_text.removeprefix("0x")))
+    raw[byte] ^= 0x01
+    return ("0x" if hex_text.startswith("0x") else "") + raw.hex()
+
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _high_s(signature: str) -> str:
+    """The same signature with s replaced by n - s (and v flipped): valid ECDSA, but not the
+    unique low-s form (EIP-2)."""
+    raw = bytes.fromhex(signature[2:])
+    s = SECP256K1_N - int.from_bytes(raw[32:64], "big")
+    return "0x" + (raw[:32] + s.to_bytes(32, "big") + bytes([55 - raw[64]])).hex()  # 27 <-> 28
+
+
+def _entry_field(name: str, value: Any) -> Callable[[Vector], None]:
+    def mutate(vector: Vector) -> None:
+        document = _entry_doc(vector)
+        document[name] = value
+        _set_entry(vector, document)
+    return mutate
+
+
+def _without_format(vector: Vector) -> None:
+    document = _entry_doc(vector)
+    del document["format"]
+    _set_entry(vector, document)
+
+
+def _effects_changed(vector: Vector) -> None:
+    document = _entry_doc(vector)
+    document["effects"]["created"][0]["last"] += 1
+    _set_entry(vector, document, rehash=False)
+
+
+def _swap_approvals(vector: Vector) -> None:
+    def change(instruction: dict[str, Any]) -> None:
+        first, second = instruction["approvals"]
+        first["signature"], second["signature"] = second["signature"], first["signature"]
+    _instruction_change(change)(vector)
+
+
+def _note_text(change: Callable[[list[str]], object]) -> Callable[[Vector], None]:
+    """Change the note's text lines (0: origin, 1: size, 2: root, 3-5: extensions), keeping
+    its signature line."""
+    def mutate(vector: Vector) -> None:
+        text, signature = vector["note"].split("\n\n", 1)
+        lines = text.split("\n")
+        change(lines)
+        vector["note"] = "\n".join(lines) + "\n\n" + signature
+    return mutate
+
+
+def _note_signature_bit(vector: Vector) -> None:
+    import base64
+
+    text, line = vector["note"].split("\n\n", 1)
+    dash_name, blob = line.rstrip("\n").rsplit(" ", 1)
+    raw = bytearray(base64.b64decode(blob))
+    raw[4 + 10] ^= 0x01  # inside r, past the 4-byte key ID
+    vector["note"] = f"{text}\n\n{dash_name} {base64.b64encode(bytes(raw)).decode()}\n"
+
+
+def _note_other_key(vector: Vector) -> None:
+    body = open_note(vector["note"], vector["operator"])
+    vector["note"] = sign_note(body, OTHER_KEY)
+
+
+def _bundle(change: Callable[[dict[str, Any]], None]) -> Callable[[Vector], None]:
+    return lambda vector: change(vector["bundle"])
+
+
+def _swap(items: list[Any], i: int, j: int) -> None:
+    items[i], items[j] = items[j], items[i]
+
+
+def _entry_text(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(bundle: dict[str, Any]) -> None:
+        document = json.loads(bundle["entry"])
+        change(document)
+        bundle["entry"] = canonical_json(document).decode("utf-8")
+    return mutate
+
+
+def _lot_value(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(bundle: dict[str, Any]) -> None:
+        record = json.loads(bundle["state"]["value"])
+        change(record)
+        bundle["state"]["value"] = canonical_json(record).decode("utf-8")
+    return mutate
+
+
+def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda document: document.__setitem__(key, value)
+
+
+def _increment(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda document: document.__setitem__(key, document[key] + 1)
+
+
+def _drop_release(bundle: dict[str, Any]) -> None:
+    entries = bundle["entries"]
+    bundle["entries"] = [e for e in entries if '"op":"pledge_release"' not in e["entry"]]
+    assert len(bundle["entries"]) == len(entries) - 1
+
+
+def _note_of_other_key(bundle: dict[str, Any]) -> None:
+    body = open_note(bundle["checkpoint"], address_of(OPERATOR_KEY))
+    bundle["checkpoint"] = sign_note(body, OTHER_KEY)  # the operator it names is kept
+
+
+def _older_checkpoint_first(bundle: dict[str, Any]) -> None:
+    bundle["checkpoint"], bundle["from_checkpoint"] = (bundle["from_checkpoint"],
+                                                       bundle["checkpoint"])
+
+
+def _transfer_quantity(instruction: dict[str, Any]) -> None:
+    instruction["fields"]["quantity"] += 1
+
+
+def _transfer_nonce(instruction: dict[str, Any]) -> None:
+    instruction["approvals"][0]["nonce"] += 1
+
+
+def _signature_bit(instruction: dict[str, Any]) -> None:
+    approval = instruction["approvals"][0]
+    approval["signature"] = _flip_bit(approval["signature"], 40)
+
+
+def _signature_high_s(instruction: dict[str, Any]) -> None:
+    approval = instruction["approvals"][0]
+    approval["signature"] = _high_s(approval["signature"])
+
+
+def _field_added(instruction: dict[str, Any]) -> None:
+    instruction["fields"]["memo"] = "paid"
+
+
+def _too_large(instruction: dict[str, Any]) -> None:
+    instruction["fields"]["quantity"] = 2**53
+
+
+def _domain_chain(vector: Vector) -> None:
+    vector["domain"]["chainId"] = 1
+
+
+def _not_canonical(vector: Vector) -> None:
+    vector["entry"] = json.dumps(json.loads(vector["entry"]), indent=1)
+    vector["leaf_hash"] = leaf_hash(vector["entry"].encode("utf-8")).hex()
+
+
+NOT_IN_LOG = "is not in checkpoint"
+NOT_BY = "signature is not by"
+MUTATIONS = [
+    # journal entries: the signature covers the instruction, the leaf hash the entry's bytes
+    Mutation("entry-transfer", "quantity-changed", "one more unit than was signed for",
+             _instruction_change(_transfer_quantity), "bad_signature", NOT_BY),
+    Mutation("entry-transfer", "nonce-changed", "the approval claims another nonce",
+             _instruction_change(_transfer_nonce), "bad_signature", NOT_BY),
+    Mutation("entry-transfer", "signature-bit-flipped", "one bit of r flipped",
+             _instruction_change(_signature_bit), "bad_signature", NOT_BY),
+    Mutation("entry-transfer", "signature-high-s", "s replaced by n - s: a second valid "
+             "ECDSA signature, refused so that a signature's bytes are unique (EIP-2)",
+             _instruction_change(_signature_high_s), "bad_signature", "high-s"),
+    Mutation("entry-transfer", "domain-chain-changed", "checked under another chain id than "
+             "the one signed for", _domain_chain, "bad_signature", NOT_BY),
+    Mutation("entry-transfer", "field-added", "a field the operation does not have",
+             _instruction_change(_field_added), "malformed_instruction", "memo"),
+    Mutation("entry-issue_batch", "quantity-beyond-max", "2^53, a quantity JSON numbers "
+             "cannot carry exactly", _instruction_change(_too_large),
+             "quantity_out_of_range", "2^53-1"),
+    Mutation("entry-pledge_register", "signatures-swapped", "the two parties' signatures "
+             "swapped between their approvals", _swap_approvals, "bad_signature", NOT_BY),
+    Mutation("entry-transfer", "effects-changed", "a created lot one serial longer, the stored "
+             "leaf hash kept", _effects_changed, "leaf_hash_mismatch", "the code gives"),
+    Mutation("entry-transfer", "not-canonical", "the entry's JSON indented: not RFC 8785",
+             _not_canonical, "not_canonical", "RFC 8785"),
+    Mutation("entry-transfer", "format-unknown", "an entry of journal format 2",
+             _entry_field("format", 2), "UnknownEntryFormat", "newer than this code knows"),
+    Mutation("entry-transfer", "format-not-a-number", "format \"1\", a string",
+             _entry_field("format", "1"), "UnknownEntryFormat", "not a format version"),
+    Mutation("entry-transfer", "format-removed", "the legacy form: a valid stored entry, but "
+             "not what this code writes now", _without_format, "entry_mismatch",
+             "not in format 1"),
+    # the signed checkpoint
+    Mutation("note", "signature-bit-flipped", "one bit of the signature flipped",
+             _note_signature_bit, "NoteError", "the checkpoint signature is invalid"),
+    Mutation("note", "size-changed", "the log size one larger, signature kept",
+             _note_text(lambda lines: lines.__setitem__(1, str(int(lines[1]) + 1))),
+             "NoteError", "is not signed by"),
+    Mutation("note", "state-root-changed", "another state root, signature kept",
+             _note_text(lambda lines: lines.__setitem__(
+                 4, "state " + "A" * 43 + "=")), "NoteError", "is not signed by"),
+    Mutation("note", "extension-line-dropped", "the time line removed",
+             _note_text(lambda lines: lines.pop(5)), "NoteError", "want 6"),
+    Mutation("note", "signed-by-another-key", "the same text signed by a key nobody trusts",
+             _note_other_key, "NoteError", "carries no signature by the trusted operator"),
+    # proof bundles
+    Mutation("bundle-entry", "proof-element-swapped", "two hashes of the inclusion proof "
+             "swapped", _bundle(lambda b: _swap(b["inclusion"]["hashes"], 0, 1)),
+             "VerificationFailed", NOT_IN_LOG),
+    Mutation("bundle-entry", "proof-element-dropped", "the inclusion proof's last hash removed",
+             _bundle(lambda b: b["inclusion"]["hashes"].pop()), "VerificationFailed",
+             NOT_IN_LOG),
+    Mutation("bundle-entry", "index-changed", "the proof claims the next log index",
+             _bundle(lambda b: _increment("index")(b["inclusion"])), "VerificationFailed",
+             "an entry's position in the log is its seq"),
+    Mutation("bundle-entry", "accepted-at-changed", "the entry's acceptance time a day later",
+             _bundle(_entry_text(_set("accepted_at", "2026-07-02T02:00:00.000Z"))),
+             "VerificationFailed", NOT_IN_LOG),
+    Mutation("bundle-entry", "format-unknown", "the entry claims journal format 2",
+             _bundle(_entry_text(_set("format", 2))), "VerificationFailed",
+             "which this verifier does not know"),
+    Mutation("bundle-entry-legacy", "format-added", "\"format\":1 added to a legacy entry: "
+             "another byte string than the log holds", _bundle(_entry_text(_set("format", 1))),
+             "VerificationFailed", NOT_IN_LOG),
+    Mutation("bundle-entry", "not-canonical", "the entry text with a space",
+             _bundle(lambda b: b.__setitem__("entry", b["entry"].replace(",", ", ", 1))),
+             "VerificationFailed", "canonical form"),
+    Mutation("bundle-lot", "proof-element-swapped", "two siblings of the state proof swapped",
+             _bundle(lambda b: _swap(b["state"]["proof"]["siblings"], 0, 1)),
+             "VerificationFailed", "root_mismatch"),
+    Mutation("bundle-lot", "state-changed", "the lot claimed tradable, not pledged",
+             _bundle(lambda b: _lot_value(_set("state", "tradable"))(b)),
+             "VerificationFailed", "value_mismatch"),
+    Mutation("bundle-lot", "lot-renamed", "the proof passed off as another lot's",
+             _bundle(lambda b: b.__setitem__("lot", "1.1")), "VerificationFailed",
+             "but lot 1.1 has key"),
+    Mutation("bundle-lot", "operator-changed", "the bundle names another operator",
+             _bundle(lambda b: b.__setitem__("operator", address_of(OTHER_KEY))),
+             "VerificationFailed", "but the key you trust is"),
+    Mutation("bundle-lot", "signed-by-another-key", "the checkpoint signed again by a key "
+             "the auditor does not trust", _bundle(_note_of_other_key), "VerificationFailed",
+             "carries no signature by the trusted operator"),
+    Mutation("bundle-lot", "unknown-field-added", "a field the format does not have",
+             _bundle(_set("comment", "trust me")), "VerificationFailed", "unknown comment"),
+    Mutation("bundle-lot", "version-changed", "bundle format version 2",
+             _bundle(_set("version", 2)), "VerificationFailed",
+             "bundle version 2 is not supported"),
+    Mutation("bundle-lot-absent", "value-claimed", "a value for a lot the proof shows absent",
+             _bundle(lambda b: b["state"].__setitem__("value", canonical_json(
+                 {"account": "HN", "batch": "A1", "first": 1, "id": "1.0", "last": 1,
+                  "lien": None, "state": "tradable"}).decode())), "VerificationFailed",
+             "key_mismatch"),
+    Mutation("bundle-holding", "bucket-changed", "one more tradable unit",
+             _bundle(lambda b: _lot_value(_increment("tradable"))(b)), "VerificationFailed",
+             "value_mismatch"),
+    Mutation("bundle-account", "frozen-flipped", "the account claimed frozen",
+             _bundle(lambda b: _lot_value(_set("frozen", True))(b)), "VerificationFailed",
+             "value_mismatch"),
+    Mutation("bundle-consistency", "proof-element-dropped", "the consistency proof's first "
+             "hash removed", _bundle(lambda b: b["consistency"].pop(0)), "VerificationFailed",
+             "does not extend"),
+    Mutation("bundle-consistency", "checkpoints-swapped", "the later checkpoint given as the "
+             "earlier", _bundle(_older_checkpoint_first), "VerificationFailed",
+             "must come before"),
+    Mutation("bundle-pledge", "lot-dropped", "a lot under the lien left out",
+             _bundle(lambda b: b["lots"].pop()), "VerificationFailed", "left out"),
+    Mutation("bundle-pledge", "release-dropped", "the release left out",
+             _bundle(_drop_release), "VerificationFailed", "left out"),
+    Mutation("bundle-pledge", "entries-reordered", "amendment and enforcement swapped",
+             _bundle(lambda b: _swap(b["entries"], -1, -2)), "VerificationFailed",
+             "journal order"),
+]
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def generate(out: Path) -> None:
+    ledger.client.new_instruction_id = _instruction_ids()
+    tests.world._keys = itertools.count(1)  # the key sequence, from its start
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(sqlite_url(Path(tmp) / "golden.db"))
+        store.upgrade()
+        try:
+            history = build(store)
+            with store.read() as tx:
+                rows = tx.journal_rows(0, tx.head + 1)
+            vectors = operation_vectors(history.world, rows)
+            vectors["note"] = note_vector(history)
+            vectors.update(bundle_vectors(history, rows))
+        finally:
+            store.dispose()
+
+    for name, vector in vectors.items():
+        check(name, vector)
+    mutated: dict[str, Vector] = {}
+    for mutation in MUTATIONS:
+        name = f"{mutation.base}@{mutation.change}"
+        vector = copy.deepcopy(vectors[mutation.base])
+        mutation.mutate(vector)
+        vector["description"] = f"{vectors[mutation.base]['description']}; mutated: " \
+                                f"{mutation.description}"
+        vector["wantErr"] = mutation.want_err
+        if mutation.want_reason:
+            vector["wantReason"] = mutation.want_reason
+        problem = fails_as_wanted(name, vector)
+        assert problem is None, problem
+        mutated[name] = vector
+
+    for old in itertools.chain(out.glob("*.json"), [out / JOURNAL.name]):
+        old.unlink(missing_ok=True)
+    for name, vector in {**vectors, **mutated}.items():
+        _write_json(out / f"{name}.json", vector)
+    (out / JOURNAL.name).write_text("\n".join(journal_lines(rows)) + "\n", encoding="utf-8")
+    print(f"wrote {len(vectors)} vectors, {len(mutated)} mutations and a journal of "
+          f"{len(rows)} entries to {out}")
+
+
+if __name__ == "__main__":
+    # A folder given as argument receives the files instead (to compare two runs, say).
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else VECTORS
+    target.mkdir(parents=True, exist_ok=True)
+    generate(target)
