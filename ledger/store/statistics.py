@@ -80,8 +80,15 @@ class StatisticsKeeper:
             try:
                 with self._connect() as connection:
                     analyze_stale_tables(connection)
-            except Exception:  # the server went away, say: the next mark tries again
-                logger.warning("refreshing the planner statistics failed", exc_info=True)
+            except Exception as exc:  # the server went away, say: the next mark tries again
+                # one line: a dropped connection is expected here and must not look like a
+                # crash to whoever reads the log; anything else keeps its traceback
+                import psycopg  # this keeper runs on PostgreSQL only
+
+                lost = isinstance(exc, psycopg.OperationalError)
+                logger.warning("refreshing the planner statistics failed (%s); the next look "
+                               "tries again", str(exc).strip().split("\n", 1)[0],
+                               exc_info=not lost)
             self.looks += 1
 
 
