@@ -32,16 +32,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from anchoring.checkpoints import checkpoint_at, ledger_origin, stored_checkpoints
-from anchoring.contract import AnchoredCheckpoint, checkpoint_commitment
-from anchoring.merkle import leaf_hash
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog
-from anchoring.note import NoteError, open_note
-from anchoring.smt import MAX_BATCH_CHANGES, SparseMerkleTree
-from anchoring.state_keys import ACCOUNT, HOLDING, LOT
-from anchoring.state_leaves import Leaves, account_leaves, holding_leaves, lot_leaves
-from anchoring.state_versions import closed_at, opened_at
-from ledger.invariants import check_invariants
+from anchoring.auditor.merkle import leaf_hash
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
+from anchoring.auditor.note import NoteError, open_note
+from anchoring.auditor.smt import MAX_BATCH_CHANGES, SparseMerkleTree
+from anchoring.auditor.state_keys import ACCOUNT, HOLDING, LOT
+from anchoring.operator.checkpoints import checkpoint_at, ledger_origin, stored_checkpoints
+from anchoring.operator.contract import AnchoredCheckpoint, checkpoint_commitment
+from anchoring.operator.state_leaves import Leaves, account_leaves, holding_leaves, lot_leaves
+from anchoring.operator.state_versions import closed_at, opened_at
 from ledger.modules import OperationSet
 from ledger.replay import Progress, replay_check
 from ledger.store.database import Store
@@ -54,8 +53,8 @@ _TRIGGERS = {
 
 
 class AnchoredRoots(Protocol):
-    """A registry as the audit reads it (anchoring.chain.RegistryReader); a node that fails
-    raises anchoring.chain.ChainUnavailable, which ends the audit without a verdict."""
+    """A registry as the audit reads it (anchoring.operator.chain.RegistryReader); a node that fails
+    raises anchoring.operator.chain.ChainUnavailable, which ends the audit without a verdict."""
 
     @property
     def description(self) -> str: ...
@@ -96,7 +95,7 @@ def audit(live: Store, operations: OperationSet, trusted_operator: str,
     report = replay_check(live, operations, progress=progress, observer=auditor)
     problem = report.first_difference or auditor.finish()
     if problem is None:
-        problems = check_invariants(live)
+        problems = operations.check_invariants(live)  # the core's and every module's
         problem = f"invariant broken: {problems[0]}" if problems else None
     return AuditReport(report.entries, auditor.checked, time.perf_counter() - started, problem,
                        auditor.anchored if chain else None,

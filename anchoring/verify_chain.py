@@ -6,11 +6,11 @@
     print(result.verified.statement, [c.block_number for c in result.confirmed])
     # raises VerificationFailed (the proof) or AnchorNotConfirmed (the anchor)
 
-First the offline verifier (anchoring.verify) checks the bundle against the trusted operator
+First the offline verifier (anchoring.auditor.verify) checks the bundle against the trusted operator
 key; then every checkpoint the proof rests on (one, or two for a consistency proof) must be
 anchored where the bundle claims: the registry's `isAnchored` view is asked with the number,
 size and roots of the verified signed note — never with values from the bundle's anchor
-object — and the transaction, block and time it claims are checked (anchoring.chain
+object — and the transaction, block and time it claims are checked (anchoring.operator.chain
 `confirm_anchor`). A bundle made before its checkpoint was anchored has no anchor to check,
 and is refused here: ask for a new bundle once the checkpoint is anchored.
 
@@ -20,14 +20,21 @@ auditor needs the bundle, the operator key, and a node.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from web3 import Web3
 
-from anchoring.chain import AnchorMismatch, AnchorNotConfirmed, ConfirmedAnchor, confirm_anchor
-from anchoring.contract import AnchoredCheckpoint
-from anchoring.verify import Verified, verify_bundle
+from anchoring.auditor.bundle_format import BundleKind
+from anchoring.auditor.verify import STANDARD_KINDS, Verified, verify_bundle
+from anchoring.operator.chain import (
+    AnchorMismatch,
+    AnchorNotConfirmed,
+    ConfirmedAnchor,
+    confirm_anchor,
+)
+from anchoring.operator.contract import AnchoredCheckpoint
 
 __all__ = ["VerifiedOnChain", "verify_bundle_on_chain"]
 
@@ -42,11 +49,13 @@ class VerifiedOnChain:
 
 def verify_bundle_on_chain(bundle: Any, trusted_operator: str, w3: Web3, *,
                            registry: str | None = None,
-                           chain_id: int | None = None) -> VerifiedOnChain:
+                           chain_id: int | None = None,
+                           kinds: Sequence[BundleKind] = STANDARD_KINDS) -> VerifiedOnChain:
     """Check `bundle` against the operator key the caller trusts, then its anchors against the
     chain behind ``w3``. ``registry`` and ``chain_id``, if given, pin the registry the caller
-    trusts; otherwise the registry the bundle names is asked (the caller should say so)."""
-    verified = verify_bundle(bundle, trusted_operator)
+    trusts; otherwise the registry the bundle names is asked (the caller should say so).
+    ``kinds`` are the bundle kinds the offline half knows, as for `verify_bundle`."""
+    verified = verify_bundle(bundle, trusted_operator, kinds)
     confirmed = []
     for claim in verified.anchors:
         body = claim.checkpoint

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from anchoring.checkpoints import Checkpointer, CheckpointPolicy
-from anchoring.errors import OperatorKeyMissing
+from anchoring.operator.checkpoints import Checkpointer, CheckpointPolicy
+from anchoring.operator.errors import OperatorKeyMissing
 from api.config import LedgerConfig, default_store_url
+from api.service import LedgerService, Parts
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from ledger.client import Wallet, new_instruction
 from ledger.clock import Clock, utc_now
@@ -19,8 +22,15 @@ from ledger.instructions import make_domain
 from ledger.journal import Receipt
 from ledger.modules import Module, OperationSet
 from ledger.schemes import load_rules_dir, rules_document
+from ledger.store import queries
 from ledger.store.database import Store
 from pledge.module import PLEDGE
+
+if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/service.py)
+    from eth_account.signers.local import LocalAccount
+
+    from anchoring.operator.chain import Chain, ChainRecord
+    from anchoring.operator.worker import AnchoringWorker
 
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
 
@@ -71,11 +81,12 @@ def registry_wallet(config: LedgerConfig, data_dir: Path, password: str) -> Wall
     key = read_keystore(data_dir / config.registry_keystore, password)
     wallet = Wallet(key, make_domain(config.chain_id))
     store = Store(config.store_url)
-    with store.read() as tx:
-        row = tx.one("SELECT last_nonce FROM signing_keys WHERE address = :a",
-                     {"a": wallet.address})
-    store.dispose()
-    wallet.nonce = int(row[0]) if row else 0
+    try:
+        with store.read() as tx:
+            registered = queries.key(tx, wallet.address)
+    finally:
+        store.dispose()
+    wallet.nonce = registered.last_nonce if registered else 0
     return wallet
 
 
@@ -134,3 +145,79 @@ def open_checkpointer(config: LedgerConfig, data_dir: Path, password: str, *,
                                  "`carbonledger operator-key --create`")
     key = read_keystore(data_dir / operator.keystore, password)
     return Checkpointer(open_ledger(config, clock), key, policy)
+
+
+# --- the application: every interface is built from here ------------------------------------
+
+PasswordSource = Callable[[], str]
+CHAIN_FILE = "chain.json"  # anchoring.operator.chain.CHAIN_FILE: where a deployment is recorded
+
+
+@dataclass
+class App:
+    """A built ledger: its application service and what to close when done."""
+
+    config: LedgerConfig
+    data_dir: Path
+    service: LedgerService
+
+    def close(self) -> None:
+        self.service.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | None = None,
+          clock: Clock = utc_now, policy: CheckpointPolicy | None = None,
+          reanchor: bool = False) -> App:
+    """The one place that wires the store, the modules' operations, keys, the chain and the
+    anchoring worker into an application service. Keys are read (with `password`) only when a
+    command needs them: the checkpointer on the first cut, the anchorer on the first anchor."""
+    ledger = open_ledger(config, clock)
+    operator = load_operator(data_dir)
+
+    def checkpointer() -> Checkpointer:
+        if operator is None or password is None:
+            raise OperatorKeyMissing(f"no operator key in {data_dir}: create one with "
+                                     "`carbonledger operator-key --create`")
+        key = read_keystore(data_dir / operator.keystore, password())
+        return Checkpointer(ledger, key, policy)
+
+    def anchoring() -> AnchoringWorker:
+        return anchoring_worker(ledger.store, data_dir, password, operator, reanchor=reanchor)
+
+    deployed = (data_dir / CHAIN_FILE).exists()
+    parts = Parts(ledger, operator.address if operator else None, checkpointer,
+                  anchoring if deployed else None)
+    return App(config, data_dir, LedgerService(parts))
+
+
+def recorded_chain(data_dir: Path, record: ChainRecord,
+                   anchorer: LocalAccount | None) -> Chain:
+    """The chain a deployment record names: the managed anvil node, or a JSON-RPC URL."""
+    from anchoring.operator.chain import RpcChain
+
+    if record.network == "anvil":
+        from anchoring.operator.anvil import connect_anvil
+
+        return connect_anvil(data_dir / "chain", anchorer)
+    assert record.rpc_url is not None, "an rpc record has its URL"
+    return RpcChain(record.rpc_url, anchorer)
+
+
+def anchoring_worker(store: Store, data_dir: Path, password: PasswordSource | None,
+                     operator: OperatorConfig | None, *, reanchor: bool = False) -> AnchoringWorker:
+    """A worker anchoring `store`'s checkpoints on the registry the data directory records."""
+    from anchoring.operator.chain import ChainRecord, anchorer_account
+    from anchoring.operator.worker import AnchoringWorker, AnchorTarget
+
+    record = ChainRecord.load(data_dir)
+    keystore = data_dir / record.anchorer_keystore if record.anchorer_keystore else None
+    anchorer = anchorer_account(keystore, password() if keystore and password else None)
+    return AnchoringWorker(store, lambda: recorded_chain(data_dir, record, anchorer),
+                           AnchorTarget.of(record),
+                           operator=operator.address if operator else None, reanchor=reanchor)

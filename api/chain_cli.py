@@ -30,10 +30,10 @@ from api.config import ConfigError, LedgerConfig, load_config
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-    from anchoring.chain import Chain, ChainRecord
-    from anchoring.worker import AnchoringWorker, AnchorResult
+    from anchoring.operator.chain import Chain, ChainRecord
+    from anchoring.operator.worker import AnchoringWorker, AnchorResult
 
-ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"  # anchoring.chain reads it
+ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"  # anchoring.operator.chain reads it
 ANCHORER_KEYSTORE = Path("keystores") / "anchorer.json"
 OWNER_KEYSTORE = Path("keystores") / "registry-owner.json"
 LOCAL_FUNDING_WEI = 10**21  # what `deploy` gives the anchorer on the local anvil chain
@@ -72,7 +72,7 @@ def chain() -> None:
 @click.pass_obj
 def up(data_dir: Path) -> None:
     """Start the local anvil node; its chain persists in DATA_DIR/chain/anvil-state.json."""
-    from anchoring.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
+    from anchoring.operator.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
 
     node = AnvilNode(_chain_dir(data_dir))
     already = node.running()
@@ -89,7 +89,7 @@ def up(data_dir: Path) -> None:
 @click.pass_obj
 def down(data_dir: Path) -> None:
     """Stop the local anvil node (SIGTERM: it writes its state file, then exits)."""
-    from anchoring.anvil import AnvilError, AnvilNode
+    from anchoring.operator.anvil import AnvilError, AnvilNode
 
     try:
         stopped = AnvilNode(_chain_dir(data_dir)).stop()
@@ -122,7 +122,7 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
     """Deploy the AnchorRegistry and record it in DATA_DIR/chain.json."""
     from eth_utils import to_checksum_address
 
-    from anchoring.chain import ChainError, ChainRecord, RpcChain, deploy_registry
+    from anchoring.operator.chain import ChainError, ChainRecord, RpcChain, deploy_registry
 
     _config(data_dir)
     if network == "embedded":
@@ -140,7 +140,7 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
         anchorer, keystore_used = _anchorer(keystore, create=local)
         target: Chain
         if local:
-            from anchoring.anvil import connect_anvil, set_balance
+            from anchoring.operator.anvil import connect_anvil, set_balance
 
             target = connect_anvil(_chain_dir(data_dir), anchorer)
             if target.w3.eth.get_balance(anchorer.address) == 0:
@@ -170,7 +170,7 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
 def _deploy_embedded(owner: str | None) -> None:
     from eth_utils import to_checksum_address
 
-    from anchoring.chain import ChainError, EmbeddedChain, deploy_registry
+    from anchoring.operator.chain import ChainError, EmbeddedChain, deploy_registry
 
     target = EmbeddedChain()
     click.echo(f"chain: {target.description}")
@@ -189,7 +189,7 @@ def _deploy_embedded(owner: str | None) -> None:
 def _anchorer(keystore: Path, *, create: bool) -> tuple[LocalAccount, bool]:
     """The anchorer's account, and whether it came from the keystore (rather than the
     environment). On a local chain a missing keystore is created."""
-    from anchoring.chain import anchorer_account
+    from anchoring.operator.chain import anchorer_account
     from custody.keystore import new_private_key, write_keystore
 
     if os.environ.get(ANCHORER_KEY_VARIABLE):
@@ -215,7 +215,7 @@ def _local_owner(data_dir: Path) -> str:
 def _refuse_overwrite(data_dir: Path, target: Chain, replace: bool) -> None:
     from eth_utils import to_checksum_address
 
-    from anchoring.chain import ChainRecord
+    from anchoring.operator.chain import ChainRecord
 
     existing = ChainRecord.load_if_present(data_dir)
     if existing is None or replace or existing.chain_id != target.chain_id:
@@ -240,10 +240,10 @@ def _relative(path: Path, base: Path) -> str:
 
 def _recorded_chain(data_dir: Path, record: ChainRecord,
                     anchorer: LocalAccount | None) -> Chain:
-    from anchoring.chain import RpcChain
+    from anchoring.operator.chain import RpcChain
 
     if record.network == "anvil":
-        from anchoring.anvil import connect_anvil
+        from anchoring.operator.anvil import connect_anvil
 
         return connect_anvil(_chain_dir(data_dir), anchorer)
     assert record.rpc_url is not None, "an rpc record has its URL"
@@ -257,7 +257,7 @@ def _reached(target: Chain) -> str:
 
 
 def _record(data_dir: Path) -> ChainRecord:
-    from anchoring.chain import ChainError, ChainRecord
+    from anchoring.operator.chain import ChainError, ChainRecord
 
     try:
         return ChainRecord.load(data_dir)
@@ -276,8 +276,8 @@ def _record(data_dir: Path) -> ChainRecord:
 @click.pass_obj
 def anchor(data_dir: Path, follow: bool, poll_seconds: float, reanchor: bool) -> None:
     """Anchor the stored checkpoints not yet on chain, in order, recording where each lies."""
-    from anchoring.chain import ChainError, anchorer_account
-    from anchoring.worker import AnchoringStopped, AnchoringWorker, AnchorTarget
+    from anchoring.operator.chain import ChainError, anchorer_account
+    from anchoring.operator.worker import AnchoringStopped, AnchoringWorker, AnchorTarget
     from api.bootstrap import load_operator
     from ledger.store.database import Store
 
@@ -342,9 +342,9 @@ def status(data_dir: Path) -> None:
     """The chain, the registry, and how far the ledger's checkpoints are anchored."""
     from eth_utils import to_checksum_address
 
-    from anchoring.anvil import AnvilNode
-    from anchoring.chain import ChainError, ChainRecord
-    from anchoring.contract import AnchorRegistryClient
+    from anchoring.operator.anvil import AnvilNode
+    from anchoring.operator.chain import ChainError, ChainRecord
+    from anchoring.operator.contract import AnchorRegistryClient
 
     running = AnvilNode(_chain_dir(data_dir)).running()
     click.echo(f"local anvil: {running.description if running else 'not running'}")

@@ -58,20 +58,21 @@ def _config(data_dir: Path) -> LedgerConfig:
 
 
 @main.command()
-@click.option("--registry", default="registry", show_default=True, help="Registry participant id.")
+@click.option("--registry-id", default="registry", show_default=True,
+              help="Registry participant id.")
 @click.option("--registry-name", default="Carbon registry", show_default=True)
 @click.option("--chain-id", default=DEFAULT_CHAIN_ID, show_default=True, type=int,
               help="EIP-712 chain id the ledger's signatures are bound to.")
 @click.option("--rules-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Directory of scheme rule files (*.toml).")
 @click.pass_obj
-def init(data_dir: Path, registry: str, registry_name: str, chain_id: int,
+def init(data_dir: Path, registry_id: str, registry_name: str, chain_id: int,
          rules_dir: Path | None) -> None:
     """Create a ledger: data directory, registry key (encrypted keystore), schema, genesis."""
     if (data_dir / "config.json").exists():
         raise click.ClickException(f"{data_dir} already holds a ledger")
     try:
-        config, receipt = init_ledger(data_dir, registry=registry, registry_name=registry_name,
+        config, receipt = init_ledger(data_dir, registry=registry_id, registry_name=registry_name,
                                       password=_password(confirm=True), chain_id=chain_id,
                                       rules_dir=rules_dir)
     except Rejected as refused:
@@ -183,8 +184,8 @@ def operator_key(data_dir: Path, create: bool) -> None:
 @click.pass_obj
 def checkpoint(data_dir: Path, if_due: bool, every_entries: int, every_seconds: float) -> None:
     """Cut a checkpoint: append its marker, compute its log and state roots, sign it."""
-    from anchoring.checkpoints import CheckpointPolicy
-    from anchoring.errors import CheckpointError
+    from anchoring.operator.checkpoints import CheckpointPolicy
+    from anchoring.operator.errors import CheckpointError
     from api.bootstrap import open_checkpointer
     from custody.keystore import KeystoreError
 
@@ -227,9 +228,10 @@ def _output_option(function: Any) -> Any:
 def _emit_bundle(data_dir: Path, build: Callable[[Any], dict[str, Any]],
                  output: TextIO) -> None:
     """Build a bundle and check it against the ledger's operator key before handing it out."""
-    from anchoring.bundles import Prover
-    from anchoring.errors import CheckpointError
-    from anchoring.verify import VerificationFailed, verify_bundle
+    from anchoring.auditor.errors import VerificationFailed
+    from anchoring.auditor.verify import verify_bundle
+    from anchoring.operator.bundles import Prover
+    from anchoring.operator.errors import CheckpointError
     from api.bootstrap import load_operator
 
     store = Store(_config(data_dir).store_url)
@@ -312,8 +314,8 @@ def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: Tex
     """A pledge's evidence pack: its registration and later entries, its pledgor's account and
     every lot under its lien at a checkpoint, in one bundle — what a bank shows a court or
     another lender."""
-    from anchoring.pledge_evidence import prove_pledge
-    from anchoring.verify import verify_bundle
+    from anchoring.auditor.verify import verify_bundle
+    from anchoring.operator.pledge_evidence import prove_pledge
     from api.bootstrap import load_operator
 
     built: list[dict[str, Any]] = []
@@ -342,18 +344,19 @@ def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: Tex
               help="A JSON-RPC node of the anchor's chain: confirm there that the checkpoint "
                    "is anchored as the bundle claims. Without it the check is offline and the "
                    "anchor claim is not checked.")
-@click.option("--registry", default=None, metavar="ADDRESS",
+@click.option("--anchor-registry", default=None, metavar="ADDRESS",
               help="With --rpc: the AnchorRegistry you trust (default: the ledger's chain.json "
                    "when run inside its data directory, else the one the bundle names).")
 @click.pass_obj
 def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
-                   rpc_url: str | None, registry: str | None) -> None:
+                   rpc_url: str | None, anchor_registry: str | None) -> None:
     """Check a proof bundle; say what it proves. Exit 1 when it does not hold, 2 when the
     node given with --rpc cannot be reached."""
-    from anchoring.verify import VerificationFailed, verify_bundle
+    from anchoring.auditor.errors import VerificationFailed
+    from anchoring.auditor.verify import verify_bundle
 
-    if registry is not None and rpc_url is None:
-        raise click.UsageError("--registry is checked on chain: give --rpc URL too")
+    if anchor_registry is not None and rpc_url is None:
+        raise click.UsageError("--anchor-registry is checked on chain: give --rpc URL too")
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     try:
@@ -361,7 +364,7 @@ def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
     except ValueError as exc:
         raise _not_verified(f"the bundle is not JSON: {exc}") from exc
     if rpc_url is not None:
-        _verify_on_chain(data_dir, document, trusted, rpc_url, registry)
+        _verify_on_chain(data_dir, document, trusted, rpc_url, anchor_registry)
         return
     try:
         verified = verify_bundle(document, trusted)
@@ -395,15 +398,15 @@ def _say_verified(verified: Any) -> None:
 def _trusted_registry(data_dir: Path, option: str | None) -> tuple[str | None, int | None, str]:
     """The registry (and its chain id) to check anchors against, and where it came from;
     (None, None, ...) when the auditor names none and no ledger is at hand."""
-    from anchoring.chain import ChainRecord, ChainRecordError
-    from anchoring.note import NoteError, parse_address
+    from anchoring.auditor.note import NoteError, parse_address
+    from anchoring.operator.chain import ChainRecord, ChainRecordError
 
     if option is not None:
         try:
-            parse_address(option, "--registry")
+            parse_address(option, "--anchor-registry")
         except NoteError as exc:
-            raise click.BadParameter(str(exc), param_hint="--registry") from exc
-        return option, None, "given with --registry"
+            raise click.BadParameter(str(exc), param_hint="--anchor-registry") from exc
+        return option, None, "given with --anchor-registry"
     try:
         record = ChainRecord.load_if_present(data_dir)
     except ChainRecordError as exc:
@@ -411,15 +414,16 @@ def _trusted_registry(data_dir: Path, option: str | None) -> tuple[str | None, i
     if record is not None:
         return record.registry, record.chain_id, \
             f"the ledger's registry, {data_dir / 'chain.json'}"
-    return None, None, "the one the bundle names: pin the registry you trust with --registry"
+    return None, None, ("the one the bundle names: pin the registry you trust with "
+                        "--anchor-registry")
 
 
 def _verify_on_chain(data_dir: Path, document: Any, trusted: str, rpc_url: str,
                      registry: str | None) -> None:
     from datetime import UTC, datetime
 
-    from anchoring.chain import AnchorNotConfirmed, ChainUnavailable, RpcChain, redact_url
-    from anchoring.verify import VerificationFailed
+    from anchoring.auditor.errors import VerificationFailed
+    from anchoring.operator.chain import AnchorNotConfirmed, ChainUnavailable, RpcChain, redact_url
     from anchoring.verify_chain import verify_bundle_on_chain
 
     pinned, chain_id, source = _trusted_registry(data_dir, registry)
@@ -453,17 +457,17 @@ def _verify_on_chain(data_dir: Path, document: Any, trusted: str, rpc_url: str,
 @click.option("--rpc", "rpc_url", default=None, metavar="URL",
               help="A JSON-RPC node of the registry's chain: also compare every recomputed "
                    "checkpoint with what the registry holds for it.")
-@click.option("--registry", default=None, metavar="ADDRESS",
+@click.option("--anchor-registry", default=None, metavar="ADDRESS",
               help="With --rpc: the AnchorRegistry to compare with (default: the ledger's "
                    "chain.json).")
 @click.pass_obj
 def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
-                  registry: str | None) -> None:
+                  anchor_registry: str | None) -> None:
     """Replay the journal, re-verify every signature, recompute every checkpoint (and, with
     --rpc, compare each with its anchor). Exit 1 on a discrepancy, 2 when the node cannot be
     reached."""
     from anchoring.audit import AnchoredRoots, audit
-    from anchoring.chain import (
+    from anchoring.operator.chain import (
         AnchorNotConfirmed,
         ChainUnavailable,
         RpcChain,
@@ -471,16 +475,17 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
         redact_url,
     )
 
-    if registry is not None and rpc_url is None:
-        raise click.UsageError("--registry is read on chain: give --rpc URL too")
+    if anchor_registry is not None and rpc_url is None:
+        raise click.UsageError("--anchor-registry is read on chain: give --rpc URL too")
     config = _config(data_dir)
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     chain: AnchoredRoots | None = None
     if rpc_url is not None:
-        address, chain_id, registry_source = _trusted_registry(data_dir, registry)
+        address, chain_id, registry_source = _trusted_registry(data_dir, anchor_registry)
         if address is None:
-            raise click.UsageError("no registry to compare with: pass --registry ADDRESS, the "
+            raise click.UsageError("no registry to compare with: pass --anchor-registry "
+                                   "ADDRESS, the "
                                    "AnchorRegistry this ledger's checkpoints are anchored on")
         try:
             chain = read_registry(RpcChain(rpc_url, None).w3, address, chain_id=chain_id)

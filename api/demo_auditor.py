@@ -23,10 +23,17 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.anvil import AnvilNode, AnvilNotInstalled, connect_anvil, find_anvil, set_balance
 from anchoring.audit import audit
-from anchoring.bundles import Bundle, Prover
-from anchoring.chain import (
+from anchoring.auditor.merkle import leaf_hash
+from anchoring.operator.anvil import (
+    AnvilNode,
+    AnvilNotInstalled,
+    connect_anvil,
+    find_anvil,
+    set_balance,
+)
+from anchoring.operator.bundles import Bundle, Prover
+from anchoring.operator.chain import (
     AnchorNotConfirmed,
     Chain,
     ChainRecord,
@@ -35,10 +42,9 @@ from anchoring.chain import (
     deploy_registry,
     read_registry,
 )
-from anchoring.checkpoints import Checkpointer
-from anchoring.merkle import leaf_hash
+from anchoring.operator.checkpoints import Checkpointer
+from anchoring.operator.worker import AnchoringWorker, AnchorResult, AnchorTarget
 from anchoring.verify_chain import VerifiedOnChain, verify_bundle_on_chain
-from anchoring.worker import AnchoringWorker, AnchorResult, AnchorTarget
 from api.bootstrap import load_operator, open_checkpointer, registry_wallet
 from api.chain_cli import ANCHORER_KEYSTORE, LOCAL_FUNDING_WEI, OWNER_KEYSTORE
 from api.config import LedgerConfig, load_config
@@ -136,8 +142,8 @@ def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Ch
         f"({second.log_size} entries) is cut and anchored: {_where(anchored)}.")
 
     bundles = _bundles(data_dir, Prover(store, checkpointer.state), store)
-    how = ("over JSON-RPC, as `carbonledger verify FILE --operator-key KEY --registry ADDRESS "
-           "--rpc URL` does" if reached.rpc_url else "through the embedded chain's web3")
+    how = ("over JSON-RPC, as `carbonledger verify FILE --operator-key KEY --anchor-registry "
+           "ADDRESS --rpc URL` does" if reached.rpc_url else "through the embedded chain's web3")
     say(f"c. Three proof bundles go to an outside auditor ({data_dir / 'bundles'}), who trusts "
         f"the operator key and the registry's address and asks the chain {how}:")
     for story, path in bundles:

@@ -20,9 +20,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from anchoring.bundles import Prover
-from anchoring.pledge_evidence import prove_pledge
-from anchoring.verify import verify_bundle
+from anchoring.auditor.verify import verify_bundle
+from anchoring.operator.bundles import Prover
+from anchoring.operator.pledge_evidence import prove_pledge
 from api.bootstrap import load_operator, open_checkpointer, open_ledger, registry_wallet
 from api.config import load_config
 from custody.keystore import new_private_key

@@ -50,17 +50,17 @@ class BenchLedger:
 
     def transfers(self, rng: random.Random, count: int) -> None:
         """Each transfer sends a few units of the sender's own batch to another account."""
-        batch: list[SignedInstruction] = []
+        signed: list[SignedInstruction] = []
         for _ in range(count):
             i = rng.randrange(self.HOLDERS)
             j = (i + rng.randrange(1, self.HOLDERS)) % self.HOLDERS
-            batch.append(self.wallets[i].sign(OPERATIONS.instruction(
+            signed.append(self.wallets[i].sign(OPERATIONS.instruction(
                 "transfer", fromAccount=f"E{i}", toAccount=f"E{j}", batch=f"A{i}",
                 quantity=rng.randint(1, 50))))
-        for start in range(0, len(batch), 200):
-            self._submit(batch[start:start + 200])
+        for start in range(0, len(signed), 200):
+            self._submit(signed[start:start + 200])
 
-    def _submit(self, batch: list[SignedInstruction]) -> None:
-        for result in self.ledger.submit_batch(batch):
+    def _submit(self, submission: list[SignedInstruction]) -> None:
+        for result in self.ledger.submit_many(submission):
             if isinstance(result, Rejected):
                 raise RuntimeError(f"bench instruction refused: {result}")

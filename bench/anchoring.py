@@ -4,9 +4,9 @@ Prints, against their targets:
 
 1. gas per anchor for logs of 1,000 and 1,000,000 entries (target <= 80,000): the first anchor
    of a log of that size and the next checkpoint 1,000 entries on, with the proofs built by
-   anchoring.contract.anchor_proof over anchoring.merkle_log.MerkleLog, as the worker builds
-   them (the worker's log is the SQL-backed one; gas depends on the proofs' shape, not on
-   where the nodes are stored). The 1,000,000-entry log is hashed in full, marker leaves in
+   anchoring.operator.contract.anchor_proof over anchoring.auditor.merkle_log.MerkleLog, as the
+   worker builds them (the worker's log is the SQL-backed one; gas depends on the proofs' shape,
+   not on where the nodes are stored). The 1,000,000-entry log is hashed in full, marker leaves in
    place, in memory;
 2. gas per ledger operation at 1,000 operations per checkpoint, on a real SQLite ledger whose
    checkpoints the AnchoringWorker anchors, and its ratio to an ERC-20-style transfer
@@ -15,8 +15,8 @@ Prints, against their targets:
    confirmed and recorded, the worker running in its thread and woken by the cut (target
    <= 1 s);
 4. verifying a proof bundle against anvil (target <= 50 ms): the offline check of the bundle
-   (anchoring.verify.verify_bundle) and the check of its anchor on chain
-   (anchoring.chain.confirm_anchor: the registry's view, the receipt, the block).
+   (anchoring.auditor.verify.verify_bundle) and the check of its anchor on chain
+   (anchoring.operator.chain.confirm_anchor: the registry's view, the receipt, the block).
 
 Gas is the receipts' gasUsed; py-evm (the embedded chain) and anvil agree to the unit, which
 this script also checks when anvil is installed.
@@ -45,21 +45,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
 from eth_account import Account
 
-from anchoring.anvil import AnvilNode, AnvilNotInstalled, connect_anvil, find_anvil, set_balance
-from anchoring.bundles import Prover
-from anchoring.chain import Chain, EmbeddedChain, confirm_anchor, deploy_registry
-from anchoring.checkpoints import Checkpointer, StoredCheckpoint
-from anchoring.contract import (
+from anchoring.auditor.merkle import leaf_hash
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
+from anchoring.auditor.verify import verify_bundle
+from anchoring.operator.anvil import (
+    AnvilNode,
+    AnvilNotInstalled,
+    connect_anvil,
+    find_anvil,
+    set_balance,
+)
+from anchoring.operator.bundles import Prover
+from anchoring.operator.chain import Chain, EmbeddedChain, confirm_anchor, deploy_registry
+from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     anchor_proof,
     load_artifact,
     marker_leaf_hash,
 )
-from anchoring.merkle import leaf_hash
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog
-from anchoring.verify import verify_bundle
-from anchoring.worker import AnchoringWorker, AnchorResult, AnchorTarget
+from anchoring.operator.worker import AnchoringWorker, AnchorResult, AnchorTarget
 from ledger.store.database import Store, sqlite_url
 
 GAS_TARGET = 80_000

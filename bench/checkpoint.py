@@ -4,11 +4,11 @@ Prints, against their targets:
 
 1. the state root after 1,000 changed lots at 1,000,000 lots (target <= 200 ms): the state
    commitment's work at a cut — encode the changed lots and the holdings they move
-   (anchoring/state_leaves.py), keep the leaves that differ from the tree, update it, take the
-   root;
-2. proof bundle generation for a lot at 1,000,000 lots (target <= 5 ms): anchoring/bundles.py's
-   Prover with the checkpoint's tree in memory, as a running checkpointer holds it, and the
-   bundle serialised to JSON; with its verification time and size;
+   (anchoring/operator/state_leaves.py), keep the leaves that differ from the tree, update it,
+   take the root;
+2. proof bundle generation for a lot at 1,000,000 lots (target <= 5 ms):
+   anchoring/operator/bundles.py's Prover with the checkpoint's tree in memory, as a running
+   checkpointer holds it, and the bundle serialised to JSON; with its verification time and size;
 3. the checkpoint cut time: Checkpointer.cut() on a real SQLite ledger after 1,000 transfers,
    with the 1,000,000-lot state in its commitment (marker, log extension, reading the touched
    rows, the state root, the leaf versions, signing, commit).
@@ -44,15 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
 
-from anchoring.bundles import Prover
-from anchoring.checkpoints import Checkpointer
-from anchoring.note import CheckpointBody, sign_note
-from anchoring.smt import SparseMerkleTree
-from anchoring.state_commitment import StateCommitment
-from anchoring.state_keys import account_key, holding_key, lot_key
-from anchoring.state_leaves import account_value, holding_value, lot_value
-from anchoring.state_versions import current_leaves, opened_at
-from anchoring.verify import verify_bundle
+from anchoring.auditor.note import CheckpointBody, sign_note
+from anchoring.auditor.smt import SparseMerkleTree
+from anchoring.auditor.state_keys import account_key, holding_key, lot_key
+from anchoring.auditor.verify import verify_bundle
+from anchoring.operator.bundles import Prover
+from anchoring.operator.checkpoints import Checkpointer
+from anchoring.operator.state_commitment import StateCommitment
+from anchoring.operator.state_leaves import account_value, holding_value, lot_value
+from anchoring.operator.state_versions import current_leaves, opened_at
 from custody.signatures import address_of
 from ledger.clock import format_time
 from ledger.store.database import Store, sqlite_url

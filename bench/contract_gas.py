@@ -30,8 +30,8 @@ from web3.types import TxReceipt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anchoring import merkle
-from anchoring.contract import (
+from anchoring.auditor import merkle
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     anchor_proof,
@@ -53,8 +53,8 @@ FILLER_LEAF = merkle.leaf_hash(b'{"filler":true}')
 class UniformLog:
     """A log of identical entries except the leaves set with `set_leaf` (the markers).
 
-    Answers the same proofs as `anchoring.merkle_log.MerkleLog` would for that log, from
-    `anchoring.merkle`'s proof layouts.
+    Answers the same proofs as `anchoring.auditor.merkle_log.MerkleLog` would for that log, from
+    `anchoring.auditor.merkle`'s proof layouts.
     """
 
     def __init__(self) -> None:

@@ -4,8 +4,8 @@ kept its word.
     python bench/load_faults.py                         # 6 writers, 60 s
     python bench/load_faults.py --writers 4 --seconds 20
 
-Six writer processes submit single transfers and batches of 2..50, by quantity and by serial
-range, opposing one another, with duplicates across processes, while one writer is SIGKILLed
+Six writer processes submit single transfers and submissions of 2..50, by quantity and by
+serial range, opposing one another, with duplicates across processes, while one writer is SIGKILLed
 (and restarted) every 5 s and every backend of the database is terminated every 15 s
 (tests/ledger/load_faults.py). Printed: operations accepted per second under those faults,
 kills, drops, the lost connections the writers were told of, refusals by reason; then the checks:
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ledger_throughput import postgres_url, reset_postgres  # bench/ is on sys.path
 
 from anchoring.audit import audit
-from anchoring.checkpoints import Checkpointer
+from anchoring.operator.checkpoints import Checkpointer
 from api.bootstrap import operation_set
 from ledger.clock import FixedClock
 from ledger.store.database import Store

@@ -1,4 +1,4 @@
-"""Benchmark of the journal's Merkle log (anchoring.merkle, anchoring.merkle_log).
+"""Benchmark of the journal's Merkle log (anchoring.auditor.merkle, anchoring.auditor.merkle_log).
 
 Appends N leaves and takes the root, generates and verifies inclusion and consistency proofs
 at size N, and runs the same leaves and queries through pymerkle 7.0.0's InmemoryTree for
@@ -26,8 +26,8 @@ from typing import TypeVar
 # Runnable as a script from a checkout: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from anchoring.merkle import leaf_hash, verify_consistency, verify_inclusion
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog
+from anchoring.auditor.merkle import leaf_hash, verify_consistency, verify_inclusion
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
 
 APPEND_TARGET_S = 2.0
 PROOF_TARGET_US = 1000.0

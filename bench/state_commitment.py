@@ -1,4 +1,4 @@
-"""Benchmark the state commitment (anchoring/smt.py) at ledger scale.
+"""Benchmark the state commitment (anchoring/auditor/smt.py) at ledger scale.
 
 Prints: the bulk build of N leaves (time, memory), batches of changes at N leaves (updates,
 inserts and deletes mixed), the cost of one full garbage collection with the tree alive, proof
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anchoring.smt import Proof, SparseMerkleTree, verify
+from anchoring.auditor.smt import Proof, SparseMerkleTree, verify
 
 STATES = ("tradable", "pledged", "retired", "surrendered", "cancelled")
 

@@ -2,11 +2,13 @@
 
     ledger = Ledger(Store(url), operations, clock)   # operations: api.bootstrap builds them
     receipt = ledger.submit(signed)              # one operation, one transaction
-    results = ledger.submit_batch([s1, s2, ...]) # many operations, one transaction
+    results = ledger.submit_many([s1, s2, ...])  # many operations, one transaction
 
-Signatures are recovered before the transaction (they need no state and are the costliest
-step); everything that reads the state happens under the journal head lock. In a batch each
-operation is still its own journal entry, and a refused one refuses nothing else.
+A *submission* is what one call hands in: one instruction, or several applied in one
+transaction. Signatures are recovered before the transaction (they need no state and are the
+costliest step); everything that reads the state happens under the journal head lock. In a
+submission of several each operation is still its own journal entry, and a refused one refuses
+nothing else.
 """
 
 from __future__ import annotations
@@ -53,22 +55,22 @@ class Ledger:
 
     def submit(self, signed: SignedInstruction) -> Receipt:
         """Apply one instruction in its own transaction; raise `Rejected` if refused."""
-        (result,) = self.submit_batch([signed])
+        (result,) = self.submit_many([signed])
         if isinstance(result, Rejected):
             raise result
         return result
 
-    def submit_batch(self, batch: Sequence[SignedInstruction]) -> list[Result]:
+    def submit_many(self, submission: Sequence[SignedInstruction]) -> list[Result]:
         """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
-        domain = self._domain_for(batch)
-        verified = [self._verify_signatures(signed, domain) for signed in batch]
-        reads = _read_ahead([s for s, v in zip(batch, verified, strict=True)
-                             if not isinstance(v, Rejected)])
+        domain = self._domain_for(submission)
+        verified = [self._verify_signatures(signed, domain) for signed in submission]
+        reads = _read_ahead([s for s, v in zip(submission, verified, strict=True)
+                             if not isinstance(v, Rejected)], self.operations)
         with self.store.write(reads) as tx:
             ws = WorkingSet(tx, tx.head, tx.checkpoint)
             ws.absorb(reads, tx.read_ahead)
             results: list[Result] = []
-            for signed, check in zip(batch, verified, strict=True):
+            for signed, check in zip(submission, verified, strict=True):
                 if isinstance(check, Rejected):
                     results.append(check)
                     continue
@@ -102,12 +104,13 @@ class Ledger:
 
     # --- the stages -------------------------------------------------------------------------
 
-    def _domain_for(self, batch: Sequence[SignedInstruction]) -> Domain | Rejected:
-        """The ledger's domain; for a batch that starts a ledger, the one its genesis names."""
+    def _domain_for(self, submission: Sequence[SignedInstruction]) -> Domain | Rejected:
+        """The ledger's domain; for a submission that starts a ledger, the one its genesis
+        names."""
         try:
             return self.domain
         except Rejected as not_initialized:
-            for signed in batch:
+            for signed in submission:
                 if signed.instruction.op == "genesis":
                     return make_domain(signed.instruction.fields["chainId"])
             return not_initialized
@@ -152,7 +155,8 @@ class Ledger:
         seq = ws.head + 1
         signers, keys = _authorize(ws, signed, seq)
         operation = self.operations.operation(ins.op)
-        context = Context(ins.op, operation.roles, ws, seq, now, signers, LotIds(seq))
+        context = Context(ins.op, operation.roles, ws, seq, now, signers, LotIds(seq),
+                          self.operations.check_rules)
         changes = operation.handler(ins, context)
         changes.keys = _bump_nonces(changes.keys, keys, signed)
         effects = changes.lots.as_json()
@@ -198,21 +202,27 @@ def _bump_nonces(changed: list[SigningKey], signer_keys: list[SigningKey],
     return list(by_address.values())
 
 
-def _read_ahead(batch: Sequence[SignedInstruction]) -> ReadAhead:
-    """What a batch will read first, asked for with the head lock rather than one by one."""
+def _read_ahead(submission: Sequence[SignedInstruction],
+                operations: OperationSet) -> ReadAhead:
+    """What a submission will read first, asked for with the head lock rather than one by one:
+    what each operation's footprint names (ledger.modules.Footprint)."""
     accounts: set[str] = set()
     batches: set[str] = set()
     sources: set[tuple[str, str]] = set()  # (account, batch) whose units an operation spends
-    for signed in batch:
+    for signed in submission:
+        if signed.instruction.op not in operations:
+            continue  # refused by name when it is applied (unknown_operation)
         fields = signed.instruction.fields
-        accounts.update(fields[n] for n in ("account", "fromAccount", "toAccount") if n in fields)
-        if "batch" in fields and signed.instruction.op != "issue_batch":
-            batches.add(fields["batch"])
-            if fields.get("serialFirst") == 0:
-                sources.add((fields.get("fromAccount") or fields["account"], fields["batch"]))
+        footprint = operations.operation(signed.instruction.op).footprint
+        accounts.update(footprint.accounts_in(fields))
+        if footprint.batch is not None:
+            batches.add(fields[footprint.batch])
+            # by quantity (no serial range, or serials 0..0): the lowest serials it holds
+            if footprint.spends_from is not None and fields.get("serialFirst", 0) == 0:
+                sources.add((fields[footprint.spends_from], fields[footprint.batch]))
     return ReadAhead(
-        instruction_ids=list(dict.fromkeys(s.instruction.id for s in batch)),
-        signers=sorted({a.signer for s in batch for a in s.approvals}),
+        instruction_ids=list(dict.fromkeys(s.instruction.id for s in submission)),
+        signers=sorted({a.signer for s in submission for a in s.approvals}),
         accounts=sorted(accounts), batches=sorted(batches), held=sorted(sources),
         held_state=LotState.tradable)
 

@@ -53,7 +53,8 @@ ENTRY_FORMAT = 1
 """The format version of the entries this code writes."""
 
 KNOWN_FORMATS = frozenset({1})
-"""Every format version this code can replay (anchoring.verify keeps the same set)."""
+"""Every format version this code can replay (anchoring.auditor.bundle_format.ENTRY_FORMATS
+keeps the same set)."""
 
 EntryForm = int | None
 """How an entry is written: a format version, or None for format 1's legacy form (no key)."""

@@ -40,8 +40,12 @@ class Issuance(enum.StrEnum):
 
 
 class LotState(enum.StrEnum):
+    """A lot's bucket. `pledged` means under a lien, a pledge's or a repo's (the lot's `lien`
+    names which); the name is the stored value's, which journal entries, state leaves and
+    the holdings table keep for ever."""
+
     tradable = "tradable"
-    pledged = "pledged"
+    pledged = "pledged"  # under a lien: a pledge's or a repo's
     retired = "retired"
     surrendered = "surrendered"
     cancelled = "cancelled"

@@ -35,20 +35,40 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Table
 
+    from anchoring.auditor.bundle_format import BundleKind
     from ledger.effects import Changes
     from ledger.ops.context import Context
+    from ledger.schemes import SchemeRules
+    from ledger.store.database import Store
 
 Handler = Callable[[Instruction, "Context"], "Changes"]
 
 
 @dataclass(frozen=True)
+class Footprint:
+    """Which of an operation's fields name what it reads first and what it may change, so that
+    the engine reads them ahead with the head lock (one round trip) and the checkpointer knows
+    which accounts' state leaves to look at — declared, never guessed from field names."""
+
+    accounts: tuple[str, ...] = ()  # fields naming accounts it reads and may change
+    batch: str | None = None  # the field naming the (existing) batch it reads, with its rules
+    spends_from: str | None = None  # the field naming the account whose units it may take by
+    # quantity (lowest serials first): the first page of that holding is read ahead
+
+    def accounts_in(self, fields: Mapping[str, Any]) -> list[str]:
+        return [fields[name] for name in self.accounts]
+
+
+@dataclass(frozen=True)
 class Operation:
-    """One operation: its schema, its handler, and the roles whose signature may perform it
-    (who may act on a particular account or agreement is the handler's own check)."""
+    """One operation: its schema, its handler, the roles whose signature may perform it (who
+    may act on a particular account or agreement is the handler's own check), and its
+    footprint."""
 
     schema: OpSchema
     handler: Handler
     roles: frozenset[str]
+    footprint: Footprint = Footprint()
 
     @property
     def name(self) -> str:
@@ -67,6 +87,15 @@ class Module:
     field_checks: Mapping[str, FieldCheck] = field(default_factory=dict)
     enums: Mapping[str, type[enum.Enum]] = field(default_factory=dict)
     reasons: type[ReasonCode] | None = None
+    # its section of a scheme's rules: reads it from the rules (`SchemeRules.extra`) and
+    # raises `Rejected(invalid_rules)` if it is bad, so that genesis and set_scheme_rules
+    # refuse a bad document at once rather than the first operation that needs it
+    rules: Callable[[SchemeRules], object] | None = None
+    # what must always hold of its state, in words (empty: sound); checked after every test,
+    # by the audit after its replay, and by anyone through the application service
+    invariants: Callable[[Store], list[str]] | None = None
+    # the kinds of proof bundle it brings, and how the offline verifier checks each
+    bundle_kinds: tuple[BundleKind, ...] = ()
     tables: tuple[Table, ...] = ()
 
 
@@ -86,6 +115,8 @@ class OperationSet:
         # a reason's name is its identity on the wire (an HTTP error code): one meaning each
         self.reasons: dict[str, ReasonCode] = _unique(
             "reason", ((r.name, r) for m in modules if m.reasons for r in m.reasons))
+        self.bundle_kinds: dict[str, BundleKind] = _unique(
+            "bundle kind", ((k.name, k) for m in modules for k in m.bundle_kinds))
         self.tables: dict[str, Table] = _unique(
             "table", ((t.name, t) for m in modules for t in m.tables))
 
@@ -107,6 +138,22 @@ class OperationSet:
 
     def schema(self, op: str) -> OpSchema:
         return self.operation(op).schema
+
+    def check_rules(self, rules: SchemeRules) -> None:
+        """Every module's section of one scheme's rules is valid; `Rejected` if not."""
+        for module in self.modules:
+            if module.rules is not None:
+                module.rules(rules)
+
+    def check_invariants(self, store: Store) -> list[str]:
+        """Every module's invariants over `store`: each violation found, in words."""
+        return [problem for module in self.modules if module.invariants is not None
+                for problem in module.invariants(store)]
+
+    def accounts_named(self, op: str, fields: Mapping[str, Any]) -> list[str]:
+        """The accounts an operation's fields name (its footprint): those it may change."""
+        found = self._operations.get(op)
+        return found.footprint.accounts_in(fields) if found else []
 
     def role_may(self, role: str, op: str) -> bool:
         found = self._operations.get(op)

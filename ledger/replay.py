@@ -39,7 +39,7 @@ from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
 from ledger.store.schema import CORE_PROJECTIONS
 
-REPLAY_BATCH = 500
+REPLAY_GROUP = 500  # entries replayed in one transaction, by default
 Progress = Callable[[int, int], None]
 
 
@@ -86,7 +86,7 @@ def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None
                  observer: ReplayObserver | None = None,
                  group_size: int | None = None) -> ReplayReport:
     """Replay the journal into a scratch store and compare. Entries are applied in groups of
-    `group_size` (default REPLAY_BATCH) per transaction: any grouping must give the same result,
+    `group_size` (default REPLAY_GROUP) per transaction: any grouping must give the same result,
     since each entry was accepted with whatever else shared its transaction."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=scratch_dir) as tmp:
@@ -96,7 +96,7 @@ def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None
             if observer:
                 observer.started(scratch)
             entries, difference = _replay(live, Ledger(scratch, operations, _ReplayClock()),
-                                          progress, observer, group_size or REPLAY_BATCH)
+                                          progress, observer, group_size or REPLAY_GROUP)
             if difference is None:
                 difference = compare_projections(live, scratch, operations)
         finally:
@@ -128,7 +128,7 @@ def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
 
 
 def replay_rows(rows: Iterable[JournalRow], scratch: Store, operations: OperationSet,
-                group_size: int = REPLAY_BATCH) -> tuple[int, str | None]:
+                group_size: int = REPLAY_GROUP) -> tuple[int, str | None]:
     """Replay stored journal rows, entry 0 first and in order, into `scratch` (an empty,
     migrated store), as `replay --check` replays a live journal: for rows kept elsewhere, such
     as the golden journal of tests/vectors/formats/. Returns how many entries were replayed and
@@ -223,7 +223,7 @@ def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
     except (KeyError, ValueError):
         return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
     with writing_form(form):
-        results = rebuilt.submit_batch(signed)
+        results = rebuilt.submit_many(signed)
     for (row, _), result in zip(segment, results, strict=True):
         if isinstance(result, Rejected):
             return f"entry {row.seq}: refused on replay: {result}"
@@ -249,8 +249,8 @@ def _which_part(stored: bytes, seq: int, scratch: Store) -> str:
 
 def _compare_journal_columns(live: Store, scratch: Store, head: int) -> str | None:
     """The journal's derived columns (ids, hashes) must match what the replay derived."""
-    for start in range(0, head + 1, REPLAY_BATCH * 4):
-        stop = min(start + REPLAY_BATCH * 4, head + 1)
+    for start in range(0, head + 1, REPLAY_GROUP * 4):
+        stop = min(start + REPLAY_GROUP * 4, head + 1)
         with live.read() as tx:
             stored = tx.journal_rows(start, stop)
         with scratch.read() as tx:

@@ -2,7 +2,7 @@
 
 It is an identity map over the store. Reads go to the store once and are cached; the changes of
 every accepted operation are applied here and written back in one flush per transaction, with
-one statement per table (executemany). That is what lets the batch path apply a hundred
+one statement per table (executemany). That is what lets a submission of a hundred apply its
 operations for little more than the round trips of one.
 """
 
@@ -83,7 +83,7 @@ class ReadAheadRows:
 
 
 class Source(Protocol):
-    """Reads from the store, many ids at a time so that a batch can prefetch."""
+    """Reads from the store, many ids at a time so that a submission can read ahead."""
 
     def participants(self, ids: Sequence[str]) -> dict[str, Participant]: ...
     def keys(self, addresses: Sequence[str]) -> dict[str, SigningKey]: ...

@@ -11,9 +11,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Table
+
 from ledger.model import Lot
+from ledger.store import schema
 from ledger.store.database import Store
-from ledger.store.schema import pledges, repos
 from ledger.store.sql import SqlTransaction
 from pledge.model import Pledge, Repo
 
@@ -46,7 +48,7 @@ class RepoHistory:
 
 def pledge_history(store: Store, pledge_id: str) -> PledgeHistory | None:
     with store.read() as tx:
-        values = tx.row(pledges, (pledge_id,))
+        values = tx.row(schema.pledges, (pledge_id,))
         if values is None:
             return None
         return PledgeHistory(Pledge.from_row(dict(values)), _lots(tx, pledge_id),
@@ -55,11 +57,34 @@ def pledge_history(store: Store, pledge_id: str) -> PledgeHistory | None:
 
 def repo_history(store: Store, repo_id: str) -> RepoHistory | None:
     with store.read() as tx:
-        values = tx.row(repos, (repo_id,))
+        values = tx.row(schema.repos, (repo_id,))
         if values is None:
             return None
         return RepoHistory(Repo.from_row(dict(values)), _lots(tx, repo_id),
                            _entries(tx, repo_id))
+
+
+def pledges(store: Store, *, account: str | None = None) -> list[Pledge]:
+    """Every pledge (of one pledgor account), by id."""
+    return [Pledge.from_row(values) for values in _agreements(store, schema.pledges, account)]
+
+
+def repos(store: Store, *, account: str | None = None) -> list[Repo]:
+    """Every repo (where one account is the seller's or the buyer's), by id."""
+    return [Repo.from_row(values) for values in _agreements(store, schema.repos, account)]
+
+
+def _agreements(store: Store, table: Table, account: str | None) -> list[dict[str, Any]]:
+    columns = [column.name for column in table.columns]
+    accounts = {"pledges": ("account",), "repos": ("seller_account", "buyer_account")}
+    where, params = "", {}
+    if account:
+        where = "WHERE " + " OR ".join(f"{c} = :account" for c in accounts[table.name])
+        params["account"] = account
+    with store.read() as tx:
+        rows = tx.all(f"SELECT {', '.join(columns)} FROM {table.name} {where} ORDER BY id",
+                      params)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def _lots(tx: SqlTransaction, agreement: str) -> tuple[Lot, ...]:

@@ -1,13 +1,13 @@
 """The pledge and repo rules of a scheme, read from its configuration (ledger/schemes/*.toml).
 
-They live in the scheme's rules document, recorded in the journal, under keys the ledger core
-keeps verbatim (`SchemeRules.extra`); this module gives them types and defaults. A key that is
-absent takes its default; a key present with a wrong value refuses the operation that needs it
-(`invalid_rules`) rather than being guessed at. docs/pledge-and-repo.md lists every key, its
-default and where each scheme's value comes from.
+They live in the scheme's rules document, recorded in the journal, in sections the ledger core
+keeps verbatim (`SchemeRules.extra`); this module gives them types and defaults, and the pledge
+module declares it as its rules section (pledge/module.py), so a rules document with a bad
+value is refused when it is set (`invalid_rules`), never guessed at. A key that is absent takes
+its default. The market's calendar (the day's end, the compliance year's end) is the core's
+(`SchemeRules.calendar`). docs/pledge-and-repo.md lists every key, its default and where each
+scheme's value comes from.
 
-    utc_offset_minutes = 480        # the market's calendar: whose midnight ends a day
-    compliance_year_end = "12-31"   # month-day on which each compliance year ends
     [pledge]
     account_types = ["compliance", "trading"]
     [repo]
@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from ledger.errors import Reason, Rejected
 from ledger.model import MAX_QUANTITY, AccountType
 from ledger.schemes import SchemeRules
+from ledger.schemes.calendar import MarketCalendar
 
 DEFAULT_ACCOUNT_TYPES = frozenset({AccountType.compliance, AccountType.trading})
 
@@ -44,33 +45,34 @@ class AgreementRules:
     repo_splittable: bool = True
     repo_within_compliance_year: bool = False
 
+    @property
+    def calendar(self) -> MarketCalendar:
+        return MarketCalendar(self.utc_offset_minutes, self.compliance_year_end)
+
     def market_day(self, moment: datetime) -> date:
         """The calendar day in the market's time zone at `moment` (the ledger's clock)."""
-        offset = timedelta(minutes=self.utc_offset_minutes)
-        return (moment.astimezone(UTC) + offset).date()
+        return self.calendar.market_day(moment)
 
     def compliance_year_end_after(self, day: date) -> date:
         """The last day of the compliance year that `day` falls in."""
-        month, dom = self.compliance_year_end
-        end = date(day.year, month, dom)
-        return end if day <= end else date(day.year + 1, month, dom)
+        return self.calendar.compliance_year_end_after(day)
 
 
 def agreement_rules(rules: SchemeRules) -> AgreementRules:
+    """The pledge module's section of a scheme's rules; `invalid_rules` if a value is bad."""
     try:
-        return _parse(rules.scheme, rules.extra)
+        return _parse(rules.scheme, rules.extra, rules.calendar)
     except (TypeError, ValueError) as exc:
         raise Rejected(Reason.invalid_rules, f"{rules.scheme}: {exc}") from exc
 
 
-def _parse(scheme: str, extra: Mapping[str, Any]) -> AgreementRules:
+def _parse(scheme: str, extra: Mapping[str, Any], calendar: MarketCalendar) -> AgreementRules:
     pledge, repo = _table(extra, "pledge"), _table(extra, "repo")
     defaults = AgreementRules(scheme)
     return AgreementRules(
         scheme=scheme,
-        utc_offset_minutes=_int(extra, "utc_offset_minutes", defaults.utc_offset_minutes,
-                                -14 * 60, 14 * 60),
-        compliance_year_end=_month_day(extra.get("compliance_year_end", "12-31")),
+        utc_offset_minutes=calendar.utc_offset_minutes,
+        compliance_year_end=calendar.compliance_year_end,
         pledge_account_types=_account_types(pledge, defaults.pledge_account_types),
         repo_account_types=_account_types(repo, defaults.repo_account_types),
         repo_min_quantity=_int(repo, "min_quantity", defaults.repo_min_quantity, 1,
@@ -111,10 +113,3 @@ def _account_types(table: Mapping[str, Any],
         raise TypeError("account_types must be a list")
     return frozenset(AccountType(v) for v in value)
 
-
-def _month_day(value: Any) -> tuple[int, int]:
-    """"MM-DD" of a day every year has (no 02-29: the compliance year must end every year)."""
-    if not isinstance(value, str) or len(value) != 5 or value[2] != "-":
-        raise ValueError("compliance_year_end must be MM-DD")
-    parsed = date(2001, int(value[:2]), int(value[3:]))  # 2001: not a leap year
-    return parsed.month, parsed.day

@@ -11,7 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LEDGER_AND_DATABASES = frozenset({"ledger", "api", "pledge", "sqlalchemy", "psycopg", "sqlite3",
                                   "_sqlite3", "alembic"})
 VERIFY_BUNDLE = """
-from anchoring.verify import verify_bundle
+from anchoring.auditor.verify import verify_bundle
 print(verify_bundle(json.load(open(sys.argv[1])), sys.argv[2]).statement)
 """
 

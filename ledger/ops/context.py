@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,8 @@ class Context:
     now: datetime
     signers: tuple[Signer, ...]
     lot_ids: LotIds
+    # every module's check of its section of a scheme's rules (OperationSet.check_rules)
+    check_rules: Callable[[SchemeRules], None]
 
     # --- authority ------------------------------------------------------------------------
 
@@ -62,7 +65,8 @@ class Context:
             raise Rejected(Reason.unknown_account, account_id)
         return account
 
-    def open_account(self, account_id: str) -> Account:
+    def unfrozen_account(self, account_id: str) -> Account:
+        """The account, refused if it is frozen (a frozen one neither sends nor receives)."""
         account = self.account(account_id)
         require(not account.frozen, Reason.account_frozen,
                 f"{account_id}: {account.freeze_reason}")

@@ -20,6 +20,8 @@ def genesis(ins: Instruction, ctx: Context) -> Changes:
     # that signature's nonce as the key's first.
     registry = Participant(f["registry"], f["registryName"], Role.registry, ctx.seq)
     rules = parse_rules_document(f["rules"])
+    for scheme in rules.values():
+        ctx.check_rules(scheme)
     return Changes(
         participants=[registry],
         keys=[SigningKey(f["registryKey"], registry.id, ctx.seq, None, 0)],
@@ -36,4 +38,5 @@ def set_scheme_rules(ins: Instruction, ctx: Context) -> Changes:
     rules = SchemeRules.from_json(document)
     require(rules.scheme == ins.fields["scheme"], Reason.invalid_rules,
             "the rules name a different scheme")
+    ctx.check_rules(rules)
     return Changes(rules=[rules])

@@ -30,7 +30,7 @@ def issue_batch(ins: Instruction, ctx: Context) -> Changes:
         quantity=f["quantity"], serial_prefix=serial_prefix(rules.scheme, f["vintage"], f["batch"]),
         issued_seq=ctx.seq,
     )
-    account = ctx.open_account(f["account"])
+    account = ctx.unfrozen_account(f["account"])
     require_may_hold(account, batch, rules)
     lot = Lot(ctx.lot_ids(), batch.id, 1, batch.quantity, account.id, LotState.tradable, None,
               ctx.seq)

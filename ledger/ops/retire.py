@@ -14,7 +14,7 @@ def retire(ins: Instruction, ctx: Context) -> Changes:
     f = ins.fields
     account = ctx.account(f["account"])
     ctx.require_holder(account)
-    ctx.open_account(account.id)
+    ctx.unfrozen_account(account.id)
     batch = ctx.batch(f["batch"])
     selection = select_units(ctx, account, batch, f)
     return Changes(lots=carve(selection, ctx.lot_ids,

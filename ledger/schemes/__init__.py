@@ -2,8 +2,10 @@
 
 Rules are loaded from TOML files when a ledger is created, recorded in its genesis entry (and in
 later `set_scheme_rules` entries), and read back from the journal's projection: a replay applies
-exactly the rules that were in force when each entry was accepted. Later rules (offset caps, repo
-minimums, compliance calendars) are carried in `extra`, verbatim.
+exactly the rules that were in force when each entry was accepted. The core reads the kinds, the
+holders and the market's calendar (ledger/schemes/calendar.py); every other key is carried in
+`extra`, verbatim, for the module whose section it is (ledger.modules.Module.rules), which
+validates it when the rules are set.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from ledger.errors import Reason, Rejected
 from ledger.model import AccountType, Kind
+from ledger.schemes.calendar import MarketCalendar, parse_calendar
 
 DEFAULT_RULES_DIR = Path(__file__).parent
 _KNOWN_KEYS = {"scheme", "title", "kinds", "holders", "issuers"}
@@ -30,6 +33,9 @@ class SchemeRules:
     holders: Mapping[Kind, frozenset[AccountType]]
     issuers: frozenset[str] = frozenset()  # participant ids; empty: any registry participant
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # read from `extra`'s calendar keys, which stay there so that as_json gives back exactly
+    # the document that was recorded (a replay compares the stored rules byte for byte)
+    calendar: MarketCalendar = field(default_factory=MarketCalendar)
 
     def may_hold(self, kind: Kind, account_type: AccountType) -> bool:
         return account_type in self.holders.get(kind, frozenset())
@@ -74,6 +80,7 @@ class SchemeRules:
             holders=holders,
             issuers=frozenset(str(p) for p in document.get("issuers", [])),
             extra={k: v for k, v in document.items() if k not in _KNOWN_KEYS},
+            calendar=parse_calendar(document),
         )
 
 

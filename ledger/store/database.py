@@ -27,7 +27,7 @@ from ledger.state import ReadAhead
 from ledger.store.errors import StoreError, StoreFailure
 from ledger.store.sql import SqlTransaction
 from ledger.store.statistics import StatisticsKeeper
-from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
+from ledger.store.wal import SAFETY_NET_PAGES, WalCopyBack
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -58,10 +58,10 @@ class Store:
         self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8,
                                             pool_pre_ping=True)
         self._local = threading.local()
-        # the SQLite file whose log this process's checkpointer copies (None: nothing to copy)
+        # the SQLite file whose log this process's WAL copy-back copies (None: nothing to copy)
         database = make_url(url).database if self.dialect == "sqlite" else None
         self._sqlite_path = database if database and database != ":memory:" else None
-        self._checkpointer: WalCheckpointer | None = None
+        self._copy_back: WalCopyBack | None = None
         self._statistics: StatisticsKeeper | None = None  # PostgreSQL's, once written to
         self._housekeeping_lock = threading.Lock()
         if self.dialect == "sqlite":
@@ -71,9 +71,9 @@ class Store:
             event.listen(self.engine, "connect", lambda conn, _record: _configure_psycopg(conn))
 
     def dispose(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
+        if self._copy_back is not None:
+            self._copy_back.stop()
+            self._copy_back = None
         if self._statistics is not None:
             self._statistics.stop()
             self._statistics = None
@@ -212,21 +212,21 @@ class Store:
         """Housekeeping once a write has committed; it must never make that write look failed."""
         try:
             if self.dialect == "sqlite":
-                self._ensure_checkpointer()
+                self._ensure_copy_back()
             else:
                 self._ensure_statistics_keeper().after_write(head)
         except Exception:
             logger.warning("housekeeping after a committed write failed", exc_info=True)
 
-    def _ensure_checkpointer(self) -> None:
-        """Start this process's WAL checkpointer once the store has been written to."""
-        current = self._checkpointer
+    def _ensure_copy_back(self) -> None:
+        """Start this process's WAL copy-back once the store has been written to."""
+        current = self._copy_back
         if self._sqlite_path is None or (current is not None and current.is_alive()):
             return
         with self._housekeeping_lock:
-            if self._checkpointer is None or not self._checkpointer.is_alive():
-                self._checkpointer = WalCheckpointer(self._sqlite_path)
-                self._checkpointer.start()
+            if self._copy_back is None or not self._copy_back.is_alive():
+                self._copy_back = WalCopyBack(self._sqlite_path)
+                self._copy_back.start()
 
     def _ensure_statistics_keeper(self) -> StatisticsKeeper:
         """This process's planner-statistics thread (a forked child starts its own)."""
@@ -292,7 +292,7 @@ def _configure_sqlite(connection: Any, synchronous: str) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    # checkpoints are the store's checkpointer thread's job; this is only the safety net
+    # copy-backs are the store's WAL copy-back thread's job; this is only the safety net
     cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
     # 64 MiB of page cache (the default is 2 MiB) holds the hot pages of a large store; more
     # made no measurable difference at a million lots (the OS caches the rest)

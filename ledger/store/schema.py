@@ -214,7 +214,7 @@ checkpoints = Table(
     Column("anchor_block_time", BigInteger, nullable=True),  # unix seconds, the block's
 )
 
-# The log's complete perfect subtrees above the leaves (anchoring/log_store.py): node
+# The log's complete perfect subtrees above the leaves (anchoring/operator/log_store.py): node
 # (level, idx) is the root of leaves [idx * 2**level, (idx + 1) * 2**level). Level 0 is the
 # journal's leaf_hash column, not stored twice.
 log_nodes = Table(
@@ -224,8 +224,8 @@ log_nodes = Table(
     Column("hash", LargeBinary(32), nullable=False),
 )
 
-# Versions of the state commitment's leaves (anchoring/state_versions.py): a row holds `value`
-# at `key` for checkpoints from_checkpoint <= k < to_checkpoint (NULL: still current).
+# Versions of the state commitment's leaves (anchoring/operator/state_versions.py): a row
+# holds `value` at `key` for checkpoints from_checkpoint <= k < to_checkpoint (NULL: still current).
 state_leaves = Table(
     "state_leaves", metadata,
     Column("key", LargeBinary(32), primary_key=True),

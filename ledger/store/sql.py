@@ -42,7 +42,7 @@ from ledger.state import (
 from ledger.store.pq_pipeline import round_trip, rows_of
 from ledger.store.schema import metadata
 
-_LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
+LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
 _JOURNAL_COLUMNS = "seq, instruction_id, body_hash, op, entry, leaf_hash, accepted_at"
 
 
@@ -131,11 +131,11 @@ def _no_rows(rows: list[Any]) -> None:
     return None
 
 
-def _parse_accounts(rows: list[Any]) -> dict[str, Account]:
+def parse_account_rows(rows: list[Any]) -> dict[str, Account]:
     return {r[0]: Account(r[0], r[1], AccountType(r[2]), bool(r[3]), r[4], r[5]) for r in rows}
 
 
-def _parse_batches(rows: list[Any]) -> dict[str, tuple[Batch, SchemeRules | None]]:
+def parse_batch_rows(rows: list[Any]) -> dict[str, tuple[Batch, SchemeRules | None]]:
     return {r[0]: (Batch(r[0], r[1], Kind(r[2]), r[3], r[4], r[5], r[6], Issuance(r[7]), r[8],
                          r[9], r[10]), _parse_rules(r[11]) if r[11] is not None else None)
             for r in rows}
@@ -158,7 +158,7 @@ def _held_read(pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
     parts = []
     for i, (account, batch) in enumerate(pairs):
         params[f"a{i}"], params[f"b{i}"] = account, batch
-        parts.append(f"SELECT * FROM (SELECT {_LOT_COLUMNS} FROM lots WHERE account = :a{i} "
+        parts.append(f"SELECT * FROM (SELECT {LOT_COLUMNS} FROM lots WHERE account = :a{i} "
                      f"AND batch = :b{i} AND state = :state AND serial_first > :after "
                      f"ORDER BY serial_first LIMIT :limit) AS p{i}")
 
@@ -305,7 +305,7 @@ class SqlTransaction:
     def _accounts_read(self, ids: Sequence[str]) -> Read:
         where, params = self._in("id", ids)
         return Read(f"SELECT id, participant, type, frozen, freeze_reason, opened_seq "
-                    f"FROM accounts WHERE {where}", params, _parse_accounts)
+                    f"FROM accounts WHERE {where}", params, parse_account_rows)
 
     def batches(self, ids: Sequence[str]) -> dict[str, Batch]:
         (result,) = self.run([self._batches_read(ids)])
@@ -318,7 +318,7 @@ class SqlTransaction:
                     f"b.monitoring_start, b.monitoring_end, b.issuance, b.quantity, "
                     f"b.serial_prefix, b.issued_seq, r.rules FROM batches b LEFT JOIN "
                     f"scheme_rules r ON r.scheme = b.scheme WHERE {where}", params,
-                    _parse_batches)
+                    parse_batch_rows)
 
     def liens(self, ids: Sequence[str]) -> dict[str, Lien]:
         where, params = self._in("id", ids)
@@ -381,15 +381,15 @@ class SqlTransaction:
         # Lots partition the batch: the overlapping ones are those ending inside first..last,
         # plus the one lot that contains `last`.
         params = {"batch": batch, "first": first, "last": last}
-        inside = self.all(f"SELECT {_LOT_COLUMNS} FROM lots WHERE batch = :batch "
+        inside = self.all(f"SELECT {LOT_COLUMNS} FROM lots WHERE batch = :batch "
                           "AND serial_last BETWEEN :first AND :last", params)
-        beyond = self.all(f"SELECT {_LOT_COLUMNS} FROM lots WHERE batch = :batch "
+        beyond = self.all(f"SELECT {LOT_COLUMNS} FROM lots WHERE batch = :batch "
                           "AND serial_last > :last ORDER BY serial_last LIMIT 1", params)
         return [lot_from_row(r) for r in inside + beyond]
 
     def lots_under_lien(self, lien: str) -> list[Lot]:
         return [lot_from_row(r) for r in self.all(
-            f"SELECT {_LOT_COLUMNS} FROM lots WHERE lien = :lien", {"lien": lien})]
+            f"SELECT {LOT_COLUMNS} FROM lots WHERE lien = :lien", {"lien": lien})]
 
     def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
         columns, keys = _row_table(table)
@@ -547,7 +547,7 @@ class SqlTransaction:
         else:
             self.executemany("DELETE FROM lots WHERE id = :id", deleted)
         self.executemany(
-            f"INSERT INTO lots ({_LOT_COLUMNS}) VALUES (:id, :batch, :serial_first, "
+            f"INSERT INTO lots ({LOT_COLUMNS}) VALUES (:id, :batch, :serial_first, "
             ":serial_last, :account, :state, :lien, :created_seq)", inserted)
         self.executemany("UPDATE lots SET account = :account, state = :state, lien = :lien "
                          "WHERE id = :id", updated)

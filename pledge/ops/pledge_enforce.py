@@ -42,7 +42,7 @@ def pledge_enforce(ins: Instruction, ctx: Context) -> Changes:
     # A freeze stops units leaving the account; the registry that froze it may let them go.
     require(not source.frozen or ordered, Reason.account_frozen,
             f"{source.id}: {source.freeze_reason}")
-    destination = ctx.open_account(f["toAccount"])
+    destination = ctx.unfrozen_account(f["toAccount"])
     require(destination.id != source.id, Reason.same_account,
             "enforcing into the pledgor's own account is a release")
     require_may_hold(destination, batch, scheme_rules)

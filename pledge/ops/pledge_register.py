@@ -52,7 +52,7 @@ def pledge_register(ins: Instruction, ctx: Context) -> Changes:
             f"{pledgee.id} is a {pledgee.role.value}")
     require(pledgee.id != account.participant, PledgeReason.same_party, pledgee.id)
     require_signed(ctx, pledgee.id, Reason.missing_signature, "the pledgee")
-    ctx.open_account(account.id)
+    ctx.unfrozen_account(account.id)
     batch = ctx.batch(f["batch"])
     rules = agreement_rules(ctx.rules(batch.scheme))
     require(account.type in rules.pledge_account_types, PledgeReason.account_type_cannot_pledge,

@@ -41,8 +41,8 @@ def repo_close(ins: Instruction, ctx: Context) -> Changes:
             f"{repo.outstanding} t outstanding, asked to close {quantity} t")
     require(rules.repo_splittable or quantity == repo.outstanding, PledgeReason.repo_not_splittable,
             f"{rules.scheme}: close all {repo.outstanding} t at once")
-    seller_account = ctx.open_account(repo.seller_account)
-    buyer_account = ctx.open_account(repo.buyer_account)
+    seller_account = ctx.unfrozen_account(repo.seller_account)
+    buyer_account = ctx.unfrozen_account(repo.buyer_account)
     if repo.free_use:
         selection = select_oldest(
             ctx.ws.held_lots(buyer_account.id, batch.id, LotState.tradable, quantity), quantity)

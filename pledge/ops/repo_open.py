@@ -50,8 +50,8 @@ def repo_open(ins: Instruction, ctx: Context) -> Changes:
             f"{seller_account.participant}")
     require_signed(ctx, buyer_account.participant, Reason.missing_signature,
                    f"the buyer (holder of {buyer_account.id})")
-    ctx.open_account(seller_account.id)
-    ctx.open_account(buyer_account.id)
+    ctx.unfrozen_account(seller_account.id)
+    ctx.unfrozen_account(buyer_account.id)
     batch = ctx.batch(f["batch"])
     scheme_rules = ctx.rules(batch.scheme)
     rules = agreement_rules(scheme_rules)

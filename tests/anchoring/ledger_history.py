@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from anchoring.checkpoints import Checkpointer, StoredCheckpoint
-from anchoring.merkle import root_from_leaf_hashes
-from anchoring.smt import SparseMerkleTree
-from anchoring.state_leaves import all_leaves
+from anchoring.auditor.merkle import root_from_leaf_hashes
+from anchoring.auditor.smt import SparseMerkleTree
+from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
+from anchoring.operator.state_leaves import all_leaves
 from ledger.clock import FixedClock
 from ledger.store.database import Store
 from tests.world import World
@@ -63,7 +63,7 @@ def build_history(store: Store, clock: FixedClock) -> History:
 
 def reference_log_root(store: Store, size: int) -> bytes:
     """RFC 9162 root of the first `size` entries, rehashed from their bytes."""
-    from anchoring.merkle import leaf_hash
+    from anchoring.auditor.merkle import leaf_hash
 
     with store.read() as tx:
         rows = tx.journal_rows(0, size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from anchoring.merkle import leaf_hash
+from anchoring.auditor.merkle import leaf_hash
 
 MAX_TREE_SIZE = 3000
 

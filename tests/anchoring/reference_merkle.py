@@ -1,4 +1,4 @@
-"""RFC 9162 §2.1.1-§2.1.4 written out literally: the yardstick for anchoring.merkle.
+"""RFC 9162 §2.1.1-§2.1.4 written out literally: the yardstick for anchoring.auditor.merkle.
 
 Slow on purpose (recursive, copies slices, rehashes whole subtrees) so that it reads line for
 line like the RFC. It works on the entries D[n] themselves, not on leaf hashes, so it also

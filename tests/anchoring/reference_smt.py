@@ -1,4 +1,4 @@
-"""The compact sparse Merkle tree written out literally: the yardstick for anchoring.smt.
+"""The compact sparse Merkle tree written out literally: the yardstick for anchoring.auditor.smt.
 
 Slow on purpose: the root of a map is computed from scratch, by splitting the sorted pairs on one
 key bit per level, exactly as the definition reads. It hashes like penumbra-zone/jmt with SHA-256

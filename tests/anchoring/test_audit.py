@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from anchoring import state_commitment
 from anchoring.audit import audit
-from anchoring.state_changes import Touched, touched_by
+from anchoring.auditor.state_changes import Touched, touched_by
+from anchoring.operator import state_commitment
 from api.bootstrap import init_ledger, load_operator
 from api.cli import main
 from custody.signatures import address_of

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from anchoring.bundles import Prover
-from anchoring.errors import NotCheckpointed
-from anchoring.verify import VERIFIERS, VerificationFailed, register_verifier, verify_bundle
+from anchoring.auditor.bundle_format import BundleKind
+from anchoring.auditor.errors import VerificationFailed
+from anchoring.auditor.verify import STANDARD_KINDS, verify_bundle
+from anchoring.operator.bundles import Prover
+from anchoring.operator.errors import NotCheckpointed
 from api.bootstrap import init_ledger, load_operator
 from api.cli import main
 from custody.signatures import address_of
@@ -179,21 +181,24 @@ def test_the_auditors_key_decides_not_the_bundles(history: History,
         verify_bundle(renamed, address_of(OTHER_KEY))
 
 
-def test_later_kinds_register_their_verifier(history: History,
-                                             bundles: dict[str, Bundle]) -> None:
-    @register_verifier("test-note", {"claim"})
+def test_later_kinds_are_handed_to_the_verifier(history: History,
+                                                bundles: dict[str, Bundle]) -> None:
     def verify_claim(bundle: Any, checkpoint: Any, _trusted: str) -> str:
         return f"{bundle['claim']} at checkpoint {checkpoint.number}"
 
-    try:
-        bundle = {**{k: bundles["entry"][k] for k in ("format", "version", "operator",
-                                                      "checkpoint", "anchor")},
-                  "kind": "test-note", "claim": "hello"}
-        assert verify_bundle(bundle, history.operator).statement == "hello at checkpoint 3"
-        with pytest.raises(ValueError, match="already registered"):
-            register_verifier("test-note", set())(verify_claim)
-    finally:
-        del VERIFIERS["test-note"]
+    note = BundleKind("test-note", frozenset({"claim"}), verify_claim)
+    bundle = {**{k: bundles["entry"][k] for k in ("format", "version", "operator",
+                                                  "checkpoint", "anchor")},
+              "kind": "test-note", "claim": "hello"}
+    kinds = (*STANDARD_KINDS, note)
+    assert verify_bundle(bundle, history.operator, kinds).statement == "hello at checkpoint 3"
+    # A verifier not handed the kind does not know it: nothing registered it on the way.
+    with pytest.raises(VerificationFailed, match="unknown bundle kind 'test-note'"):
+        verify_bundle(bundle, history.operator)
+    with pytest.raises(ValueError, match="two bundle kinds are named 'test-note'"):
+        verify_bundle(bundle, history.operator, (*kinds, note))
+    # The standard kinds stay available beside the new one.
+    assert verify_bundle(bundles["entry"], history.operator, kinds).kind == "entry"
 
 
 # --- the verifier stands alone ------------------------------------------------------------------

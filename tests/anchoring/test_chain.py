@@ -17,7 +17,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.anvil import (
+from anchoring.auditor.merkle import leaf_hash, root_from_leaf_hashes
+from anchoring.operator.anvil import (
     ANVIL_BINARY_VARIABLE,
     ANVIL_CHAIN_ID,
     AnvilNode,
@@ -28,7 +29,7 @@ from anchoring.anvil import (
     find_anvil,
     set_balance,
 )
-from anchoring.chain import (
+from anchoring.operator.chain import (
     ANCHORER_KEY_VARIABLE,
     AnchorerKeyMissing,
     AnchorNotConfirmed,
@@ -44,13 +45,12 @@ from anchoring.chain import (
     deploy_registry,
     redact_url,
 )
-from anchoring.contract import (
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     anchor_proof_from_leaf_hashes,
     marker_leaf_hash,
 )
-from anchoring.merkle import leaf_hash, root_from_leaf_hashes
 from api.bootstrap import init_ledger
 from api.cli import main
 from custody.keystore import write_keystore

@@ -12,12 +12,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from anchoring import checkpoints as checkpoints_module
-from anchoring.checkpoints import Checkpointer, CheckpointPolicy, checkpoint_at
-from anchoring.errors import StoreInconsistent
-from anchoring.log_store import open_log
-from anchoring.merkle import consistency_proof, inclusion_proof, leaf_hash
-from anchoring.note import (
+from anchoring.auditor.merkle import consistency_proof, inclusion_proof, leaf_hash
+from anchoring.auditor.note import (
     CheckpointBody,
     NoteError,
     key_id,
@@ -26,8 +22,12 @@ from anchoring.note import (
     sign_note,
     split_note,
 )
-from anchoring.smt import SparseMerkleTree
-from anchoring.state_versions import leaves_at
+from anchoring.auditor.smt import SparseMerkleTree
+from anchoring.operator import checkpoints as checkpoints_module
+from anchoring.operator.checkpoints import Checkpointer, CheckpointPolicy, checkpoint_at
+from anchoring.operator.errors import StoreInconsistent
+from anchoring.operator.log_store import open_log
+from anchoring.operator.state_versions import leaves_at
 from custody.signatures import address_of
 from ledger.clock import FixedClock
 from ledger.replay import replay_check
@@ -248,7 +248,7 @@ def test_other_keys_signatures_are_ignored_and_a_bad_checksum_is_a_typo() -> Non
 
 
 def test_the_checkpoint_row_keeps_room_for_the_anchor(history: History) -> None:
-    from anchoring.checkpoints import Anchor, record_anchor
+    from anchoring.operator.checkpoints import Anchor, record_anchor
 
     anchor = Anchor(31337, "0x" + "11" * 20, bytes(32), 12, 1_780_000_000)
     with history.store.write() as tx:

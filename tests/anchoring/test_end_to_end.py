@@ -34,10 +34,19 @@ from click.testing import CliRunner
 from eth_account import Account
 from web3 import Web3
 
-from anchoring.anvil import AnvilNode, AnvilNotInstalled, connect_anvil, find_anvil, set_balance
 from anchoring.audit import AuditReport, audit
-from anchoring.bundles import Prover
-from anchoring.chain import (
+from anchoring.auditor.errors import VerificationFailed
+from anchoring.auditor.merkle import leaf_hash
+from anchoring.auditor.state_keys import lot_key
+from anchoring.operator.anvil import (
+    AnvilNode,
+    AnvilNotInstalled,
+    connect_anvil,
+    find_anvil,
+    set_balance,
+)
+from anchoring.operator.bundles import Prover
+from anchoring.operator.chain import (
     AnchorMismatch,
     AnchorNotConfirmed,
     Chain,
@@ -47,18 +56,15 @@ from anchoring.chain import (
     deploy_registry,
     read_registry,
 )
-from anchoring.checkpoints import (
+from anchoring.operator.checkpoints import (
     Checkpointer,
     StoredCheckpoint,
     record_anchor,
     stored_checkpoints,
 )
-from anchoring.contract import load_artifact
-from anchoring.merkle import leaf_hash
-from anchoring.state_keys import lot_key
-from anchoring.verify import VerificationFailed
+from anchoring.operator.contract import load_artifact
+from anchoring.operator.worker import AnchoringWorker, AnchorTarget
 from anchoring.verify_chain import verify_bundle_on_chain
-from anchoring.worker import AnchoringWorker, AnchorTarget
 from api.cli import main
 from api.config import LedgerConfig
 from custody.signatures import address_of
@@ -298,9 +304,10 @@ def test_entry_lot_and_consistency_bundles_verify_against_the_chain(scene: Scene
         path.write_text(json.dumps(bundle))
         command = CliRunner().invoke(main, ["--data-dir", str(nowhere), "verify", str(path),
                                             "--operator-key", OPERATOR, "--rpc", scene.rpc_url,
-                                            "--registry", scene.registry])
+                                            "--anchor-registry", scene.registry])
         assert command.exit_code == 0, command.output
-        assert "VERIFIED: " in command.output and "(given with --registry)" in command.output
+        assert "VERIFIED: " in command.output \
+            and "(given with --anchor-registry)" in command.output
         assert "ANCHORED: checkpoint 3 (its size and both roots, as signed) is held by the " \
                f"registry {scene.registry}" in command.output
     assert "ANCHORED: checkpoint 1" in command.output  # the consistency bundle's earlier one
@@ -371,7 +378,7 @@ def test_a_bundle_claiming_another_registry_or_chain_is_refused(scene: Scene) ->
     path.write_text(json.dumps(_with(honest, contract=scene.other_registry)))
     result = CliRunner().invoke(main, ["--data-dir", str(scene.directory / "auditor"), "verify",
                                        str(path), "--operator-key", OPERATOR, "--rpc",
-                                       scene.rpc_url, "--registry", scene.registry])
+                                       scene.rpc_url, "--anchor-registry", scene.registry])
     assert result.exit_code == 1
     assert "NOT VERIFIED: (untrusted_registry) checkpoint 3: the anchor names the registry " \
            f"{scene.other_registry}" in result.output
@@ -503,7 +510,7 @@ def test_the_audit_command_against_the_chain(scene: Scene) -> None:
         data_dir = scene.directory / f"cli-{name}"
         LedgerConfig(sqlite_url(path), 31337, "registry", "keystores/none.json").save(data_dir)
         result = runner.invoke(main, ["--data-dir", str(data_dir), "audit", "--operator-key",
-                                      OPERATOR, "--rpc", scene.rpc_url, "--registry",
+                                      OPERATOR, "--rpc", scene.rpc_url, "--anchor-registry",
                                       scene.registry])
         assert result.exit_code == code, result.output
         assert f"comparing with the registry {scene.registry} on chain 31337" in result.output
@@ -516,7 +523,7 @@ def test_a_node_out_of_reach_is_no_verdict_and_its_url_stays_private(scene: Scen
     data_dir = scene.directory / "cli-unreachable"
     LedgerConfig(sqlite_url(scene.honest), 31337, "registry", "keystores/none.json").save(data_dir)
     url = "http://127.0.0.1:1/v3/secret-api-key"  # nothing listens on port 1
-    for args in (["verify", str(path)], ["audit", "--registry", scene.registry]):
+    for args in (["verify", str(path)], ["audit", "--anchor-registry", scene.registry]):
         result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args, "--operator-key",
                                            OPERATOR, "--rpc", url])
         assert result.exit_code == 2, result.output

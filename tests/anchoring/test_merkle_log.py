@@ -6,14 +6,14 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
-from anchoring.merkle import (
+from anchoring.auditor.merkle import (
     EMPTY_ROOT,
     NodeKey,
     consistency_proof,
     inclusion_proof,
     root_from_leaf_hashes,
 )
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog, NodeRow, NodeStore
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog, NodeRow, NodeStore
 from tests.anchoring.merkle_strategies import leaf_hashes
 
 HASHES = leaf_hashes(1100, b"log")

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchoring.merkle import (
+from anchoring.auditor.merkle import (
     HASH_SIZE_BYTES,
     ProofError,
     consistency_proof,
@@ -24,7 +24,7 @@ from anchoring.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
 from tests.anchoring.merkle_strategies import (
     MAX_TREE_SIZE,
     flip_bit,

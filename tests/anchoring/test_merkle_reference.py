@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchoring.merkle import (
+from anchoring.auditor.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -17,7 +17,7 @@ from anchoring.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
 from tests.anchoring import reference_merkle as ref
 from tests.anchoring.merkle_strategies import (
     MAX_TREE_SIZE,

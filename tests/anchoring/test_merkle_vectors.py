@@ -1,4 +1,4 @@
-"""anchoring.merkle against the RFC 9162 vectors of transparency-dev/merkle, byte for byte.
+"""anchoring.auditor.merkle against the RFC 9162 vectors of transparency-dev/merkle, byte for byte.
 
 Every file under tests/vectors/rfc9162/ is one probe: `wantErr` probes must raise ProofError,
 the others must verify. The happy paths are also regenerated from the RFC 6962 test entries
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from anchoring.merkle import (
+from anchoring.auditor.merkle import (
     EMPTY_ROOT,
     ProofError,
     consistency_proof,
@@ -24,7 +24,7 @@ from anchoring.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from anchoring.merkle_log import MemoryNodeStore, MerkleLog
+from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc9162"
 INCLUSION_FILES = sorted((VECTORS / "inclusion").rglob("*.json"))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from anchoring.merkle import (
+from anchoring.auditor.merkle import (
     EMPTY_ROOT,
     MAX_TREE_SIZE,
     ProofError,

@@ -1,4 +1,5 @@
-"""anchoring.smt: jmt's root vectors, a literal reference under Hypothesis, and forged proofs.
+"""anchoring.auditor.smt: jmt's root vectors, a literal reference under Hypothesis, and forged
+proofs.
 
 Every forged proof below is a valid one with one thing changed; it can only verify through a
 SHA-256 collision, or through a check that is missing. The reasons are asserted, so that a test
@@ -19,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchoring import smt
-from anchoring.smt import (
+from anchoring.auditor import smt
+from anchoring.auditor.smt import (
     EMPTY_ROOT,
     MAX_PROOF_SIBLINGS,
     Proof,

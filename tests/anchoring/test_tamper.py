@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 
 from anchoring.audit import audit
-from anchoring.bundles import Prover
-from anchoring.checkpoints import Checkpointer
-from anchoring.errors import StoreInconsistent
-from anchoring.state_keys import lot_key
-from anchoring.verify import VerificationFailed, verify_bundle
+from anchoring.auditor.errors import VerificationFailed
+from anchoring.auditor.state_keys import lot_key
+from anchoring.auditor.verify import verify_bundle
+from anchoring.operator.bundles import Prover
+from anchoring.operator.checkpoints import Checkpointer
+from anchoring.operator.errors import StoreInconsistent
 from ledger.clock import FixedClock
 from ledger.store.database import Store
 from tests.anchoring.ledger_history import OPERATOR_KEY, History, build_history

@@ -23,20 +23,26 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 
-from anchoring import checkpoints as checkpoints_module
-from anchoring.anvil import AnvilNode, AnvilNotInstalled, connect_anvil, find_anvil, set_balance
-from anchoring.chain import Chain, ChainUnavailable, EmbeddedChain, deploy_registry
-from anchoring.checkpoints import Checkpointer, StoredCheckpoint, stored_checkpoints
-from anchoring.contract import (
+from anchoring.auditor.merkle import leaf_hash
+from anchoring.auditor.note import sign_note
+from anchoring.operator import checkpoints as checkpoints_module
+from anchoring.operator.anvil import (
+    AnvilNode,
+    AnvilNotInstalled,
+    connect_anvil,
+    find_anvil,
+    set_balance,
+)
+from anchoring.operator.chain import Chain, ChainUnavailable, EmbeddedChain, deploy_registry
+from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint, stored_checkpoints
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     AnchorRejection,
     checkpoint_commitment,
 )
-from anchoring.log_store import open_log
-from anchoring.merkle import leaf_hash
-from anchoring.note import sign_note
-from anchoring.worker import (
+from anchoring.operator.log_store import open_log
+from anchoring.operator.worker import (
     AnchoredElsewhere,
     AnchorerMismatch,
     AnchoringWorker,
@@ -294,7 +300,7 @@ def test_an_anchor_mined_but_not_recorded_is_adopted_not_resent(
     ledger.cut()
 
     # The worker stops after checkpoint 2's receipt and before its record.
-    import anchoring.worker as worker_module
+    import anchoring.operator.worker as worker_module
 
     def crash(*_args: object) -> None:
         raise KeyboardInterrupt("the worker's process stops here (test)")

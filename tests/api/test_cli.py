@@ -24,7 +24,7 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_init_submit_replay(runner: CliRunner, tmp_path: Path) -> None:
     data = tmp_path / "ledger"
-    result = runner.invoke(main, ["--data-dir", str(data), "init", "--registry", "MEE"])
+    result = runner.invoke(main, ["--data-dir", str(data), "init", "--registry-id", "MEE"])
     assert result.exit_code == 0, result.output
     assert "genesis entry 0" in result.output
     keystore = json.loads((data / "keystores" / "MEE.json").read_text())

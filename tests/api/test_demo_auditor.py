@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from anchoring.anvil import ANVIL_BINARY_VARIABLE, AnvilNode, AnvilNotInstalled, find_anvil
+from anchoring.operator.anvil import ANVIL_BINARY_VARIABLE, AnvilNode, AnvilNotInstalled, find_anvil
 from api.cli import main
 
 

@@ -15,7 +15,7 @@ from eth_typing import ChecksumAddress
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
-from anchoring.contract import AnchorRegistryClient, load_artifact
+from anchoring.operator.contract import AnchorRegistryClient, load_artifact
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from hashlib import sha256
 
-from anchoring import merkle
-from anchoring.contract import (
+from anchoring.auditor import merkle
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorProof,
     anchor_proof_from_leaf_hashes,

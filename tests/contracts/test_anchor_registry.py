@@ -12,8 +12,8 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3.types import TxReceipt
 
-from anchoring import merkle
-from anchoring.contract import (
+from anchoring.auditor import merkle
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorProof,
     AnchorRegistryClient,

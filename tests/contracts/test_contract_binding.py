@@ -1,5 +1,5 @@
-"""anchoring.contract: the artifact, the proof helpers, local signing, and one exception for both
-shapes in which a custom error reaches web3."""
+"""anchoring.operator.contract: the artifact, the proof helpers, local signing, and one exception
+for both shapes in which a custom error reaches web3."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from web3._utils.error_formatters_utils import raise_contract_logic_error_on_rev
 from web3.exceptions import ContractCustomError, ContractPanicError
 from web3.types import Wei
 
-from anchoring import merkle
-from anchoring.contract import (
+from anchoring.auditor import merkle
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     AnchorRejected,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from anchoring.contract import ANCHOR_GAS_LIMIT
+from anchoring.operator.contract import ANCHOR_GAS_LIMIT
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "contract_gas.py"
 BUDGET_GAS = 80_000

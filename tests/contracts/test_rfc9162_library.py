@@ -1,5 +1,5 @@
 """The contracts' RFC 9162 and marker libraries, through RFC9162Harness: transparency-dev's
-proof vectors, then properties against anchoring.merkle as the reference."""
+proof vectors, then properties against anchoring.auditor.merkle as the reference."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3.contract import Contract
 
-from anchoring import merkle
-from anchoring.contract import marker_entry_bytes, marker_leaf_hash, marker_proof_length
+from anchoring.auditor import merkle
+from anchoring.operator.contract import marker_entry_bytes, marker_leaf_hash, marker_proof_length
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc9162"
 UINT64_MAX = (1 << 64) - 1

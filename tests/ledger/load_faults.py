@@ -1,8 +1,8 @@
 """Load with faults on PostgreSQL: writers in several processes, SIGKILLed and restarted at
 random, while every backend of the database is terminated from time to time.
 
-Each writer submits signed transfers from its own account — one at a time and in batches of
-2..50, by quantity and by serial range (often its highest serials, beyond the first page of its
+Each writer submits signed transfers from its own account — one at a time and in submissions
+of 2..50, by quantity and by serial range (often its highest serials, beyond the first page of its
 lots), to accounts that transfer back — and, between them, instructions from a shared pool
 that every writer submits in turn (duplicates across processes). When the store reports a lost
 connection the writer submits the SAME signed instructions again until it has an answer, as a
@@ -11,7 +11,7 @@ before it goes on; an exception of any other kind is written to its error log an
 
 The parent checks what a registry must guarantee: no writer saw a raw exception; every
 acknowledged receipt is in the journal at its seq with its hash; the journal is gapless and
-journals no instruction id twice; a batch is in it whole or not at all; supply is conserved,
+journals no instruction id twice; a submission is in it whole or not at all; supply is conserved,
 the invariants hold, nothing is negative; and replay and the audit pass. Used by the test
 (short) and by bench/load_faults.py (long, with figures).
 """
@@ -41,7 +41,7 @@ from ledger.store.errors import StoreError
 from tests.ledger.multiprocess_helpers import SPAWN, Outcome
 from tests.world import DOMAIN, OPERATIONS, World
 
-BATCH_SIZES = (1, 1, 1, 2, 3, 5, 10, 20, 50)
+SUBMISSION_SIZES = (1, 1, 1, 2, 3, 5, 10, 20, 50)
 POOL_SIZE = 400  # shared instructions, submitted by every writer in turn
 SUPPLY_T = 1_000_000
 
@@ -87,10 +87,10 @@ def _write(plan: WriterPlan, deadline: float) -> None:
                 signed = pool[next_shared:next_shared + rng.choice((1, 2, 5))]
                 next_shared = (next_shared + len(signed)) % len(pool)
             else:
-                signed = _sign_transfers(store, wallet, plan, rng, rng.choice(BATCH_SIZES))
+                signed = _sign_transfers(store, wallet, plan, rng, rng.choice(SUBMISSION_SIZES))
                 if len(signed) > 1:  # a kill needs no fsync to keep this: the kernel has it
-                    log.write(json.dumps({"batch": ["0x" + s.instruction.id.hex()
-                                                    for s in signed]}) + "\n")
+                    log.write(json.dumps({"submission": ["0x" + s.instruction.id.hex()
+                                                         for s in signed]}) + "\n")
             results, lost = _submit_until_answered(ledger, signed)
             log.write(json.dumps(_record(results, lost)) + "\n")
             log.flush()
@@ -106,7 +106,7 @@ def _sign_transfers(store: Store, wallet: Wallet, plan: WriterPlan, rng: random.
         units: dict[str, int] = {"quantity": rng.randint(1, 5)}
         if held and rng.random() < 0.6:
             # mostly its highest serials, the lots a spend by quantity reads last; each lot
-            # once a batch, or the batch would refuse its own later transfers
+            # once a submission, or the submission would refuse its own later transfers
             first, last = held.pop(-1 - min(int(rng.expovariate(0.5)), len(held) - 1))
             start = rng.randint(first, last)
             end = min(last, start + rng.randint(0, 3))
@@ -141,7 +141,7 @@ def _submit_until_answered(ledger: Ledger,
                     return [ledger.submit(signed[0])], lost
                 except Rejected as refused:
                     return [refused], lost
-            return ledger.submit_batch(signed), lost
+            return ledger.submit_many(signed), lost
         except StoreError as failure:
             lost[failure.code.name] += 1
             time.sleep(0.05)
@@ -169,7 +169,7 @@ class LoadReport:
     drops: int = 0  # times every backend of the database was terminated
     errors: list[str] = field(default_factory=list)  # raw exceptions that reached a writer
     acknowledged: list[Outcome] = field(default_factory=list)
-    batches: list[list[str]] = field(default_factory=list)  # the writers' own, by id
+    submissions: list[list[str]] = field(default_factory=list)  # the writers' own, by id
 
     @property
     def accepted_per_s(self) -> float:
@@ -273,8 +273,8 @@ def _read_logs(plans: list[WriterPlan], report: LoadReport) -> None:
             continue
         *complete, _cut_short_by_a_kill = plan.log.read_text().split("\n")
         for record in map(json.loads, complete):
-            if "batch" in record:
-                report.batches.append(record["batch"])
+            if "submission" in record:
+                report.submissions.append(record["submission"])
                 continue
             for seq, instruction_id, entry_hash, duplicate in record["receipts"]:
                 report.acknowledged.append(Outcome(instruction_id, seq, entry_hash))

@@ -133,9 +133,9 @@ def _serve(pipe: Any, start: Any) -> None:
 
 
 def submit(ledger: Ledger, signed: Sequence[SignedInstruction]) -> list[Result]:
-    """One instruction through `submit`, several through `submit_batch`: one transaction."""
+    """One instruction through `submit`, several through `submit_many`: one transaction."""
     if len(signed) > 1:
-        return ledger.submit_batch(signed)
+        return ledger.submit_many(signed)
     try:
         return [ledger.submit(signed[0])]
     except Rejected as rejected:
@@ -153,13 +153,13 @@ def _open_ledger(url: str) -> tuple[Store, Ledger]:
 @dataclass(frozen=True)
 class TransferPlan:
     """One child's work: sign these transfers with its own key, in order, and submit them one
-    per transaction (`batch_size` 1) or `batch_size` per `submit_batch`."""
+    per transaction (`submission_size` 1) or `submission_size` per `submit_many`."""
 
     url: str
     private_key: bytes
     batch: str
     transfers: tuple[Transfer, ...]
-    batch_size: int = 1
+    submission_size: int = 1
     stop_on: str | None = None  # stop after the first refusal with this reason
 
 
@@ -174,8 +174,8 @@ def submit_transfers(start: Any, plan: TransferPlan) -> list[list[Outcome]]:
     transactions: list[list[Outcome]] = []
     start.wait()
     try:
-        for first in range(0, len(signed), plan.batch_size):
-            chunk = signed[first:first + plan.batch_size]
+        for first in range(0, len(signed), plan.submission_size):
+            chunk = signed[first:first + plan.submission_size]
             outcomes = [outcome_of(s, r)
                         for s, r in zip(chunk, submit(ledger, chunk), strict=True)]
             transactions.append(outcomes)
@@ -200,9 +200,10 @@ def submit_signed(start: Any, url: str, documents: Sequence[dict[str, Any]]) -> 
 @dataclass(frozen=True)
 class WriterPlan:
     """A writer that runs until it is killed: random transfers from its account to the others,
-    single or batched. Before each batch it logs the batch's instruction ids; after each
-    acknowledged submit it logs the receipts and fsyncs the log; it sets `ready` once its first
-    receipt is on disk. An unexpected exception is written to `error_log` before it dies."""
+    one or several in one submission. Before each submission of several it logs their
+    instruction ids; after each acknowledged submit it logs the receipts and fsyncs the log;
+    it sets `ready` once its first receipt is on disk. An unexpected exception is written to
+    `error_log` before it dies."""
 
     url: str
     private_key: bytes
@@ -240,8 +241,8 @@ def _write_forever(plan: WriterPlan, ready: Any) -> None:
                 batch=plan.batch, quantity=rng.randint(1, 5)))
                 for _ in range(rng.choice((1, 1, 2, 10)))]
             if len(signed) > 1:  # a kill needs no fsync to keep this: the kernel has it
-                log.write(json.dumps({"batch": ["0x" + s.instruction.id.hex()
-                                                for s in signed]}) + "\n")
+                log.write(json.dumps({"submission": ["0x" + s.instruction.id.hex()
+                                                     for s in signed]}) + "\n")
                 log.flush()
             lines = [json.dumps({"seq": r.seq, "instruction_id": r.instruction_id,
                                  "entry_hash": r.entry_hash}) + "\n"
@@ -256,10 +257,11 @@ def _write_forever(plan: WriterPlan, ready: Any) -> None:
 
 @dataclass
 class WriterLogs:
-    """What the writers logged: the receipts they were given, and the batches they sent."""
+    """What the writers logged: the receipts they were given, and the submissions of several
+    they sent."""
 
     acknowledged: list[Outcome]
-    batches: list[list[str]]  # instruction ids
+    submissions: list[list[str]]  # instruction ids
 
     @classmethod
     def read(cls, paths: Iterable[Path]) -> WriterLogs:
@@ -267,8 +269,8 @@ class WriterLogs:
         for path in paths:
             *complete, _cut_short_by_a_kill = path.read_text().split("\n")
             for record in map(json.loads, complete):
-                if "batch" in record:
-                    logs.batches.append(record["batch"])
+                if "submission" in record:
+                    logs.submissions.append(record["submission"])
                 else:
                     logs.acknowledged.append(Outcome(record["instruction_id"], record["seq"],
                                                      record["entry_hash"]))

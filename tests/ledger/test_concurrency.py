@@ -153,21 +153,21 @@ def test_opposing_transfers_settle_without_deadlock(world: World,
     assert_sound(world.store, outcomes)
 
 
-def test_concurrent_batches_refuse_only_their_bad_operations(world: World,
-                                                             workers: Workers) -> None:
+def test_concurrent_submissions_refuse_only_their_bad_operations(world: World,
+                                                                 workers: Workers) -> None:
     wallets = one_source_many_sinks(world)
-    batch_size, batches = 20, 5
-    is_bad = [i % 5 == 4 for i in range(batch_size)]  # to an account that does not exist
+    submission_size, submissions = 20, 5
+    is_bad = [i % 5 == 4 for i in range(submission_size)]  # to an account that does not exist
     plans = [(TransferPlan(world.store.url, wallet.private_key, "A1", tuple(
-        ("SRC", "NOWHERE" if is_bad[i % batch_size] else f"D{p}", AMOUNT_T)
-        for i in range(batch_size * batches)), batch_size=batch_size,
+        ("SRC", "NOWHERE" if is_bad[i % submission_size] else f"D{p}", AMOUNT_T)
+        for i in range(submission_size * submissions)), submission_size=submission_size,
         stop_on="insufficient_tradable"),) for p, wallet in enumerate(wallets)]
 
     per_process = workers.run(submit_transfers, plans)
 
     for transactions in per_process:
         for outcomes in transactions:
-            assert len(outcomes) == batch_size
+            assert len(outcomes) == submission_size
             bad = [o for o, b in zip(outcomes, is_bad, strict=True) if b]
             good = [o for o, b in zip(outcomes, is_bad, strict=True) if not b]
             assert {o.refused for o in bad} == {"unknown_account"}
@@ -175,7 +175,7 @@ def test_concurrent_batches_refuse_only_their_bad_operations(world: World,
             taken = sum(o.accepted for o in good)
             assert all(o.accepted for o in good[:taken])
             assert all(o.refused == "insufficient_tradable" for o in good[taken:])
-            # one batch is one transaction: its entries are consecutive in the journal
+            # one submission is one transaction: its entries are consecutive in the journal
             seqs = [o.seq for o in outcomes if o.accepted]
             if seqs:
                 assert seqs == list(range(seqs[0], seqs[0] + taken))

@@ -128,12 +128,12 @@ def test_killed_writers_lose_nothing_acknowledged_and_leave_nothing_partial(
     with world.store.read() as tx:
         journaled = {"0x" + row.instruction_id.hex(): row.seq
                      for row in tx.journal_rows(0, head + 1)}
-    # a batch is one transaction: all of it, in a row, or none of it (no transfer is refused
-    # for want of units: the writers move a few thousand tonnes of their 10,000 each)
-    for batch in written.batches:
-        seqs = sorted(journaled[i] for i in batch if i in journaled)
-        assert not seqs or seqs == list(range(seqs[0], seqs[0] + len(batch))), \
-            f"a batch of {len(batch)} is in the journal in part, at {seqs}"
+    # a submission is one transaction: all of it, in a row, or none of it (no transfer is
+    # refused for want of units: the writers move a few thousand tonnes of their 10,000 each)
+    for submission in written.submissions:
+        seqs = sorted(journaled[i] for i in submission if i in journaled)
+        assert not seqs or seqs == list(range(seqs[0], seqs[0] + len(submission))), \
+            f"a submission of {len(submission)} is in the journal in part, at {seqs}"
     assert_nothing_negative(world.store)
     assert sum(world.holding(a, "A1")["tradable"] for a in accounts) == SUPPLY_T
     report = replay_check(world.store, OPERATIONS)

@@ -1,4 +1,5 @@
-"""The engine's guarantees: idempotency, nonces, deadlines, batches, genesis and rules."""
+"""The engine's guarantees: idempotency, nonces, deadlines, submissions of several, genesis
+and rules."""
 
 from __future__ import annotations
 
@@ -64,12 +65,12 @@ def test_expired_deadline(market: World) -> None:
     assert not refused.value.retryable
 
 
-def test_a_refused_operation_in_a_batch_refuses_nothing_else(market: World) -> None:
+def test_a_refused_operation_in_a_submission_refuses_nothing_else(market: World) -> None:
     wallet = market.wallets["huaneng"]
-    batch = [wallet.sign(_transfer(market, 100)), wallet.sign(_transfer(market, 5000)),
-             market.wallets["baowu"].sign(_transfer(market, 1)),
-             wallet.sign(_transfer(market, 200))]
-    results = market.ledger.submit_batch(batch)
+    submission = [wallet.sign(_transfer(market, 100)), wallet.sign(_transfer(market, 5000)),
+                  market.wallets["baowu"].sign(_transfer(market, 1)),
+                  wallet.sign(_transfer(market, 200))]
+    results = market.ledger.submit_many(submission)
     assert [getattr(r, "reason", None) for r in results] == [
         None, Reason.insufficient_tradable, Reason.not_account_holder, None]
     assert results[3].seq == results[0].seq + 1  # type: ignore[union-attr]
@@ -77,9 +78,9 @@ def test_a_refused_operation_in_a_batch_refuses_nothing_else(market: World) -> N
     assert market.holding("HN", "A1")["tradable"] == 700
 
 
-def test_a_batch_sees_its_own_earlier_operations(market: World) -> None:
+def test_a_submission_sees_its_own_earlier_operations(market: World) -> None:
     huaneng, baowu = market.wallets["huaneng"], market.wallets["baowu"]
-    results = market.ledger.submit_batch([
+    results = market.ledger.submit_many([
         huaneng.sign(_transfer(market, 1000)),
         baowu.sign(market.instruction("transfer", fromAccount="BW", toAccount="HN",
                                       batch="A1", quantity=400)),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from anchoring.audit import audit
-from anchoring.checkpoints import Checkpointer
+from anchoring.operator.checkpoints import Checkpointer
 from ledger.clock import FixedClock, utc_now
 from ledger.invariants import check_invariants
 from ledger.replay import replay_check
@@ -64,10 +64,10 @@ def assert_ledger_kept_its_word(world: World, report: LoadReport) -> None:
         journaled = {"0x" + row.instruction_id.hex(): row.seq
                      for row in tx.journal_rows(0, head + 1)}
     assert len(journaled) == head + 1, "an instruction id is journaled twice"
-    for batch in report.batches:  # one transaction: what it journaled is in a row
-        seqs = sorted(journaled[i] for i in batch if i in journaled)
+    for submission in report.submissions:  # one transaction: what it journaled is in a row
+        seqs = sorted(journaled[i] for i in submission if i in journaled)
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else True, \
-            f"a batch of {len(batch)} is in the journal apart, at {seqs}"
+            f"a submission of {len(submission)} is in the journal apart, at {seqs}"
     assert check_invariants(world.store) == []
     assert_nothing_negative(world.store)
     with world.store.read() as tx:

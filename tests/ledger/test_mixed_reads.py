@@ -47,13 +47,13 @@ def _by_range(world: World, op: str = "transfer", serial: int = FAR) -> object:
 
 @pytest.mark.parametrize("range_first", [False, True], ids=["quantity-first", "range-first"])
 @pytest.mark.parametrize("op", ["transfer", "retire"])
-def test_a_batch_spending_by_quantity_and_by_a_far_range_is_applied(
+def test_a_submission_spending_by_quantity_and_by_a_far_range_is_applied(
         fragmented: World, range_first: bool, op: str) -> None:
     if range_first:  # signed in submission order: each signature takes the next nonce
         spends = [_by_range(fragmented, op), _by_quantity(fragmented)]
     else:
         spends = [_by_quantity(fragmented), _by_range(fragmented, op)]
-    results = fragmented.ledger.submit_batch(spends)  # type: ignore[arg-type]
+    results = fragmented.ledger.submit_many(spends)  # type: ignore[arg-type]
     assert all(isinstance(r, Receipt) for r in results), results
     lots = fragmented.lots("A1")
     far = next(lot for lot in lots if lot[0] <= FAR <= lot[1])

@@ -93,7 +93,7 @@ def test_ledger_refuses_tampered_and_misattributed_signatures(world: World) -> N
         Approval(approval.signer, approval.nonce + 1, approval.signature),
     ]
     for bad in cases:
-        results = world.ledger.submit_batch([SignedInstruction(instruction, (bad,))])
+        results = world.ledger.submit_many([SignedInstruction(instruction, (bad,))])
         assert results[0].reason == Reason.bad_signature  # type: ignore[union-attr]
     # the untouched instruction is still good: nothing above consumed its nonce
     assert Ledger(world.store, OPERATIONS, world.clock).submit(good).seq == world.head()

@@ -39,7 +39,7 @@ from ledger.errors import Rejected
 from ledger.instructions import SignedInstruction
 from ledger.invariants import check_invariants
 from ledger.journal import Receipt
-from ledger.replay import REPLAY_BATCH, replay_check
+from ledger.replay import REPLAY_GROUP, replay_check
 from ledger.state import HELD_FIRST_PAGE
 from ledger.store.database import Store, sqlite_url
 from pledge.invariants import check_agreement_invariants
@@ -64,7 +64,7 @@ CLOCK_STEPS_H = (1, 7, 16, 24, 24 * 5, 24 * 10)
 LOAN = {"loanReference": "LOAN-1", "principal": 1_000_000_00, "currency": "CNY"}
 PRICES = {"purchasePrice": 80_00, "repurchasePrice": 81_00, "currency": "CNY"}
 
-REPLAY_GROUPS = (1, 7, REPLAY_BATCH)
+REPLAY_GROUPS = (1, 7, REPLAY_GROUP)
 Step = tuple[tuple[str, ...], str, dict[str, Any]]  # (signers, in signing order; op; fields)
 
 _scratch = tempfile.TemporaryDirectory(prefix="carbonledger-stateful-")
@@ -141,7 +141,7 @@ class LedgerMachine(RuleBasedStateMachine):
         issued = sorted(self.model.batches)
         if not issued or rarely(data, 16, "batch unknown"):
             return UNKNOWN_BATCH
-        if rarely(data, 8, "the newest batch id"):  # in a batch, perhaps issued just before
+        if rarely(data, 8, "the newest batch id"):  # in a submission, perhaps issued just before
             return f"B{self.next_batch - 1}"
         return data.draw(st.sampled_from(issued), label="batch")
 
@@ -397,7 +397,8 @@ class LedgerMachine(RuleBasedStateMachine):
     # --- submitting and comparing -------------------------------------------------------------
 
     def run(self, steps: list[Step]) -> None:
-        """Submit the steps (one alone, several in one batch) and the model; they must agree."""
+        """Submit the steps (one alone, several in one submission) and the model: they must
+        agree."""
         self.consistent = False
         signed: list[SignedInstruction | Rejected] = []
         for signers, op, fields in steps:
@@ -419,7 +420,7 @@ class LedgerMachine(RuleBasedStateMachine):
             except Rejected as refused:
                 answers = [refused]
         else:
-            answers = list(self.world.ledger.submit_batch(submitted)) if submitted else []
+            answers = list(self.world.ledger.submit_many(submitted)) if submitted else []
         results = iter(answers)
         accepted = 0
         for (signers, op, fields), sent in zip(steps, signed, strict=True):
@@ -555,7 +556,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.run(steps)
 
     # Releases, enforcements, closes and defaults of unknown agreements are drawn too, but
-    # mostly in batches (several_in_one_transaction): alone, these rules wait for one to exist.
+    # mostly in submissions of several (several_in_one_transaction): alone, these rules wait
+    # for one to exist.
     @rule(data=st.data())
     def pledge_register_by_quantity(self, data: st.DataObject) -> None:
         self.run([self.draw_pledge_register(data, "quantity")])

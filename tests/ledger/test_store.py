@@ -17,7 +17,7 @@ from ledger.clock import FixedClock
 from ledger.model import LotState
 from ledger.state import HELD_FIRST_PAGE, ReadAhead, WorkingSet
 from ledger.store.database import Store, sqlite_url
-from ledger.store.wal import SAFETY_NET_PAGES, WalCheckpointer
+from ledger.store.wal import SAFETY_NET_PAGES, WalCopyBack
 from tests.world import World
 
 
@@ -91,7 +91,7 @@ def _file_head(path: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def test_sqlite_writers_leave_checkpoints_to_the_stores_thread(
+def test_sqlite_writers_leave_the_wal_copy_back_to_the_stores_thread(
         sqlite_store: Store, clock: FixedClock) -> None:
     world = _fragmented_world(sqlite_store, clock)
     path = make_url(sqlite_store.url).database
@@ -108,7 +108,7 @@ def test_sqlite_writers_leave_checkpoints_to_the_stores_thread(
 
 def test_a_steady_writers_log_is_started_over_not_grown(tmp_path: Path) -> None:
     """Commits that keep coming (with a writer's work between them) never leave the log wholly
-    copied by a PASSIVE checkpoint alone; the checkpointer's FULL step does, so the writer
+    copied by a PASSIVE copy-back alone; the copy-back thread's FULL step does, so the writer
     starts the log over instead of growing it towards the safety net."""
     path = tmp_path / "steady.db"
     writer = sqlite3.connect(path, isolation_level=None)
@@ -117,7 +117,7 @@ def test_a_steady_writers_log_is_started_over_not_grown(tmp_path: Path) -> None:
     writer.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
     writer.execute("PRAGMA busy_timeout=120000")
     writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB NOT NULL)")
-    checkpointer = WalCheckpointer(str(path), interval=0.05).start()
+    copy_back = WalCopyBack(str(path), interval=0.05).start()
     try:
         pages_written, started = 0, time.monotonic()
         while pages_written < 3_000 or time.monotonic() - started < 1.0:
@@ -129,21 +129,21 @@ def test_a_steady_writers_log_is_started_over_not_grown(tmp_path: Path) -> None:
         # the log file never shrinks while it is open: its size is the longest the log grew
         log_pages = (path.parent / "steady.db-wal").stat().st_size // 4096
     finally:
-        checkpointer.stop()
+        copy_back.stop()
         writer.close()
     assert log_pages < pages_written / 4, (log_pages, pages_written)
 
 
-def test_disposing_a_store_stops_its_checkpointer(tmp_path: Path, clock: FixedClock,
-                                                 migrated_template: Path) -> None:
+def test_disposing_a_store_stops_its_wal_copy_back(tmp_path: Path, clock: FixedClock,
+                                                   migrated_template: Path) -> None:
     path = tmp_path / "ledger.db"
     shutil.copy(migrated_template, path)
     store = Store(sqlite_url(path))
     World.create(store, clock)
-    checkpointer = store._checkpointer
-    assert checkpointer is not None and checkpointer.is_alive()
+    copy_back = store._copy_back
+    assert copy_back is not None and copy_back.is_alive()
     store.dispose()
-    assert not checkpointer.is_alive()
+    assert not copy_back.is_alive()
 
 
 def test_instruction_ids_begin_with_the_time_and_never_repeat() -> None:
@@ -234,12 +234,12 @@ def _last_analyzed(connection: object) -> dict[str, object]:
 def test_a_write_that_committed_is_not_reported_failed_by_housekeeping(
         sqlite_store: Store, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
     world = World.create(sqlite_store, clock)
-    sqlite_store.dispose()  # no checkpointer runs now; the next write starts one
+    sqlite_store.dispose()  # no WAL copy-back runs now; the next write starts one
 
     def cannot_start(self: object) -> None:
         raise RuntimeError("can't start new thread")
 
-    monkeypatch.setattr("ledger.store.wal.WalCheckpointer.start", cannot_start)
+    monkeypatch.setattr("ledger.store.wal.WalCopyBack.start", cannot_start)
     receipt = world.by("registry", "register_participant", participant="acme", name="Acme",
                        role="emitter")
     assert receipt.seq == 1 and world.head() == 1

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from anchoring import verify_pledge
-from anchoring.bundles import Prover
-from anchoring.checkpoints import Checkpointer
-from anchoring.errors import NotCheckpointed
-from anchoring.pledge_evidence import PledgeNotFound, prove_pledge
-from anchoring.verify import VerificationFailed, verify_bundle
+from anchoring.auditor import verify_pledge
+from anchoring.auditor.errors import VerificationFailed
+from anchoring.auditor.verify import verify_bundle
+from anchoring.operator.bundles import Prover
+from anchoring.operator.checkpoints import Checkpointer
+from anchoring.operator.errors import NotCheckpointed
+from anchoring.operator.pledge_evidence import PledgeNotFound, prove_pledge
 from api.bootstrap import init_ledger, load_operator, open_ledger, registry_wallet
 from api.cli import main
 from api.config import load_config

@@ -9,11 +9,15 @@ import sys
 
 import pytest
 
-from anchoring.checkpoints import Checkpointer
+from anchoring.operator.checkpoints import Checkpointer
+from ledger.clock import FixedClock
 from ledger.core import CORE
+from ledger.engine import Ledger
 from ledger.errors import Reason, Rejected
 from ledger.modules import Module, Operation, OperationSet
 from ledger.replay import replay_check
+from ledger.schemes import SchemeRules, load_rules_dir, rules_document
+from ledger.store.database import Store
 from pledge.module import PLEDGE
 from pledge.reasons import PledgeReason
 from tests.anchoring.ledger_history import OPERATOR_KEY
@@ -21,7 +25,7 @@ from tests.isolation import REPO_ROOT
 from tests.pledge.helpers import PLEDGE as PLEDGE_FIELDS
 from tests.pledge.helpers import register
 from tests.pledge.test_replay import every_lifecycle
-from tests.world import World
+from tests.world import CHAIN_ID, World, fresh_wallet
 
 AUDIT_ONLY = """
 import sys
@@ -76,3 +80,44 @@ def test_two_modules_may_not_define_one_operation() -> None:
         OperationSet([CORE, Module("clash", reasons=Reason)])
     with pytest.raises(ValueError, match="module 'pledge'"):
         OperationSet([CORE, PLEDGE, PLEDGE])
+
+
+def test_a_modules_rules_section_is_checked_only_by_a_ledger_that_has_the_module(
+        sqlite_store: Store, clock: FixedClock) -> None:
+    """Genesis carries every scheme's rules; a bad pledge section is the pledge module's to
+    refuse, at once."""
+    rules = load_rules_dir()
+    document = rules["CN-ETS"].as_json()
+    document["repo"] = {**document["repo"], "min_quantity": 0}
+    rules["CN-ETS"] = SchemeRules.from_json(document)
+    registry = fresh_wallet()
+    genesis = dict(registry="registry", registryName="Registry", registryKey=registry.address,
+                   chainId=CHAIN_ID, rules=rules_document(rules))
+    full = Ledger(sqlite_store, OperationSet([CORE, PLEDGE]), clock)
+    with pytest.raises(Rejected) as refused:
+        full.submit(registry.sign(full.operations.instruction("genesis", **genesis)))
+    assert refused.value.reason is Reason.invalid_rules
+    assert "min_quantity" in refused.value.detail
+    core_only = Ledger(sqlite_store, OperationSet([CORE]), clock)
+    assert core_only.submit(registry.sign(core_only.operations.instruction(
+        "genesis", **genesis))).seq == 0
+
+
+def test_every_account_an_operation_names_is_in_its_footprint() -> None:
+    """The engine reads ahead and the checkpointer looks at exactly the accounts a footprint
+    declares: an account field left out would be read late, or its leaf never looked at."""
+    for operation in OperationSet([CORE, PLEDGE]):
+        named = {spec.name for spec in operation.schema.fields
+                 if spec.name == "account" or spec.name.endswith("Account")}
+        assert named == set(operation.footprint.accounts), operation.name
+        batch = operation.footprint.batch
+        assert batch is None or batch in {spec.name for spec in operation.schema.fields}
+
+
+def test_the_offline_verifier_knows_every_bundle_kind_the_modules_bring() -> None:
+    """An auditor's verifier (no ledger, no database) lists its kinds itself; the modules
+    declare the kinds their ledger proves: the two must be the same kinds."""
+    from anchoring.auditor.verify import STANDARD_KINDS
+
+    declared = OperationSet([CORE, PLEDGE]).bundle_kinds
+    assert {kind.name: kind for kind in STANDARD_KINDS} == declared

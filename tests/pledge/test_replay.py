@@ -12,7 +12,7 @@ from tests.world import OPERATIONS, World
 
 def every_lifecycle(world: World) -> None:
     """Each operation at least once, in one and in several transactions, over both lien kinds;
-    a batch registers and resolves a pledge within one transaction."""
+    a submission of several registers and resolves a pledge within one transaction."""
     register(world)
     register(world, ("huaneng", "boc"), pledge="P2", pledgee="boc", quantity=50,
              serialFirst=901, serialLast=950)
@@ -27,7 +27,7 @@ def every_lifecycle(world: World) -> None:
     by(world, REPO_PARTIES, "repo_close", repo="R3", quantity=10_000)
     world.clock.moment = datetime(2027, 2, 1, tzinfo=UTC)
     # one transaction, several entries: the working set must carry rows between them
-    results = world.ledger.submit_batch([
+    results = world.ledger.submit_many([
         signed(world, PLEDGORS, "pledge_register",
                **(PLEDGE | dict(pledge="P3", quantity=5, maturityDate="2027-12-31"))),
         signed(world, ("icbc",), "pledge_release", pledge="P3", quantity=2),

@@ -49,9 +49,10 @@ def test_absent_keys_take_the_documented_defaults() -> None:
     {"utc_offset_minutes": 24 * 60},
 ])
 def test_a_bad_value_is_refused_not_guessed(extra: dict[str, object]) -> None:
-    rules = SchemeRules.from_json({"scheme": "X", "kinds": ["credit"], **extra})
+    """The calendar is the core's and refuses a rules document as it is read; the pledge and
+    repo sections are the pledge module's."""
     with pytest.raises(Rejected) as refusal:
-        agreement_rules(rules)
+        agreement_rules(SchemeRules.from_json({"scheme": "X", "kinds": ["credit"], **extra}))
     assert refusal.value.reason == Reason.invalid_rules
 
 
@@ -82,9 +83,21 @@ def test_rules_recorded_in_the_journal_apply_from_their_entry_on(market: World) 
             quantity=50)
 
 
-def test_a_bad_rule_in_the_journal_refuses_the_operations_that_need_it(market: World) -> None:
-    set_repo_rules(market, "CN-ETS", min_quantity="a lot")
-    refused(market, Reason.invalid_rules, REPO_PARTIES, "repo_open", repo="R1",
-            sellerAccount="HN", buyerAccount="ICBC", batch="A1", quantity=400,
-            purchasePrice=1, repurchasePrice=1, currency="CNY", repurchaseDate="2026-09-30",
-            freeUse=False)
+@pytest.mark.parametrize(("section", "bad"), [
+    ("repo", {"min_quantity": "a lot"}),
+    ("pledge", {"account_types": ["vault"]}),
+    ("calendar", {"utc_offset_minutes": 24 * 60}),
+    ("calendar", {"compliance_year_end": "02-29"}),
+])
+def test_bad_rules_are_refused_when_they_are_set(market: World, section: str,
+                                                 bad: dict[str, object]) -> None:
+    """Not at the first pledge or repo that needs them: the registry learns at once."""
+    document = load_rules_dir()["CN-ETS"].as_json()
+    if section == "calendar":
+        document.update(bad)
+    else:
+        document[section] = {**document[section], **bad}
+    rejected = market.refused(Reason.invalid_rules, "registry", "set_scheme_rules",
+                              scheme="CN-ETS", rules=json.dumps(document))
+    assert "CN-ETS" in rejected.detail or section == "calendar"
+    open_repo(market, quantity=400)  # the rules in force are unchanged

@@ -108,7 +108,7 @@ def test_selection_by_quantity_reads_many_lots_page_by_page(market: World) -> No
     # HN's units split into ~200 lots (more than one page of HELD_PAGE): every other serial
     # of 1..200 goes to BW
     huaneng = market.wallets["huaneng"]
-    market.ledger.submit_batch([
+    market.ledger.submit_many([
         huaneng.sign(market.instruction("transfer", fromAccount="HN", toAccount="BW",
                                         batch="A1", quantity=1, serialFirst=n, serialLast=n))
         for n in range(2, 201, 2)])
@@ -118,8 +118,8 @@ def test_selection_by_quantity_reads_many_lots_page_by_page(market: World) -> No
                                quantity=150)
     back = market.instruction("transfer", fromAccount="BW", toAccount="HN", batch="A1",
                               quantity=1)
-    results = market.ledger.submit_batch([huaneng.sign(spend),
-                                          market.wallets["baowu"].sign(back)])
+    results = market.ledger.submit_many([huaneng.sign(spend),
+                                         market.wallets["baowu"].sign(back)])
     assert not any(isinstance(r, Exception) for r in results)
     held = [(first, last) for first, last, account, _ in market.lots("A1") if account == "HN"]
     # BW's oldest serial (1) came back to HN after HN's spend

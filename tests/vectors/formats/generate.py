@@ -3,12 +3,12 @@
     .venv/bin/python -m tests.vectors.formats.generate
 
 Regenerating them is right ONLY when a format version changes: a journal entry's format
-(ledger.journal.ENTRY_FORMAT), the proof bundle version (anchoring.verify.BUNDLE_VERSION), the
-EIP-712 domain version, the checkpoint note. These vectors hold bytes that existing ledgers have
-already signed, logged and anchored; if a change makes tests/test_golden_formats.py fail, the
-change breaks them, and regenerating would only hide that. A new version gets new vectors, and
-the old ones stay as long as the code must read what they hold. The test suite never runs this
-script.
+(ledger.journal.ENTRY_FORMAT), the proof bundle version
+(anchoring.auditor.bundle_format.BUNDLE_VERSION), the EIP-712 domain version, the checkpoint
+note. These vectors hold bytes that existing ledgers have already signed, logged and anchored;
+if a change makes tests/test_golden_formats.py fail, the change breaks them, and regenerating
+would only hide that. A new version gets new vectors, and the old ones stay as long as the
+code must read what they hold. The test suite never runs this script.
 
 Everything is deterministic: a fixed clock, fixed keys (tests/world.py's key sequence, the
 operator key of tests/anchoring/ledger_history.py) and instruction ids derived from a counter,
@@ -33,9 +33,9 @@ from typing import Any
 
 import ledger.client
 import tests.world
-from anchoring.bundles import Prover
-from anchoring.note import open_note, sign_note
-from anchoring.pledge_evidence import prove_pledge
+from anchoring.auditor.note import open_note, sign_note
+from anchoring.operator.bundles import Prover
+from anchoring.operator.pledge_evidence import prove_pledge
 from custody.signatures import address_of
 from ledger.canonical import canonical_json, leaf_hash
 from ledger.clock import FixedClock

@@ -9,11 +9,12 @@ journal's checkpoints in order. Checkpoint k + 1 must come with
   claimed number and size and checks that it is the log's last leaf. That is what binds the
   claimed size, which a consistency proof alone does not.
 
-`anchor_proof` builds both from any log that answers RFC 9162 proofs (`anchoring.merkle_log`'s
-`MerkleLog` does; `anchor_proof_from_leaf_hashes` takes a plain list). `AnchorRegistryClient`
-deploys, anchors and reads; every contract error reaches the caller as one `AnchorRejected`
-whose `reason` names it, whether it came from py-evm in process (eth-tester's
-``TransactionFailed``) or from a node over HTTP (web3's ``ContractCustomError``).
+`anchor_proof` builds both from any log that answers RFC 9162 proofs
+(`anchoring.auditor.merkle_log`'s `MerkleLog` does; `anchor_proof_from_leaf_hashes` takes a
+plain list). `AnchorRegistryClient` deploys, anchors and reads; every contract error reaches
+the caller as one `AnchorRejected` whose `reason` names it, whether it came from py-evm in
+process (eth-tester's ``TransactionFailed``) or from a node over HTTP (web3's
+``ContractCustomError``).
 
 The artifact lives in contracts/ at the repository root, outside the Python packages, and is
 found relative to this file: that works from a source checkout and from an editable install
@@ -41,7 +42,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 from web3.types import TxParams, TxReceipt
 
-from anchoring import merkle
+from anchoring.auditor import merkle
+from anchoring.operator.errors import OperatorError, OperatorFailure
 
 __all__ = [
     "ANCHOR_GAS_LIMIT",
@@ -69,7 +71,7 @@ __all__ = [
     "rejection_from_revert_data",
 ]
 
-CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "contracts"
+CONTRACTS_DIR = Path(__file__).resolve().parents[2] / "contracts"
 """contracts/ of the checkout this module was imported from."""
 
 MAX_CHECKPOINT_NUMBER = (1 << 32) - 1
@@ -296,7 +298,7 @@ _RETRYABLE = frozenset(
 )
 
 
-class AnchorRegistryError(Exception):
+class AnchorRegistryError(OperatorError):
     """Root of the errors of this module: a call to the registry failed."""
 
 
@@ -306,6 +308,8 @@ class AnchorRejected(AnchorRegistryError):
     ``reason`` names the error; ``error_args`` holds its decoded arguments by name (for
     example ``{"expected": 3, "number": 5}`` for WrongCheckpointNumber).
     """
+
+    code = OperatorFailure.anchor_rejected
 
     def __init__(self, reason: AnchorRejection, error_args: dict[str, Any]) -> None:
         shown = ", ".join(f"{key}={_show(value)}" for key, value in error_args.items())
@@ -322,6 +326,14 @@ class AnchorRejected(AnchorRegistryError):
 class AnchorTransactionFailed(AnchorRegistryError):
     """A transaction failed without a custom error of the registry (out of gas, a panic, or a
     revert whose data is not one of the registry's errors)."""
+
+    code = OperatorFailure.anchor_transaction_failed
+
+
+class UnexpectedRegistryAnswer(AnchorRegistryError):
+    """The contract answered as an AnchorRegistry of this version does not."""
+
+    code = OperatorFailure.unexpected_registry_answer
 
 
 def _show(value: Any) -> str:
@@ -539,7 +551,8 @@ class AnchorRegistryClient:
         """The checkpoint an anchor transaction's receipt records."""
         events = self.contract.events.CheckpointAnchored().process_receipt(receipt)
         if len(events) != 1:
-            raise AnchorRegistryError(f"expected one CheckpointAnchored event, got {len(events)}")
+            raise UnexpectedRegistryAnswer(f"expected one CheckpointAnchored event, got "
+                                           f"{len(events)}")
         return _checkpoint_from_event(events[0]["args"])
 
 

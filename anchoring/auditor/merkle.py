@@ -22,7 +22,7 @@ says what was wrong in words an auditor can act on.
 Proof generation is split in two so that any storage can answer it: the `*_ranges` functions
 name the leaf ranges whose hashes form a proof (they depend on sizes only), and a caller hashes
 those ranges from whatever it has: `inclusion_proof` and `consistency_proof` from a plain list
-of leaf hashes here, `anchoring.merkle_log.MerkleLog` from stored subtree hashes.
+of leaf hashes here, `anchoring.auditor.merkle_log.MerkleLog` from stored subtree hashes.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import enum
 from collections.abc import Sequence
 from hashlib import sha256
 from typing import NoReturn
+
+from anchoring.auditor.errors import VerifyError, VerifyFailure
 
 __all__ = [
     "EMPTY_ROOT",
@@ -82,12 +84,15 @@ class ProofFailure(enum.Enum):
     """The proof is well formed, but the hashes do not lead to the given root(s)."""
 
 
-class ProofError(Exception):
+class ProofError(VerifyError):
     """A Merkle proof did not verify.
 
-    ``reason`` is a sentence for a person; ``failure`` is the machine-readable class of it.
-    A rejected proof never becomes valid on retry: the inputs themselves are wrong.
+    ``reason`` is a sentence for a person; ``failure`` is the machine-readable class of it
+    within the package's code, ``log_proof_failed``. A rejected proof never becomes valid on
+    retry: the inputs themselves are wrong.
     """
+
+    code = VerifyFailure.log_proof_failed
 
     def __init__(self, failure: ProofFailure, reason: str) -> None:
         super().__init__(reason)

@@ -18,15 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from anchoring.checkpoints import StoredCheckpoint, checkpoint_at, latest_checkpoint
-from anchoring.errors import NotCheckpointed, StoreInconsistent
-from anchoring.log_store import open_log
-from anchoring.merkle_log import MerkleLog
-from anchoring.note import CheckpointBody, NoteError, parse_text, split_note
-from anchoring.smt import Snapshot
-from anchoring.state_commitment import rebuild_at
-from anchoring.state_keys import account_key, holding_key, lot_key
-from anchoring.verify import BUNDLE_FORMAT, BUNDLE_VERSION
+from anchoring.auditor.bundle_format import BUNDLE_FORMAT, BUNDLE_VERSION
+from anchoring.auditor.merkle_log import MerkleLog
+from anchoring.auditor.note import CheckpointBody, NoteError, parse_text, split_note
+from anchoring.auditor.smt import Snapshot
+from anchoring.auditor.state_keys import account_key, holding_key, lot_key
+from anchoring.operator.checkpoints import StoredCheckpoint, checkpoint_at, latest_checkpoint
+from anchoring.operator.errors import NotCheckpointed, StoreInconsistent
+from anchoring.operator.log_store import open_log
+from anchoring.operator.state_commitment import rebuild_at
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
 

@@ -3,10 +3,13 @@
 A cut is one write transaction holding the journal head, so nothing moves while it runs:
 
 1. append the marker entry {"checkpoint":K,"seq":S}, the log's last leaf (ledger.journal);
-2. extend the Merkle log over the entries since the previous checkpoint (anchoring.log_store),
-   rehashing their bytes: a leaf hash that disagrees with its entry stops the cut;
-3. advance the state commitment by what those entries touched (anchoring.state_commitment);
-4. sign the checkpoint as a signed note with the operator's key (anchoring.note) and store it.
+2. extend the Merkle log over the entries since the previous checkpoint
+   (anchoring.operator.log_store), rehashing their bytes: a leaf hash that disagrees with its
+   entry stops the cut;
+3. advance the state commitment by what those entries touched
+   (anchoring.operator.state_commitment);
+4. sign the checkpoint as a signed note with the operator's key (anchoring.auditor.note) and
+   store it.
 
 `Checkpointer.maybe_cut()` cuts when N entries or T seconds have passed since the last
 checkpoint (`CheckpointPolicy`); `cut()` cuts now. The checkpoint's time is the marker's
@@ -19,12 +22,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from anchoring.errors import CheckpointError, StoreInconsistent
-from anchoring.log_store import open_log
-from anchoring.merkle import leaf_hash
-from anchoring.note import CheckpointBody, sign_note
-from anchoring.smt import EMPTY_ROOT as EMPTY_STATE_ROOT
-from anchoring.state_commitment import StateCommitment
+from anchoring.auditor.merkle import leaf_hash
+from anchoring.auditor.note import CheckpointBody, sign_note
+from anchoring.auditor.smt import EMPTY_ROOT as EMPTY_STATE_ROOT
+from anchoring.operator.errors import LedgerNotInitialized, StoreInconsistent
+from anchoring.operator.log_store import open_log
+from anchoring.operator.state_commitment import StateCommitment
 from custody.signatures import address_of
 from ledger.clock import parse_time
 from ledger.engine import Ledger
@@ -112,7 +115,7 @@ def ledger_origin(tx: SqlTransaction) -> str:
     of the genesis entry's hash, so that two ledgers never share an origin."""
     genesis = tx.journal_row(0)
     if genesis is None:
-        raise CheckpointError("the ledger has no genesis entry: run `carbonledger init`")
+        raise LedgerNotInitialized("the ledger has no genesis entry: run `carbonledger init`")
     registry = json.loads(genesis.entry)["instruction"]["fields"]["registry"]
     return f"carbonledger/{registry}/{genesis.leaf_hash[:8].hex()}"
 
@@ -185,7 +188,7 @@ class Checkpointer:
 
     def _cut(self, tx: SqlTransaction) -> StoredCheckpoint:
         if tx.head < 0:
-            raise CheckpointError("the ledger has no genesis entry: run `carbonledger init`")
+            raise LedgerNotInitialized("the ledger has no genesis entry: run `carbonledger init`")
         previous = latest_checkpoint(tx)
         number_before = previous.number if previous else 0
         size_before = previous.log_size if previous else 0
@@ -219,7 +222,8 @@ class Checkpointer:
                                     "journal")
         log.extend(hashes)
         state_root, _ = self.state.advance(tx, number,
-                                           [json.loads(row.entry) for row in rows[:-1]])
+                                           [json.loads(row.entry) for row in rows[:-1]],
+                                           self.ledger.operations.accounts_named)
         body = CheckpointBody(self._ledger_origin(tx), size, log.root(), number, state_root,
                               rows[-1].accepted_at)
         checkpoint = StoredCheckpoint(number, size, body.log_root, state_root, body.time,

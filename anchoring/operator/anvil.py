@@ -16,7 +16,7 @@ installed by `npm ci --prefix chain`; CARBONLEDGER_ANVIL names another binary. a
 - ``--state`` loads the chain at start and writes it back on exit (SIGTERM), blocks, receipts
   and all; ``--state-interval`` also writes it every few seconds, so that a crash (SIGKILL,
   power loss) loses at most that much. What is lost is detected: the anchoring worker finds the
-  recorded anchors missing from the chain and stops (anchoring.worker.AnchorVanished).
+  recorded anchors missing from the chain and stops (anchoring.operator.worker.AnchorVanished).
 
 The running node is recorded in <dir>/anvil.json (pid, port, url, ...), which `connect_anvil`
 and `stop` read, so that another process (the next CLI command) finds it.
@@ -38,7 +38,8 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from anchoring.chain import ChainError, ChainUnavailable, RpcChain
+from anchoring.operator.chain import ChainError, ChainUnavailable, RpcChain
+from anchoring.operator.errors import OperatorFailure
 
 __all__ = [
     "ANVIL_BINARY_VARIABLE",
@@ -62,7 +63,7 @@ ANVIL_VERSION = "1.7.1"
 ANVIL_CHAIN_ID = 31337
 ANVIL_BINARY_VARIABLE = "CARBONLEDGER_ANVIL"
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "chain"
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "chain"
 """chain/ of the checkout: package.json, package-lock.json and, once installed, node_modules."""
 
 STATE_FILE = "anvil-state.json"
@@ -79,15 +80,23 @@ class AnvilError(ChainError):
 
 
 class AnvilNotInstalled(AnvilError):
-    pass
+    code = OperatorFailure.anvil_not_installed
 
 
 class AnvilStartFailed(AnvilError):
-    pass
+    code = OperatorFailure.anvil_start_failed
+
+
+class AnvilCommandFailed(AnvilError):
+    """The running node did not stop, or refused a command."""
+
+    code = OperatorFailure.anvil_command_failed
 
 
 class AnvilNotRunning(AnvilError, ChainUnavailable):
     """No managed anvil is running (a `ChainUnavailable`: the worker waits for it)."""
+
+    code = OperatorFailure.anvil_not_running
 
 
 def find_anvil() -> Path:
@@ -196,8 +205,9 @@ class AnvilNode:
             return None
         os.kill(running.pid, signal.SIGTERM)
         if not self._wait_for_exit(running.pid, timeout_s):
-            raise AnvilError(f"anvil (pid {running.pid}) did not stop within {timeout_s:.0f} s "
-                             "of SIGTERM; its state file may be stale")
+            raise AnvilCommandFailed(f"anvil (pid {running.pid}) did not stop within "
+                                     f"{timeout_s:.0f} s of SIGTERM; its state file may be "
+                                     "stale")
         self.running_file.unlink(missing_ok=True)
         return running
 
@@ -303,4 +313,4 @@ def set_balance(chain: RpcChain, address: str, wei: int) -> None:
     response = chain.w3.provider.make_request(
         "anvil_setBalance", [to_checksum_address(address), hex(wei)])  # type: ignore[arg-type]
     if response.get("error"):
-        raise AnvilError(f"anvil_setBalance failed: {response['error']}")
+        raise AnvilCommandFailed(f"anvil_setBalance failed: {response['error']}")

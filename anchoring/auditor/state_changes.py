@@ -2,8 +2,9 @@
 
 The journal says it: effects name every lot that was closed, created or updated, with the
 holder and batch of every new version; the lots' earlier holders come from the previous
-checkpoint's leaves; holdings follow from both; instructions name the accounts they act on
-(`account`, `fromAccount`, `toAccount`, any `...Account` field). The set may hold more than
+checkpoint's leaves; holdings follow from both; each instruction names the accounts it acts on,
+as its operation's footprint declares (ledger.modules.Footprint, handed in by whoever built the
+ledger's operation set, as `accounts_named`). The set may hold more than
 what changed — the checkpointer compares each leaf with its previous value — but never less,
 and the audit, which detects changes independently (database triggers on a replay), would
 name the checkpoint if it did.
@@ -16,10 +17,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from anchoring.state_keys import lot_key
+from anchoring.auditor.state_keys import lot_key
 
 PreviousValue = Callable[[bytes], bytes | None]
 """The value a key held at the previous checkpoint (None: absent)."""
+
+AccountsNamed = Callable[[str, Mapping[str, Any]], Iterable[str]]
+"""The accounts an operation's fields name: (op, fields) -> account ids."""
 
 
 @dataclass
@@ -29,7 +33,8 @@ class Touched:
     accounts: set[str] = field(default_factory=set)
 
 
-def touched_by(documents: Iterable[Mapping[str, Any]], previous: PreviousValue) -> Touched:
+def touched_by(documents: Iterable[Mapping[str, Any]], previous: PreviousValue,
+               accounts_named: AccountsNamed) -> Touched:
     """Every lot, holding and account that the journal entries `documents` (parsed, in order)
     may have changed. Checkpoint markers change nothing and are skipped."""
     touched = Touched()
@@ -50,9 +55,8 @@ def touched_by(documents: Iterable[Mapping[str, Any]], previous: PreviousValue) 
     for document in documents:
         if "checkpoint" in document:
             continue
-        for name, value in document["instruction"]["fields"].items():
-            if (name == "account" or name.endswith("Account")) and isinstance(value, str):
-                touched.accounts.add(value)
+        instruction = document["instruction"]
+        touched.accounts.update(accounts_named(instruction["op"], instruction["fields"]))
         effects = document["effects"]
         for lot_id in effects["closed"]:
             touched.lots.add(lot_id)

@@ -1,7 +1,7 @@
 """The state commitment's leaves: every live lot, every non-empty holding, every account.
 
-A leaf is (key, value): the key is SHA-256 of a typed id (anchoring.state_keys), the value the
-RFC 8785 canonical JSON of the record, so anyone can read a proven value and re-encode it.
+A leaf is (key, value): the key is SHA-256 of a typed id (anchoring.auditor.state_keys), the
+value the RFC 8785 canonical JSON of the record, so anyone can read a proven value and re-encode it.
 
     lot      {"account","batch","first","id","last","lien","state"}   as in journal effects
     holding  {"account","batch","cancelled","pledged","retired","surrendered","tradable"}
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from anchoring.state_keys import account_key, holding_key, lot_key
+from anchoring.auditor.state_keys import account_key, holding_key, lot_key
 from ledger.canonical import canonical_json
 from ledger.store.sql import SqlTransaction
 

@@ -8,11 +8,11 @@
 For each checkpoint after the chain's latest, one at a time:
 
 1. the proofs: the RFC 9162 consistency proof from the previous checkpoint's log and the
-   marker proof (anchoring.contract.anchor_proof over the SQL-backed MerkleLog);
+   marker proof (anchoring.operator.contract.anchor_proof over the SQL-backed MerkleLog);
 2. the transaction, simulated first (a refusal costs no gas and names its reason), then signed
    here with a fixed gas limit (ANCHOR_GAS_LIMIT: py-evm's estimates are loose) and sent raw;
 3. the receipt, then the block's time; all three are recorded in the checkpoint's row
-   (anchoring.checkpoints.record_anchor).
+   (anchoring.operator.checkpoints.record_anchor).
 
 The ledger never waits for any of this: it appends and cuts checkpoints in its own
 transactions, and the worker reads them from the store. While the chain is slow or down the
@@ -60,9 +60,10 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
-from anchoring.chain import Chain, ChainRecord, ChainUnavailable
-from anchoring.checkpoints import Anchor, StoredCheckpoint, checkpoint_at, record_anchor
-from anchoring.contract import (
+from anchoring.auditor.note import NoteError, open_note
+from anchoring.operator.chain import Chain, ChainRecord, ChainUnavailable
+from anchoring.operator.checkpoints import Anchor, StoredCheckpoint, checkpoint_at, record_anchor
+from anchoring.operator.contract import (
     ANCHOR_GAS_LIMIT,
     AnchoredCheckpoint,
     AnchorProof,
@@ -73,8 +74,8 @@ from anchoring.contract import (
     checkpoint_commitment,
     rejection_from_exception,
 )
-from anchoring.log_store import open_log
-from anchoring.note import NoteError, open_note
+from anchoring.operator.errors import OperatorError, OperatorFailure
+from anchoring.operator.log_store import open_log
 from ledger.store.database import Store
 
 __all__ = [
@@ -109,7 +110,7 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
 # Errors
 
 
-class AnchoringError(RuntimeError):
+class AnchoringError(OperatorError, RuntimeError):
     """Root of the anchoring worker's errors."""
 
 
@@ -125,22 +126,32 @@ class ReconciliationFailed(AnchoringStopped):
 class WrongChain(ReconciliationFailed):
     """The node answers for another chain than the registry's."""
 
+    code = OperatorFailure.wrong_chain
+
 
 class RegistryMissing(ReconciliationFailed):
     """No contract at the registry's address: the node was reset or lost its state."""
 
+    code = OperatorFailure.registry_missing
+
 
 class AnchorerMismatch(ReconciliationFailed):
     """The registry accepts anchors from another key than the one the worker signs with."""
+
+    code = OperatorFailure.anchorer_mismatch
 
 
 class UnknownCheckpointOnChain(ReconciliationFailed):
     """The registry holds a checkpoint that is not this ledger's (another ledger anchors on
     it, or this ledger was restored from an older backup)."""
 
+    code = OperatorFailure.unknown_checkpoint_on_chain
+
 
 class AnchorVanished(ReconciliationFailed):
     """Anchors the ledger recorded are no longer on chain. ``numbers`` are their checkpoints."""
+
+    code = OperatorFailure.anchor_vanished
 
     def __init__(self, message: str, numbers: list[int]) -> None:
         super().__init__(message)
@@ -150,10 +161,14 @@ class AnchorVanished(ReconciliationFailed):
 class AnchoredElsewhere(ReconciliationFailed):
     """Checkpoints are recorded as anchored on another registry or chain than the target."""
 
+    code = OperatorFailure.anchored_elsewhere
+
 
 class AnchorRefused(AnchoringStopped):
     """The contract refuses the checkpoint, and would refuse it again. ``rejection`` holds the
     contract's error."""
+
+    code = OperatorFailure.anchor_refused
 
     def __init__(self, message: str, rejection: AnchorRejected) -> None:
         super().__init__(message)
@@ -163,6 +178,8 @@ class AnchorRefused(AnchoringStopped):
 class CheckpointNotSigned(AnchoringStopped):
     """A stored checkpoint's note does not verify against the operator key, or disagrees
     with its row: the table was changed outside the checkpointer."""
+
+    code = OperatorFailure.stored_checkpoint_not_signed
 
 
 class _ChainMoved(Exception):
@@ -242,9 +259,9 @@ class AnchoringWorker:
     reconciliation records the other's anchors) but wastes transactions.
 
     ``connect`` returns the chain; it is called again after a failure, so that a managed anvil
-    that came back on another port is found (anchoring.anvil.connect_anvil). ``operator``, if
-    given, is the key every checkpoint's signed note must verify against before it is
-    anchored.
+    that came back on another port is found (anchoring.operator.anvil.connect_anvil).
+    ``operator``, if given, is the key every checkpoint's signed note must verify against before
+    it is anchored.
     """
 
     def __init__(self, store: Store, connect: Callable[[], Chain], target: AnchorTarget, *,

@@ -7,8 +7,8 @@ last leaf arrives, so rows are written once and never updated, and every size up
 answered from the same rows:
 
 - ``root(size)`` folds the ``popcount(size)`` subtrees that the binary digits of ``size`` name;
-- a proof is O(log n) leaf ranges (`anchoring.merkle.inclusion_proof_ranges`,
-  `anchoring.merkle.consistency_proof_ranges`), each the fold of O(log n) stored subtrees,
+- a proof is O(log n) leaf ranges (`anchoring.auditor.merkle.inclusion_proof_ranges`,
+  `anchoring.auditor.merkle.consistency_proof_ranges`), each the fold of O(log n) stored subtrees,
   all fetched in one `NodeStore.get_many` call;
 - ``append`` hashes the new leaf with the log's *frontier* (the perfect subtrees named by the
   binary digits of the size: O(log n) hashes kept in memory), so it costs one node hash
@@ -24,7 +24,7 @@ from hashlib import sha256
 from itertools import repeat
 from typing import NoReturn, Protocol
 
-from anchoring.merkle import (
+from anchoring.auditor.merkle import (
     EMPTY_ROOT,
     HASH_SIZE_BYTES,
     NODE_PREFIX,
@@ -133,8 +133,8 @@ class MemoryNodeStore:
 class MerkleLog:
     """Append-only RFC 9162 log over a `NodeStore`; leaves are 32-byte leaf hashes.
 
-    Entries are hashed by the caller (`anchoring.merkle.leaf_hash`), so the log never sees or
-    stores entry bytes. Not thread-safe: the journal appends under its own writer lock.
+    Entries are hashed by the caller (`anchoring.auditor.merkle.leaf_hash`), so the log never
+    sees or stores entry bytes. Not thread-safe: the journal appends under its own writer lock.
     """
 
     def __init__(self, store: NodeStore) -> None:
@@ -279,5 +279,5 @@ def _set_frontier(frontier: list[bytes], level: int, node: bytes) -> None:
 def _refuse_leaf_hash(value: object, position: int) -> NoReturn:
     raise ValueError(
         f"leaf hash {position} must be {HASH_SIZE_BYTES} bytes, got {value!r:.80}; "
-        "hash the entry with anchoring.merkle.leaf_hash"
+        "hash the entry with anchoring.auditor.merkle.leaf_hash"
     )

@@ -1,7 +1,7 @@
 """The chains checkpoints are anchored on: three ways to reach one, one interface.
 
     chain = EmbeddedChain()                          # py-evm in this process: EPHEMERAL
-    chain = connect_anvil(data_dir / "chain", key)   # the managed local anvil (anchoring.anvil)
+    chain = connect_anvil(data_dir / "chain", key)   # the managed local anvil (operator.anvil)
     chain = RpcChain("https://rpc.example", key)     # any JSON-RPC node: Besu, Quorum, Geth, ...
 
 Every `Chain` gives a connected `web3.Web3`, the chain id, the anchorer account that signs
@@ -47,12 +47,13 @@ from web3.exceptions import (
 )
 from web3.types import Wei
 
-from anchoring.contract import (
+from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     AnchorRegistryError,
     checkpoint_commitment,
 )
+from anchoring.operator.errors import OperatorError, OperatorFailure
 from custody.keystore import KeystoreError, read_keystore
 
 __all__ = [
@@ -101,24 +102,38 @@ the process that made it."""
 # Errors
 
 
-class ChainError(RuntimeError):
+class ChainError(OperatorError, RuntimeError):
     """Root of the errors of reaching a chain and configuring one."""
 
 
 class ChainUnavailable(ChainError):
     """The node cannot be reached (down, restarting, network): worth retrying later."""
 
+    code = OperatorFailure.chain_unavailable
+
 
 class AnchorerKeyMissing(ChainError):
     """No anchorer key: neither the environment variable nor a keystore file provides one."""
+
+    code = OperatorFailure.anchorer_key_missing
 
 
 class InsufficientFunds(ChainError):
     """The anchorer cannot pay for its transactions on this chain."""
 
+    code = OperatorFailure.insufficient_funds
+
 
 class ChainRecordError(ChainError):
     """chain.json is missing or unreadable: no registry is recorded for this ledger."""
+
+    code = OperatorFailure.chain_record_invalid
+
+
+class RegistryDeployFailed(ChainError):
+    """The AnchorRegistry's constructor refused the deployment."""
+
+    code = OperatorFailure.registry_deploy_failed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,7 +392,7 @@ def deploy_registry(chain: Chain, *, owner: str) -> tuple[AnchorRegistryClient, 
                                f"{without_url(error)}") \
             from error
     except AnchorRegistryError as error:
-        raise ChainError(f"the registry's constructor refused: {error}") from error
+        raise RegistryDeployFailed(f"the registry's constructor refused: {error}") from error
     return client, Deployment(
         chain_id=chain.chain_id,
         registry=client.address,
@@ -424,6 +439,8 @@ class AnchorMismatch(enum.Enum):
 class AnchorNotConfirmed(ChainError):
     """The chain does not hold the anchor a proof bundle claims, or not as claimed.
     ``mismatch`` names the check that failed; the message says it in words."""
+
+    code = OperatorFailure.anchor_not_confirmed
 
     def __init__(self, mismatch: AnchorMismatch, message: str) -> None:
         super().__init__(message)

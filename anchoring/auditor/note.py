@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from hashlib import sha256
 
+from anchoring.auditor.errors import VerifyError, VerifyFailure
 from custody.eip712 import keccak256
 from custody.signatures import (
     SignatureError,
@@ -47,8 +48,16 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 _KEY_NAME = re.compile(r"[^\s+]+")
 
 
-class NoteError(ValueError):
-    """A signed checkpoint is malformed, or not signed by the key it must be signed by."""
+class NoteError(VerifyError, ValueError):
+    """A signed checkpoint is malformed (`malformed_checkpoint`), not signed by the key it must
+    be signed by (`checkpoint_not_signed`), or that key is not an address (`bad_address`)."""
+
+    def __init__(self, code: VerifyFailure, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __reduce__(self) -> tuple[type[NoteError], tuple[VerifyFailure, str]]:
+        return (NoteError, (self.code, str(self)))
 
 
 @dataclass(frozen=True)
@@ -71,12 +80,14 @@ def parse_address(text: object, what: str = "operator key") -> bytes:
     """A 0x-prefixed 20-byte address; a mixed-case one must carry a valid EIP-55 checksum,
     since a typo in a trusted key must not pass unnoticed."""
     if not isinstance(text, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
-        raise NoteError(f"{what} must be a 0x-prefixed 20-byte hex address, got {text!r:.60}")
+        raise NoteError(VerifyFailure.bad_address,
+                        f"{what} must be a 0x-prefixed 20-byte hex address, got {text!r:.60}")
     raw = bytes.fromhex(text[2:])
     hex_part = text[2:]
     if hex_part != hex_part.lower() and hex_part != hex_part.upper() and \
             to_checksum_address(raw) != text:
-        raise NoteError(f"{what} {text} fails its EIP-55 checksum: check for a typo")
+        raise NoteError(VerifyFailure.bad_address,
+                        f"{what} {text} fails its EIP-55 checksum: check for a typo")
     return raw
 
 
@@ -117,19 +128,23 @@ def open_note(note: str, trusted: str) -> CheckpointBody:
         if name != body.origin or blob[:4] != wanted:
             continue
         if len(blob) != 4 + SIGNATURE_SIZE:
-            raise NoteError(f"the signature by {to_checksum_address(address)} is "
+            raise NoteError(VerifyFailure.checkpoint_not_signed,
+                            f"the signature by {to_checksum_address(address)} is "
                             f"{len(blob) - 4} bytes, want {SIGNATURE_SIZE}")
         try:
             signer = recover_address_bytes(digest, blob[4:])
         except SignatureError as exc:
-            raise NoteError(f"the checkpoint signature is invalid: {exc}") from exc
+            raise NoteError(VerifyFailure.checkpoint_not_signed,
+                            f"the checkpoint signature is invalid: {exc}") from exc
         if signer != address:
-            raise NoteError(f"checkpoint {body.number} is not signed by "
+            raise NoteError(VerifyFailure.checkpoint_not_signed,
+                            f"checkpoint {body.number} is not signed by "
                             f"{to_checksum_address(address)}: its signature recovers "
                             f"{to_checksum_address(signer)} (the note was changed after "
                             "signing, or signed by another key)")
         return body
-    raise NoteError(f"checkpoint {body.number} carries no signature by the trusted operator "
+    raise NoteError(VerifyFailure.checkpoint_not_signed,
+                    f"checkpoint {body.number} carries no signature by the trusted operator "
                     f"key {to_checksum_address(address)} (key name {body.origin}, key ID "
                     f"{wanted.hex()})")
 
@@ -137,28 +152,35 @@ def open_note(note: str, trusted: str) -> CheckpointBody:
 def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
     """(text, [(key name, decoded signature)]) of a signed note, checked for shape only."""
     if not isinstance(note, str):
-        raise NoteError("a signed checkpoint must be text")
+        raise NoteError(VerifyFailure.malformed_checkpoint, "a signed checkpoint must be text")
     if len(note.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
-        raise NoteError(f"signed checkpoint is over {MAX_NOTE_BYTES} bytes")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"signed checkpoint is over {MAX_NOTE_BYTES} bytes")
     if any(ch < " " and ch != "\n" for ch in note):
-        raise NoteError("signed checkpoint contains control characters")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        "signed checkpoint contains control characters")
     cut = note.rfind("\n\n")
     if cut < 0 or not note.endswith("\n"):
-        raise NoteError("not a signed note: want text, a blank line, signature lines")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        "not a signed note: want text, a blank line, signature lines")
     text, lines = note[:cut + 1], note[cut + 2:-1].split("\n")
     if len(lines) > MAX_SIGNATURE_LINES:
-        raise NoteError(f"more than {MAX_SIGNATURE_LINES} signature lines")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"more than {MAX_SIGNATURE_LINES} signature lines")
     signatures = []
     for line in lines:
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != _DASH.strip() or not _KEY_NAME.fullmatch(parts[1]):
-            raise NoteError(f"malformed signature line {line!r:.80}")
+            raise NoteError(VerifyFailure.malformed_checkpoint,
+                            f"malformed signature line {line!r:.80}")
         try:
             blob = base64.b64decode(parts[2], validate=True)
         except binascii.Error as exc:
-            raise NoteError(f"signature line is not base64: {line!r:.80}") from exc
+            raise NoteError(VerifyFailure.malformed_checkpoint,
+                            f"signature line is not base64: {line!r:.80}") from exc
         if len(blob) < 5:
-            raise NoteError("signature line too short for a key ID and a signature")
+            raise NoteError(VerifyFailure.malformed_checkpoint,
+                            "signature line too short for a key ID and a signature")
         signatures.append((parts[1], blob))
     return text, signatures
 
@@ -167,10 +189,12 @@ def parse_text(text: str) -> CheckpointBody:
     """The note text, strictly: exactly the six lines our checkpoints have, canonical values."""
     lines = text.split("\n")
     if len(lines) != 7 or lines[-1] != "":
-        raise NoteError(f"checkpoint text has {len(lines) - 1} lines, want 6")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"checkpoint text has {len(lines) - 1} lines, want 6")
     origin, size, log_root, number, state_root, moment = lines[:6]
     if not _KEY_NAME.fullmatch(origin):
-        raise NoteError(f"origin {origin!r:.80} is empty or contains spaces or '+'")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"origin {origin!r:.80} is empty or contains spaces or '+'")
     body = CheckpointBody(
         origin=origin,
         size=_decimal(size, "log size"),
@@ -185,23 +209,27 @@ def parse_text(text: str) -> CheckpointBody:
 
 def check_body(body: CheckpointBody) -> None:
     if not _TIME.fullmatch(body.time):
-        raise NoteError(f"time {body.time!r} is not RFC 3339 UTC with milliseconds")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"time {body.time!r} is not RFC 3339 UTC with milliseconds")
     if body.number < 1 or body.size < 1:
-        raise NoteError("checkpoints are numbered from 1 and hold at least their marker")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        "checkpoints are numbered from 1 and hold at least their marker")
     if len(body.log_root) != 32 or len(body.state_root) != 32:
-        raise NoteError("roots are 32 bytes")
+        raise NoteError(VerifyFailure.malformed_checkpoint, "roots are 32 bytes")
 
 
 def _field(line: str, name: str) -> str:
     prefix = name + " "
     if not line.startswith(prefix):
-        raise NoteError(f"expected the line '{name} ...', got {line!r:.80}")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"expected the line '{name} ...', got {line!r:.80}")
     return line[len(prefix):]
 
 
 def _decimal(text: str, what: str) -> int:
     if not _DECIMAL.fullmatch(text) or int(text) >= 1 << 64:
-        raise NoteError(f"{what} {text!r:.40} is not a decimal uint64 without leading zeros")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"{what} {text!r:.40} is not a decimal uint64 without leading zeros")
     return int(text)
 
 
@@ -209,9 +237,10 @@ def _root(text: str, what: str) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
     except binascii.Error as exc:
-        raise NoteError(f"{what} is not base64") from exc
+        raise NoteError(VerifyFailure.malformed_checkpoint, f"{what} is not base64") from exc
     if len(raw) != 32 or _b64(raw) != text:
-        raise NoteError(f"{what} must be the base64 of 32 bytes")
+        raise NoteError(VerifyFailure.malformed_checkpoint,
+                        f"{what} must be the base64 of 32 bytes")
     return raw
 
 

@@ -16,7 +16,7 @@ the sums differ. The pledge's terms are those of its registration and of the ame
 pack carries; the state commitment does not hold agreement records, so an amendment left out
 is not detected here (docs/proof-format.md says so to whoever reads a pack).
 
-Pure like anchoring.verify, whose kind registry this joins when imported: no ledger, no
+Pure like anchoring.auditor.verify, whose kind registry this joins when imported: no ledger, no
 database.
 """
 
@@ -27,14 +27,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from anchoring.note import CheckpointBody
-from anchoring.verify import (
-    VerificationFailed,
-    register_verifier,
-    verify_account,
-    verify_entry,
-    verify_lot,
-)
+from anchoring.auditor.bundle_format import BundleKind
+from anchoring.auditor.errors import VerificationFailed, VerifyFailure
+from anchoring.auditor.note import CheckpointBody
+from anchoring.auditor.verify_core import verify_account, verify_entry, verify_lot
 
 KIND = "pledge"
 REGISTER = "pledge_register"
@@ -42,7 +38,7 @@ RELEASE = "pledge_release"
 ENFORCE = "pledge_enforce"
 AMEND = "pledge_amend"
 LATER_OPS = (RELEASE, ENFORCE, AMEND)
-PLEDGE_FIELDS = {"pledge", "entries", "pledgor_account", "lots"}
+PLEDGE_FIELDS = frozenset({"pledge", "entries", "pledgor_account", "lots"})
 
 
 @dataclass(frozen=True)
@@ -66,11 +62,11 @@ class _Lot:
         return self.last - self.first + 1
 
 
-@register_verifier(KIND, PLEDGE_FIELDS)
 def verify_pledge(bundle: Mapping[str, Any], checkpoint: CheckpointBody, trusted: str) -> str:
     pledge_id = bundle["pledge"]
     if not isinstance(pledge_id, str) or not pledge_id:
-        raise VerificationFailed("pledge must be the pledge's id")
+        raise VerificationFailed(VerifyFailure.malformed_bundle,
+                                 "pledge must be the pledge's id")
     entries = _entries(bundle["entries"], pledge_id, checkpoint, trusted)
     registration = entries[0]
     account = _field(registration, "account", str)
@@ -86,6 +82,7 @@ def verify_pledge(bundle: Mapping[str, Any], checkpoint: CheckpointBody, trusted
     held = sum(lot.quantity for lot in lots)
     if held != outstanding:
         raise VerificationFailed(
+            VerifyFailure.incomplete_evidence,
             f"the pack's lots hold {held} t, but its entries leave {outstanding} t of pledge "
             f"{pledge_id} under its lien ({registered} t registered, {released_t} t released, "
             f"{enforced_t} t enforced): a lot or an entry was left out of the pack")
@@ -100,7 +97,8 @@ def _entries(items: Any, pledge_id: str, checkpoint: CheckpointBody,
              trusted: str) -> list[_Entry]:
     """The registration first, then the later entries in journal order; each in the log."""
     if not isinstance(items, list) or not items:
-        raise VerificationFailed("entries must be a list starting with the registration")
+        raise VerificationFailed(VerifyFailure.malformed_bundle,
+                                 "entries must be a list starting with the registration")
     entries: list[_Entry] = []
     for position, item in enumerate(items):
         _exact(item, {"entry", "inclusion"}, f"entries[{position}]")
@@ -109,20 +107,24 @@ def _entries(items: Any, pledge_id: str, checkpoint: CheckpointBody,
         instruction = document.get("instruction")
         if not isinstance(instruction, Mapping) or not isinstance(instruction.get("fields"),
                                                                   Mapping):
-            raise VerificationFailed(f"journal entry {document['seq']} is not an operation")
+            raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                     f"journal entry {document['seq']} is not an operation")
         entry = _Entry(document["seq"], str(instruction.get("op")),
                        str(document.get("accepted_at")), instruction["fields"])
         expected = (REGISTER,) if position == 0 else LATER_OPS
         if entry.op not in expected:
             raise VerificationFailed(
+                VerifyFailure.incomplete_evidence,
                 f"journal entry {entry.seq} is a {entry.op}; entries[{position}] must be "
                 f"{' or '.join(expected)}" + (" (the pack starts with the registration)"
                                               if position == 0 else ""))
         if entry.fields.get("pledge") != pledge_id:
-            raise VerificationFailed(f"journal entry {entry.seq} acts on pledge "
+            raise VerificationFailed(VerifyFailure.wrong_subject,
+                                     f"journal entry {entry.seq} acts on pledge "
                                      f"{entry.fields.get('pledge')!r}, not {pledge_id}")
         if entries and entry.seq <= entries[-1].seq:
-            raise VerificationFailed(f"entries must be in journal order, each once: entry "
+            raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                     f"entries must be in journal order, each once: entry "
                                      f"{entry.seq} follows entry {entries[-1].seq}")
         entries.append(entry)
     return entries
@@ -132,13 +134,15 @@ def _pledgor(item: Any, account: str, checkpoint: CheckpointBody, trusted: str) 
     """The participant holding the pledged account, from the account's state proof."""
     _exact(item, {"account", "state"}, "pledgor_account")
     if item["account"] != account:
-        raise VerificationFailed(f"pledgor_account proves account {item['account']!r}, but "
+        raise VerificationFailed(VerifyFailure.wrong_subject,
+                                 f"pledgor_account proves account {item['account']!r}, but "
                                  f"the pledge was registered from account {account}")
     verify_account(item, checkpoint, trusted)
     record = _record(item, f"account {account}", checkpoint)
     participant = record.get("participant")
     if not isinstance(participant, str):
-        raise VerificationFailed(f"account {account}'s record names no participant")
+        raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                 f"account {account}'s record names no participant")
     return participant
 
 
@@ -147,7 +151,8 @@ def _lots(items: Any, pledge_id: str, account: str, batch: str, checkpoint: Chec
     """Each lot is live at the checkpoint, under this pledge's lien, in the pledgor's account
     and the pledge's batch; in serial order without overlap (so none is counted twice)."""
     if not isinstance(items, list):
-        raise VerificationFailed("lots must be a list")
+        raise VerificationFailed(VerifyFailure.malformed_bundle,
+                                 "lots must be a list")
     lots: list[_Lot] = []
     for position, item in enumerate(items):
         _exact(item, {"lot", "state"}, f"lots[{position}]")
@@ -158,13 +163,16 @@ def _lots(items: Any, pledge_id: str, account: str, batch: str, checkpoint: Chec
         for name, want in claimed.items():
             if record.get(name) != want:
                 raise VerificationFailed(
+                    VerifyFailure.wrong_subject,
                     f"lot {lot_id} has {name} {record.get(name)!r} at checkpoint "
                     f"{checkpoint.number}, not {want!r}: it is not under pledge {pledge_id}")
         first, last = record.get("first"), record.get("last")
         if not (isinstance(first, int) and isinstance(last, int) and 1 <= first <= last):
-            raise VerificationFailed(f"lot {lot_id}'s record has no serial range")
+            raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                     f"lot {lot_id}'s record has no serial range")
         if lots and first <= lots[-1].last:
-            raise VerificationFailed(f"lots must be in serial order without overlap: lot "
+            raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                     f"lots must be in serial order without overlap: lot "
                                      f"{lot_id} starts at {first}, lot {lots[-1].id} ends at "
                                      f"{lots[-1].last}")
         lots.append(_Lot(lot_id, first, last))
@@ -175,7 +183,8 @@ def _lots(items: Any, pledge_id: str, account: str, batch: str, checkpoint: Chec
 
 def _exact(item: Any, fields: set[str], what: str) -> None:
     if not isinstance(item, Mapping) or set(item) != fields:
-        raise VerificationFailed(f"{what} must be an object with exactly "
+        raise VerificationFailed(VerifyFailure.malformed_bundle,
+                                 f"{what} must be an object with exactly "
                                  f"{', '.join(sorted(fields))}")
 
 
@@ -184,7 +193,8 @@ def _record(item: Mapping[str, Any], subject: str,
     """The proven record of a state item already verified (a membership proof)."""
     value = item["state"]["value"]
     if value is None:
-        raise VerificationFailed(f"{subject} did not exist at checkpoint {checkpoint.number}: "
+        raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                 f"{subject} did not exist at checkpoint {checkpoint.number}: "
                                  "a pledge's pack proves only live records")
     record: Mapping[str, Any] = json.loads(value)
     return record
@@ -193,7 +203,8 @@ def _record(item: Mapping[str, Any], subject: str,
 def _field(entry: _Entry, name: str, kind: type) -> Any:
     value = entry.fields.get(name)
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise VerificationFailed(f"journal entry {entry.seq} ({entry.op}) has no {name}")
+        raise VerificationFailed(VerifyFailure.incomplete_evidence,
+                                 f"journal entry {entry.seq} ({entry.op}) has no {name}")
     return value
 
 
@@ -223,3 +234,6 @@ def _statement(pledge_id: str, checkpoint: CheckpointBody, entries: Sequence[_En
             f"securing loan {terms.fields.get('loanReference')} maturing "
             f"{terms.fields.get('maturityDate')}{amended}; "
             f"{'; '.join(since) if since else 'nothing released or enforced since'}; {now}")
+
+
+PLEDGE = BundleKind(KIND, PLEDGE_FIELDS, verify_pledge)

@@ -6,7 +6,7 @@
 
 It gathers, against one signed checkpoint, the entry that registered the pledge and every
 later entry that acted on it (inclusion proofs), the pledgor's account, and every lot under
-the pledge's lien (state proofs). `anchoring.verify_pledge` checks it offline.
+the pledge's lien (state proofs). `anchoring.auditor.verify_pledge` checks it offline.
 
 The pack is assembled from the Prover's own bundles, so its proofs are exactly theirs and the
 fields every bundle carries (checkpoint, operator, anchor) are copied, not rebuilt here.
@@ -17,10 +17,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from anchoring.bundles import Bundle, Prover
-from anchoring.errors import CheckpointError, NotCheckpointed, StoreInconsistent
-from anchoring.note import parse_text, split_note
-from anchoring.verify_pledge import KIND
+from anchoring.auditor.note import parse_text, split_note
+from anchoring.auditor.verify_pledge import KIND
+from anchoring.operator.bundles import Bundle, Prover
+from anchoring.operator.errors import (
+    CheckpointError,
+    NotCheckpointed,
+    OperatorFailure,
+    StoreInconsistent,
+)
 from pledge.ops import PLEDGE_ENFORCE, PLEDGE_RELEASE
 from pledge.queries import HistoryEntry, pledge_history
 
@@ -31,6 +36,8 @@ _OWN_FIELDS = {"account": ("account", "state"), "entry": ("entry", "inclusion"),
 
 class PledgeNotFound(CheckpointError, LookupError):
     """No pledge has the id asked for."""
+
+    code = OperatorFailure.pledge_not_found
 
 
 def prove_pledge(prover: Prover, pledge_id: str, number: int | None = None) -> Bundle:

@@ -52,6 +52,8 @@ from hashlib import sha256
 from itertools import islice
 from typing import Any, Final
 
+from anchoring.auditor.errors import VerifyError, VerifyFailure
+
 KEY_SIZE: Final = 32
 """Keys are exactly 32 bytes: a 256-bit path."""
 
@@ -105,8 +107,11 @@ class ProofFailure(StrEnum):
     """The proof leads to a different root."""
 
 
-class ProofError(Exception):
-    """A proof does not show what it was asked to show; ``reason`` says why."""
+class ProofError(VerifyError):
+    """A proof does not show what it was asked to show; ``reason`` says why, within the
+    package's code ``state_proof_failed``."""
+
+    code = VerifyFailure.state_proof_failed
 
     def __init__(self, reason: ProofFailure, message: str) -> None:
         super().__init__(f"{reason}: {message}")

@@ -1,4 +1,4 @@
-"""The journal's Merkle log in SQL: a `NodeStore` for `anchoring.merkle_log.MerkleLog`.
+"""The journal's Merkle log in SQL: a `NodeStore` for `anchoring.auditor.merkle_log.MerkleLog`.
 
 Level 0 is the journal itself (its leaf_hash column, by seq): leaves are not stored twice.
 Levels above live in the table log_nodes(level, idx, hash). The log covers the journal only up
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from anchoring.merkle import NodeKey
-from anchoring.merkle_log import MerkleLog, NodeRow
+from anchoring.auditor.merkle import NodeKey
+from anchoring.auditor.merkle_log import MerkleLog, NodeRow
 from ledger.store.sql import SqlTransaction
 
 _CHUNK = 400

@@ -1,0 +1,253 @@
+"""The application service: the one way in for every interface.
+
+The CLI, the HTTP service, the Python client and the demo stories call these commands and
+queries and nothing else; none of them opens a store, reads a table or wires a part. Commands
+change the ledger or produce evidence (submit, submit many, cut a checkpoint, anchor, prove,
+verify, audit, replay); queries read it, as typed values.
+
+Failures keep their own named types: a refusal is `ledger.errors.Rejected` (a reason of the
+ledger or of a module), a store failure `ledger.store.errors.StoreError` (with whether the
+outcome is known), and the anchoring and verification errors of anchoring/. An adapter maps
+their codes; it never parses a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ledger.engine import Ledger, Result
+from ledger.errors import Rejected
+from ledger.journal import Receipt
+from ledger.model import Account, Batch, Lot, Participant, SigningKey
+from ledger.modules import OperationSet
+from ledger.replay import Progress, ReplayReport, replay_check
+from ledger.store import queries
+from ledger.store.database import Store
+from ledger.store.queries import Holding, JournalEntry
+from pledge import queries as agreements
+from pledge.model import Pledge, Repo
+from pledge.queries import PledgeHistory, RepoHistory
+
+if TYPE_CHECKING:
+    # The chain stack (web3) costs a command ~0.3 s to import: it is imported by the commands
+    # that reach a chain, when they run, not by every command that starts.
+    from anchoring.audit import AuditReport
+    from anchoring.auditor.verify import Verified
+    from anchoring.operator.bundles import Prover
+    from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
+    from anchoring.operator.worker import AnchoringWorker, AnchorResult
+
+Bundle = dict[str, Any]
+
+
+
+class ServiceUnavailable(RuntimeError):
+    """The service was built without the part a command needs (no operator key to sign
+    checkpoints with, no chain to anchor on): the message says how to provide it."""
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the composition root (api.bootstrap.build) hands the service. The checkpointer and
+    the anchoring worker are made on first use: they need keys a query never does."""
+
+    ledger: Ledger
+    operator: str | None = None  # the address whose checkpoints this ledger trusts
+    checkpointer: Callable[[], Checkpointer] | None = None
+    anchoring: Callable[[], AnchoringWorker] | None = None
+
+
+class LedgerService:
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+        self._checkpointer: Checkpointer | None = None
+        self._prover: Prover | None = None
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._parts.ledger
+
+    @property
+    def store(self) -> Store:
+        return self.ledger.store
+
+    @property
+    def operations(self) -> OperationSet:
+        return self.ledger.operations
+
+    @property
+    def operator(self) -> str | None:
+        return self._parts.operator
+
+    # --- commands -----------------------------------------------------------------------
+
+    def submit(self, document: Mapping[str, Any]) -> Receipt:
+        """Apply one signed instruction (its JSON form); raise `Rejected` if refused."""
+        return self.ledger.submit(self.operations.parse_signed(document))
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
+        """Apply signed instructions in one transaction, in order: a receipt or a refusal
+        each. A document that does not parse is refused alone; the others still apply."""
+        parsed: list[Any] = []
+        for document in documents:
+            try:
+                parsed.append(self.operations.parse_signed(document))
+            except Rejected as refused:
+                parsed.append(refused)
+        signed = [p for p in parsed if not isinstance(p, Rejected)]
+        applied = iter(self.ledger.submit_many(signed) if signed else [])
+        return [p if isinstance(p, Rejected) else next(applied) for p in parsed]
+
+    def cut_checkpoint(self, *, if_due: bool = False) -> StoredCheckpoint | None:
+        """Cut and sign a checkpoint (with `if_due`, only if the policy says one is due)."""
+        checkpointer = self._checkpointer_or_fail()
+        return checkpointer.maybe_cut() if if_due else checkpointer.cut()
+
+    def anchor(self) -> list[AnchorResult]:
+        """Anchor every checkpoint not anchored yet, in order."""
+        if self._parts.anchoring is None:
+            raise ServiceUnavailable("no chain is configured to anchor on: deploy a registry "
+                                     "with `carbonledger chain deploy`")
+        return self._parts.anchoring().anchor_pending()
+
+    def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
+        """A proof bundle (docs/proof-format.md) of `kind`: entry SEQ, lot ID, holding ACCOUNT
+        BATCH, account ID, consistency FIRST SECOND, pledge ID. Checked against the trusted
+        operator key, with the bundle kinds of this ledger's modules, before it is handed
+        out, when there is one."""
+        from anchoring.auditor.verify import verify_bundle
+        from anchoring.operator.bundles import Prover
+        from anchoring.operator.pledge_evidence import prove_pledge
+
+        prover = self._prover or Prover(self.store)
+        self._prover = prover
+        if kind == "entry":
+            bundle = prover.entry(int(subject[0]), checkpoint)
+        elif kind == "lot":
+            bundle = prover.lot(str(subject[0]), checkpoint)
+        elif kind == "holding":
+            bundle = prover.holding(str(subject[0]), str(subject[1]), checkpoint)
+        elif kind == "account":
+            bundle = prover.account(str(subject[0]), checkpoint)
+        elif kind == "consistency":
+            bundle = prover.consistency(int(subject[0]), int(subject[1]))
+        elif kind == "pledge":
+            bundle = prove_pledge(prover, str(subject[0]), checkpoint)
+        else:
+            raise ValueError(f"no proof of kind {kind!r}: one of "
+                             f"{', '.join(self.operations.bundle_kinds)}")
+        if self.operator is not None:  # raises VerificationFailed
+            verify_bundle(bundle, self.operator, tuple(self.operations.bundle_kinds.values()))
+        return bundle
+
+    def verify(self, bundle: Any, trusted_operator: str | None = None) -> Verified:
+        """Check a bundle offline against `trusted_operator` (default: this ledger's)."""
+        operator = trusted_operator or self.operator
+        if operator is None:
+            raise ServiceUnavailable("no trusted operator key: name the key whose checkpoints "
+                                     "you trust")
+        from anchoring.auditor.verify import verify_bundle
+
+        return verify_bundle(bundle, operator, tuple(self.operations.bundle_kinds.values()))
+
+    def audit(self, trusted_operator: str | None = None, progress: Progress | None = None,
+              *, chain: Any = None) -> AuditReport:
+        """Replay the whole journal and recompute every signed checkpoint (and compare each
+        with its anchor when `chain` reads the registry)."""
+        operator = trusted_operator or self.operator
+        if operator is None:
+            raise ServiceUnavailable("no trusted operator key: name the key whose checkpoints "
+                                     "you trust")
+        from anchoring.audit import audit
+
+        return audit(self.store, self.operations, operator, progress, chain=chain)
+
+    def check_invariants(self) -> list[str]:
+        """What must always hold, of the core and of every module: each violation found, in
+        words (supply per batch, the lot partition, each account against the journal, each
+        pledge and repo against the lots under its lien)."""
+        return self.operations.check_invariants(self.store)
+
+    def replay_check(self, progress: Progress | None = None) -> ReplayReport:
+        """Rebuild every projection from the journal in a scratch store and compare."""
+        return replay_check(self.store, self.operations, progress=progress)
+
+    # --- queries ------------------------------------------------------------------------
+
+    def participants(self) -> list[Participant]:
+        with self.store.read() as tx:
+            return queries.participants(tx)
+
+    def keys(self, participant: str | None = None) -> list[SigningKey]:
+        """Signing keys with their last used nonce (a wallet signs with any higher one)."""
+        with self.store.read() as tx:
+            return queries.keys(tx, participant)
+
+    def last_nonce(self, address: str) -> int:
+        """The last nonce `address` signed with; 0 for a key that has not signed yet or is
+        not registered."""
+        with self.store.read() as tx:
+            key = queries.key(tx, address)
+        return key.last_nonce if key else 0
+
+    def accounts(self, participant: str | None = None) -> list[Account]:
+        with self.store.read() as tx:
+            return queries.accounts(tx, participant)
+
+    def batches(self, scheme: str | None = None) -> list[Batch]:
+        with self.store.read() as tx:
+            return queries.batches(tx, scheme=scheme)
+
+    def holdings(self, account: str | None = None, batch: str | None = None) -> list[Holding]:
+        with self.store.read() as tx:
+            return queries.holdings(tx, account=account, batch=batch)
+
+    def lots(self, batch: str | None = None, account: str | None = None) -> list[Lot]:
+        with self.store.read() as tx:
+            return queries.lots(tx, batch=batch, account=account)
+
+    def journal(self, start: int, stop: int) -> list[JournalEntry]:
+        with self.store.read() as tx:
+            return queries.journal(tx, start, stop)
+
+    def head(self) -> int:
+        """The sequence number of the last journal entry (-1: an empty journal)."""
+        with self.store.read() as tx:
+            return tx.head
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every signed checkpoint, with where it is anchored (if it is)."""
+        from anchoring.operator.checkpoints import stored_checkpoints
+
+        with self.store.read() as tx:
+            return stored_checkpoints(tx)
+
+    def pledges(self, account: str | None = None) -> list[Pledge]:
+        return agreements.pledges(self.store, account=account)
+
+    def pledge(self, pledge_id: str) -> PledgeHistory | None:
+        return agreements.pledge_history(self.store, pledge_id)
+
+    def repos(self, account: str | None = None) -> list[Repo]:
+        return agreements.repos(self.store, account=account)
+
+    def repo(self, repo_id: str) -> RepoHistory | None:
+        return agreements.repo_history(self.store, repo_id)
+
+    # --- parts --------------------------------------------------------------------------
+
+    def _checkpointer_or_fail(self) -> Checkpointer:
+        if self._checkpointer is None:
+            if self._parts.checkpointer is None:
+                raise ServiceUnavailable("no operator key to sign checkpoints with: create "
+                                         "one with `carbonledger operator-key --create`")
+            self._checkpointer = self._parts.checkpointer()
+        return self._checkpointer
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+__all__ = ["Bundle", "LedgerService", "Parts", "ServiceUnavailable"]
