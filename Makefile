@@ -33,7 +33,7 @@ $(ANVIL_STAMP): chain/package.json chain/package-lock.json
 chain: $(ANVIL_STAMP)
 
 demo: $(STAMP) $(ANVIL_STAMP)
-	$(VENV)/bin/carbonledger demo
+	$(PY) -m examples
 
 test: $(STAMP) $(NODE_STAMP) $(ANVIL_STAMP)
 	$(PY) -m pytest -q

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/se
     from eth_account.signers.local import LocalAccount
 
     from anchoring.operator.chain import Chain, ChainRecord
-    from anchoring.operator.worker import AnchoringWorker
+    from anchoring.operator.worker import AnchoringWorker, AnchorTarget
 
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
 
@@ -44,10 +44,19 @@ def operation_set(modules: tuple[Module, ...] = MODULES) -> OperationSet:
     return OperationSet(modules)
 
 
+def upgrade_store(config: LedgerConfig) -> None:
+    """Apply every schema migration not yet applied (`carbonledger db upgrade`)."""
+    store = Store(config.store_url)
+    try:
+        store.upgrade(operation_set())
+    finally:
+        store.dispose()
+
+
 def open_ledger(config: LedgerConfig, clock: Clock = utc_now) -> Ledger:
     store = Store(config.store_url)
     if not store.is_migrated():
-        store.upgrade()
+        store.upgrade(operation_set())
     return Ledger(store, operation_set(), clock)
 
 
@@ -173,10 +182,14 @@ class App:
 
 def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | None = None,
           clock: Clock = utc_now, policy: CheckpointPolicy | None = None,
-          reanchor: bool = False) -> App:
+          reanchor: bool = False,
+          chain: tuple[Chain, AnchorTarget] | None = None) -> App:
     """The one place that wires the store, the modules' operations, keys, the chain and the
     anchoring worker into an application service. Keys are read (with `password`) only when a
-    command needs them: the checkpointer on the first cut, the anchorer on the first anchor."""
+    command needs them: the checkpointer on the first cut, the anchorer on the first anchor.
+    The chain anchored on is the one the data directory records (chain.json), or `chain`: a
+    chain the caller reached and the registry deployed on it, such as an embedded chain, which
+    is never recorded since it does not outlive its process."""
     ledger = open_ledger(config, clock)
     operator = load_operator(data_dir)
 
@@ -188,9 +201,16 @@ def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | No
         return Checkpointer(ledger, key, policy)
 
     def anchoring() -> AnchoringWorker:
+        if chain is not None:
+            from anchoring.operator.worker import AnchoringWorker
+
+            reached, target = chain
+            return AnchoringWorker(ledger.store, lambda: reached, target,
+                                   operator=operator.address if operator else None,
+                                   reanchor=reanchor)
         return anchoring_worker(ledger.store, data_dir, password, operator, reanchor=reanchor)
 
-    deployed = (data_dir / CHAIN_FILE).exists()
+    deployed = chain is not None or (data_dir / CHAIN_FILE).exists()
     parts = Parts(ledger, operator.address if operator else None, checkpointer,
                   anchoring if deployed else None)
     return App(config, data_dir, LedgerService(parts))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from api.bootstrap import recorded_chain
 from api.config import ConfigError, LedgerConfig, load_config
 
 # web3 costs every command ~0.6 s to import: the chain modules are imported where used.
@@ -238,18 +239,6 @@ def _relative(path: Path, base: Path) -> str:
 # --- anchoring and status --------------------------------------------------------------------
 
 
-def _recorded_chain(data_dir: Path, record: ChainRecord,
-                    anchorer: LocalAccount | None) -> Chain:
-    from anchoring.operator.chain import RpcChain
-
-    if record.network == "anvil":
-        from anchoring.operator.anvil import connect_anvil
-
-        return connect_anvil(_chain_dir(data_dir), anchorer)
-    assert record.rpc_url is not None, "an rpc record has its URL"
-    return RpcChain(record.rpc_url, anchorer)
-
-
 def _reached(target: Chain) -> str:
     """The chain's description once it has been reached (it then carries the chain id)."""
     _ = target.chain_id
@@ -276,47 +265,37 @@ def _record(data_dir: Path) -> ChainRecord:
 @click.pass_obj
 def anchor(data_dir: Path, follow: bool, poll_seconds: float, reanchor: bool) -> None:
     """Anchor the stored checkpoints not yet on chain, in order, recording where each lies."""
-    from anchoring.operator.chain import ChainError, anchorer_account
-    from anchoring.operator.worker import AnchoringStopped, AnchoringWorker, AnchorTarget
-    from api.bootstrap import load_operator
-    from ledger.store.database import Store
+    from anchoring.operator.chain import ChainError
+    from anchoring.operator.worker import AnchoringStopped
+    from api.bootstrap import anchoring_worker, build, load_operator
 
     config = _config(data_dir)
     record = _record(data_dir)
-    try:
-        keystore = data_dir / record.anchorer_keystore if record.anchorer_keystore else None
-        anchorer = anchorer_account(keystore, _password() if keystore else None)
-    except ChainError as error:
-        raise _fail(error) from error
-    operator = load_operator(data_dir)
-    store = Store(config.store_url)
-    worker = AnchoringWorker(store, lambda: _recorded_chain(data_dir, record, anchorer),
-                             AnchorTarget.of(record),
-                             operator=operator.address if operator else None,
-                             reanchor=reanchor)
-    try:
-        if follow:
-            # The chain may be down now: the worker waits for it, with backoff.
-            click.echo(f"registry {record.registry} on chain {record.chain_id} "
-                       f"({record.network}); anchoring new checkpoints as they are cut, "
-                       "Ctrl-C to stop")
-            _follow(worker, poll_seconds)
-            return
-        target = _recorded_chain(data_dir, record, anchorer)
-        click.echo(f"chain: {_reached(target)}; registry {record.registry}")
-        results = worker.anchor_pending()
-        for result in results:
-            _say(result)
-        if not results:
-            click.echo("nothing to anchor: every stored checkpoint is on chain")
-    except AnchoringStopped as error:
-        click.echo(f"ANCHORING STOPPED: {error}", err=True)
-        sys.exit(2)
-    except ChainError as error:
-        raise click.ClickException(f"{error}\nNothing is lost: the checkpoints wait in the "
-                                   "ledger; run this again when the chain is back") from error
-    finally:
-        store.dispose()
+    with build(config, data_dir, password=_password, reanchor=reanchor) as app:
+        try:
+            if follow:
+                # The chain may be down now: the worker waits for it, with backoff.
+                worker = anchoring_worker(app.service.store, data_dir, _password,
+                                          load_operator(data_dir), reanchor=reanchor)
+                click.echo(f"registry {record.registry} on chain {record.chain_id} "
+                           f"({record.network}); anchoring new checkpoints as they are cut, "
+                           "Ctrl-C to stop")
+                _follow(worker, poll_seconds)
+                return
+            click.echo(f"chain: {_reached(recorded_chain(data_dir, record, None))}; "
+                       f"registry {record.registry}")
+            results = app.service.anchor()
+            for result in results:
+                _say(result)
+            if not results:
+                click.echo("nothing to anchor: every stored checkpoint is on chain")
+        except AnchoringStopped as error:
+            click.echo(f"ANCHORING STOPPED: {error}", err=True)
+            sys.exit(2)
+        except ChainError as error:
+            raise click.ClickException(f"{error}\nNothing is lost: the checkpoints wait in "
+                                       "the ledger; run this again when the chain is back") \
+                from error
 
 
 def _say(result: AnchorResult) -> None:
@@ -357,7 +336,7 @@ def status(data_dir: Path) -> None:
                f"owner {record.owner}")
     click.echo(_ledger_progress(data_dir, record))
     try:
-        target = _recorded_chain(data_dir, record, None)
+        target = recorded_chain(data_dir, record, None)
         registry = to_checksum_address(record.registry)
         if target.chain_id != record.chain_id:
             click.echo(f"chain: {target.description} — NOT the registry's chain "
@@ -380,20 +359,16 @@ def status(data_dir: Path) -> None:
 def _ledger_progress(data_dir: Path, record: ChainRecord) -> str:
     from eth_utils import to_checksum_address
 
-    from ledger.store.database import Store
+    from api.bootstrap import build
 
     try:
         config = load_config(data_dir)
     except ConfigError as error:
         return f"ledger: {error}"
-    store = Store(config.store_url)
-    try:
-        with store.read() as tx:
-            (latest,) = tx.one("SELECT COALESCE(MAX(number), 0) FROM checkpoints")
-            (here,) = tx.one("SELECT COUNT(*) FROM checkpoints WHERE anchor_chain_id = :c AND "
-                             "anchor_contract = :a",
-                             {"c": record.chain_id, "a": to_checksum_address(record.registry)})
-    finally:
-        store.dispose()
-    return (f"ledger: {latest} checkpoints stored, {here} recorded as anchored on this "
-            f"registry, {int(latest) - int(here)} waiting")
+    registry = to_checksum_address(record.registry)
+    with build(config, data_dir) as app:
+        checkpoints = app.service.checkpoints()
+    here = sum(1 for c in checkpoints if c.anchor is not None
+               and (c.anchor.chain_id, c.anchor.contract) == (record.chain_id, registry))
+    return (f"ledger: {len(checkpoints)} checkpoints stored, {here} recorded as anchored on "
+            f"this registry, {len(checkpoints) - here} waiting")

@@ -1,4 +1,7 @@
-"""The `carbonledger` command line."""
+"""The `carbonledger` command line: an adapter of the application service (api/service.py),
+which the composition root builds (`api.bootstrap.build`). Commands parse arguments, call the
+service and say what happened; they open no store and read no table themselves. `verify` is
+the auditor's: it needs no ledger at all, only the bundle, a trusted key and perhaps a node."""
 
 from __future__ import annotations
 
@@ -12,16 +15,15 @@ import click
 
 from api.bootstrap import (
     DEFAULT_CHAIN_ID,
+    App,
+    build,
     init_ledger,
-    open_ledger,
-    operation_set,
     password_from_env,
+    upgrade_store,
 )
 from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
+from api.service import ServiceUnavailable
 from ledger.errors import Rejected
-from ledger.invariants import check_invariants
-from ledger.replay import replay_check
-from ledger.store.database import Store
 from ledger.store.errors import StoreError
 
 
@@ -32,7 +34,7 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except StoreError as failure:
+        except (StoreError, ServiceUnavailable) as failure:
             raise click.ClickException(str(failure)) from failure
 
 
@@ -55,6 +57,20 @@ def _config(data_dir: Path) -> LedgerConfig:
         return load_config(data_dir)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _app(data_dir: Path, **options: Any) -> App:
+    """The ledger in `data_dir`, built by the composition root; keys are asked for (or read
+    from CARBONLEDGER_PASSWORD) only when a command needs one."""
+    return build(_config(data_dir), data_dir, password=_password, **options)
+
+
+def _progress(bar: Any) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        bar.length = total
+        bar.update(done - bar.pos)
+
+    return progress
 
 
 @main.command()
@@ -90,8 +106,7 @@ def db() -> None:
 @click.pass_obj
 def upgrade(data_dir: Path) -> None:
     """Apply the schema migrations not yet applied."""
-    store = Store(_config(data_dir).store_url)
-    store.upgrade()
+    upgrade_store(_config(data_dir))
     click.echo("schema is up to date")
 
 
@@ -100,14 +115,16 @@ def upgrade(data_dir: Path) -> None:
 @click.pass_obj
 def submit(data_dir: Path, instruction: TextIO) -> None:
     """Submit a signed instruction (JSON file, or - for standard input); print the receipt."""
-    ledger = open_ledger(_config(data_dir))
     try:
-        receipt = ledger.submit(ledger.operations.parse_signed(json.load(instruction)))
-    except Rejected as refused:
-        click.echo(json.dumps(refused.as_dict(), indent=2), err=True)
-        sys.exit(1)
+        document = json.load(instruction)
     except ValueError as exc:
         raise click.ClickException(f"not JSON: {exc}") from exc
+    with _app(data_dir) as app:
+        try:
+            receipt = app.service.submit(document)
+        except Rejected as refused:
+            click.echo(json.dumps(refused.as_dict(), indent=2), err=True)
+            sys.exit(1)
     click.echo(json.dumps(receipt.as_dict(), indent=2))
 
 
@@ -117,29 +134,16 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
 @click.pass_obj
 def replay(data_dir: Path, check: bool) -> None:
     """Rebuild every projection from the journal, re-verify every signature, compare."""
-    store = Store(_config(data_dir).store_url)
-    with click.progressbar(length=1, label="replaying") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
-        report = replay_check(store, operation_set(), progress=progress)
-    problems = check_invariants(store) if report.ok else []
+    with _app(data_dir) as app:
+        with click.progressbar(length=1, label="replaying") as bar:
+            report = app.service.replay_check(_progress(bar))
+        problems = app.service.check_invariants() if report.ok else []
     if report.ok and not problems:
         click.echo(f"replay --check passed: {report.entries} entries, "
                    f"{report.elapsed_s:.2f} s")
         return
     click.echo(f"replay --check FAILED: {report.first_difference or problems[0]}", err=True)
     sys.exit(1)
-
-
-@main.command()
-@click.pass_obj
-def demo(data_dir: Path) -> None:
-    """Run the demo story on a fresh ledger (in DATA_DIR/demo)."""
-    from api.demo import run_demo
-
-    run_demo(data_dir / "demo")
 
 
 # --- checkpoints, proof bundles, the offline verifier and the audit (anchoring/) -------------
@@ -186,21 +190,13 @@ def checkpoint(data_dir: Path, if_due: bool, every_entries: int, every_seconds: 
     """Cut a checkpoint: append its marker, compute its log and state roots, sign it."""
     from anchoring.operator.checkpoints import CheckpointPolicy
     from anchoring.operator.errors import CheckpointError
-    from api.bootstrap import open_checkpointer
     from custody.keystore import KeystoreError
 
-    config = _config(data_dir)
-    try:
-        checkpointer = open_checkpointer(config, data_dir, _password(),
-                                         policy=CheckpointPolicy(every_entries, every_seconds))
-    except (CheckpointError, KeystoreError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        cut = checkpointer.maybe_cut() if if_due else checkpointer.cut()
-    except CheckpointError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        checkpointer.ledger.store.dispose()
+    with _app(data_dir, policy=CheckpointPolicy(every_entries, every_seconds)) as app:
+        try:
+            cut = app.service.cut_checkpoint(if_due=if_due)
+        except (CheckpointError, KeystoreError) as exc:
+            raise click.ClickException(str(exc)) from exc
     if cut is None:
         click.echo("no checkpoint due")
         return
@@ -225,32 +221,25 @@ def _output_option(function: Any) -> Any:
                         help="Write the bundle here (default: standard output).")(function)
 
 
-def _emit_bundle(data_dir: Path, build: Callable[[Any], dict[str, Any]],
-                 output: TextIO) -> None:
-    """Build a bundle and check it against the ledger's operator key before handing it out."""
+def _emit_bundle(data_dir: Path, kind: str, *subject: Any, number: int | None = None,
+                 output: TextIO) -> dict[str, Any]:
+    """Make a bundle (the service checks it against the ledger's operator key before handing
+    it out) and write it."""
     from anchoring.auditor.errors import VerificationFailed
-    from anchoring.auditor.verify import verify_bundle
-    from anchoring.operator.bundles import Prover
     from anchoring.operator.errors import CheckpointError
-    from api.bootstrap import load_operator
 
-    store = Store(_config(data_dir).store_url)
-    try:
-        bundle = build(Prover(store))
-    except CheckpointError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        store.dispose()
-    operator = load_operator(data_dir)
-    if operator is not None:
+    with _app(data_dir) as app:
         try:
-            verify_bundle(bundle, operator.address)
+            bundle = app.service.prove(kind, *subject, checkpoint=number)
+        except CheckpointError as exc:
+            raise click.ClickException(str(exc)) from exc
         except VerificationFailed as exc:
             raise click.ClickException(
-                f"the bundle does not verify against the operator key {operator.address}: "
+                f"the bundle does not verify against the operator key {app.service.operator}: "
                 f"{exc.reason}. The database may have been changed: run `carbonledger audit`"
             ) from exc
     output.write(json.dumps(bundle, indent=2) + "\n")
+    return bundle
 
 
 @proof.command("entry")
@@ -260,7 +249,7 @@ def _emit_bundle(data_dir: Path, build: Callable[[Any], dict[str, Any]],
 @click.pass_obj
 def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO) -> None:
     """A journal entry and its inclusion proof in a checkpoint's log."""
-    _emit_bundle(data_dir, lambda prover: prover.entry(seq, number), output)
+    _emit_bundle(data_dir, "entry", seq, number=number, output=output)
 
 
 @proof.command("lot")
@@ -270,7 +259,7 @@ def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO) ->
 @click.pass_obj
 def proof_lot(data_dir: Path, lot_id: str, number: int | None, output: TextIO) -> None:
     """A lot's state at a checkpoint, or proof that it was not a live lot."""
-    _emit_bundle(data_dir, lambda prover: prover.lot(lot_id, number), output)
+    _emit_bundle(data_dir, "lot", lot_id, number=number, output=output)
 
 
 @proof.command("holding")
@@ -282,7 +271,7 @@ def proof_lot(data_dir: Path, lot_id: str, number: int | None, output: TextIO) -
 def proof_holding(data_dir: Path, account: str, batch: str, number: int | None,
                   output: TextIO) -> None:
     """What an account held of a batch at a checkpoint, bucket by bucket."""
-    _emit_bundle(data_dir, lambda prover: prover.holding(account, batch, number), output)
+    _emit_bundle(data_dir, "holding", account, batch, number=number, output=output)
 
 
 @proof.command("account")
@@ -292,7 +281,7 @@ def proof_holding(data_dir: Path, account: str, batch: str, number: int | None,
 @click.pass_obj
 def proof_account(data_dir: Path, account: str, number: int | None, output: TextIO) -> None:
     """An account's holder, type and frozen flag at a checkpoint."""
-    _emit_bundle(data_dir, lambda prover: prover.account(account, number), output)
+    _emit_bundle(data_dir, "account", account, number=number, output=output)
 
 
 @proof.command("consistency")
@@ -302,7 +291,7 @@ def proof_account(data_dir: Path, account: str, number: int | None, output: Text
 @click.pass_obj
 def proof_consistency(data_dir: Path, first: int, second: int, output: TextIO) -> None:
     """Proof that checkpoint SECOND's log extends checkpoint FIRST's."""
-    _emit_bundle(data_dir, lambda prover: prover.consistency(first, second), output)
+    _emit_bundle(data_dir, "consistency", first, second, output=output)
 
 
 @proof.command("pledge")
@@ -314,24 +303,17 @@ def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: Tex
     """A pledge's evidence pack: its registration and later entries, its pledgor's account and
     every lot under its lien at a checkpoint, in one bundle — what a bank shows a court or
     another lender."""
-    from anchoring.auditor.verify import verify_bundle
-    from anchoring.operator.pledge_evidence import prove_pledge
     from api.bootstrap import load_operator
 
-    built: list[dict[str, Any]] = []
-
-    def build(prover: Any) -> dict[str, Any]:
-        built.append(prove_pledge(prover, pledge_id, number))
-        return built[-1]
-
-    _emit_bundle(data_dir, build, output)
+    pack = _emit_bundle(data_dir, "pledge", pledge_id, number=number, output=output)
     # Plain words on standard error: standard output may be the pack itself.
     operator = load_operator(data_dir)
     if operator is None:
         click.echo("pack written; no operator key is configured here to check it with: run "
                    "`carbonledger verify --operator-key ADDRESS` on it", err=True)
         return
-    statement = verify_bundle(built[-1], operator.address).statement
+    with _app(data_dir) as app:
+        statement = app.service.verify(pack).statement
     click.echo(f"checked against operator key {operator.address}: {statement}.", err=True)
 
 
@@ -466,7 +448,7 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
     """Replay the journal, re-verify every signature, recompute every checkpoint (and, with
     --rpc, compare each with its anchor). Exit 1 on a discrepancy, 2 when the node cannot be
     reached."""
-    from anchoring.audit import AnchoredRoots, audit
+    from anchoring.audit import AnchoredRoots
     from anchoring.operator.chain import (
         AnchorNotConfirmed,
         ChainUnavailable,
@@ -477,7 +459,7 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
 
     if anchor_registry is not None and rpc_url is None:
         raise click.UsageError("--anchor-registry is read on chain: give --rpc URL too")
-    config = _config(data_dir)
+    _config(data_dir)  # a ledger must be here before anything is asked or read
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     chain: AnchoredRoots | None = None
@@ -497,19 +479,13 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
             raise SystemExit(2) from exc
         click.echo(f"comparing with the {chain.description} ({registry_source}), read from "
                    f"the node {redact_url(rpc_url)}")
-    store = Store(config.store_url)
-    try:
-        with click.progressbar(length=1, label="auditing") as bar:
-            def progress(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
-
-            report = audit(store, operation_set(), trusted, progress, chain=chain)
-    except ChainUnavailable as exc:
-        click.echo(f"audit NOT FINISHED: {exc}", err=True)
-        raise SystemExit(2) from exc
-    finally:
-        store.dispose()
+    with _app(data_dir) as app:
+        try:
+            with click.progressbar(length=1, label="auditing") as bar:
+                report = app.service.audit(trusted, _progress(bar), chain=chain)
+        except ChainUnavailable as exc:
+            click.echo(f"audit NOT FINISHED: {exc}", err=True)
+            raise SystemExit(2) from exc
     if not report.ok:
         click.echo(f"audit FAILED: {report.first_discrepancy}", err=True)
         sys.exit(1)

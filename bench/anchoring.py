@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
+from _ledger import OPERATIONS, BenchLedger  # bench/ is on sys.path when a script in it runs
 from eth_account import Account
 
 from anchoring.auditor.merkle import leaf_hash
@@ -156,7 +156,7 @@ def ledger_anchors(chain: Chain, directory: Path, rng: random.Random,
     """``checkpoints`` checkpoints of OPS_PER_CHECKPOINT transfers each (the first also holds
     the setup), anchored by the worker; returns them with their anchors."""
     store = Store(sqlite_url(directory / "gas.db"))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     bench = AnchoringBench(store)
     client, deployment = deploy_registry(chain, owner=chain.sender.address)
     worker = AnchoringWorker(store, lambda: chain, AnchorTarget(
@@ -188,7 +188,7 @@ def cut_to_anchor(node_dir: Path, directory: Path, rng: random.Random,
     set_balance(chain, anchorer.address, 10**21)
     client, deployment = deploy_registry(chain, owner=anchorer.address)
     store = Store(sqlite_url(directory / "latency.db"))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     bench = AnchoringBench(store)
     worker = AnchoringWorker(store, lambda: connect_anvil(node_dir, anchorer), AnchorTarget(
         deployment.chain_id, deployment.registry, deployment.block_number),

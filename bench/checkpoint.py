@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _ledger import BenchLedger  # bench/ is on sys.path when a script in it runs
+from _ledger import OPERATIONS, BenchLedger  # bench/ is on sys.path when a script in it runs
 
 from anchoring.auditor.note import CheckpointBody, sign_note
 from anchoring.auditor.smt import SparseMerkleTree
@@ -156,7 +156,7 @@ def bundle_generation(commitment: StateCommitment, state: SyntheticState, direct
                       rng: random.Random, samples: int) -> None:
     """A checkpoint signed over the synthetic state, and Prover with its tree in memory."""
     store = Store(sqlite_url(directory / "bundles.db"))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     commitment.committed()  # what a cut does after it commits: keep the checkpoint's snapshot
     number = commitment.number
     body = CheckpointBody("carbonledger/bench/0000000000000000", 1, bytes(32), number,
@@ -207,7 +207,7 @@ def timed_cpu(action: Callable[[], object]) -> tuple[object, float, float]:
 
 def real_cut(state: SyntheticState, directory: Path, rng: random.Random) -> None:
     store = Store(sqlite_url(directory / "ledger.db"))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     bench = BenchLedger(store, CHAIN_ID)
     first = Checkpointer(bench.ledger, OPERATOR_KEY).cut()
     # Enlarge checkpoint 1's state with the synthetic leaves, and re-sign it over them.

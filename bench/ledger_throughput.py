@@ -218,7 +218,7 @@ def settle(store: Store) -> Store:
 def run(name: str, url: str, full_url: str, args: argparse.Namespace) -> None:
     os.sync()  # start at rest: no earlier run's writes still going to disk
     store = Store(url)
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     setup(store)
     ledger = Ledger(store, OPERATIONS)
     nonce = 1
@@ -235,7 +235,7 @@ def run(name: str, url: str, full_url: str, args: argparse.Namespace) -> None:
               f"{rate:,.0f}/s in all")
     if args.lots:
         full = Store(full_url)
-        full.upgrade()
+        full.upgrade(OPERATIONS)
         setup(full)
         nonce = preload_lots(full, args.lots, nonce)
         store, full = settle(store), settle(full)
@@ -271,7 +271,7 @@ def compare_with_empty(empty: Ledger, full: Ledger, args: argparse.Namespace,
 
 def run_replay(entries: int, directory: Path) -> None:
     store = Store(sqlite_url(directory / "replay-source.db"))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     setup(store)
     signed = signed_transfers(entries, seed=5, nonce_base=1)
     timed(Ledger(store, OPERATIONS), signed, 1000)

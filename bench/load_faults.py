@@ -57,7 +57,7 @@ def main() -> None:
         return
     reset_postgres(url)
     store = Store(url)
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     seed = args.seed if args.seed is not None else random.getrandbits(32)
     with tempfile.TemporaryDirectory() as directory:
         world = World.create(store, FixedClock(datetime.now(UTC)))

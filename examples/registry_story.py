@@ -2,7 +2,8 @@
 allocation and a credit issuance, trades, retirements, refusals, holdings, and a replay of the
 whole journal. Written against the application service, like any user's code.
 
-    python -m examples.registry_story [DATA_DIR]
+    python -m examples.registry_story [DATA_DIR]     # this story alone
+    python -m examples [DATA_DIR]                    # with the auditor's and the bank's
 """
 
 from __future__ import annotations

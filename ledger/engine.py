@@ -157,7 +157,7 @@ class Ledger:
         operation = self.operations.operation(ins.op)
         context = Context(ins.op, operation.roles, ws, seq, now, signers, LotIds(seq),
                           self.operations.check_rules)
-        changes = operation.handler(ins, context)
+        changes = operation.handler(ins.payload, context)
         changes.keys = _bump_nonces(changes.keys, keys, signed)
         effects = changes.lots.as_json()
         row = make_entry(seq, signed, format_time(now), effects)

@@ -6,7 +6,8 @@ EIP-712 struct `Op(instructionId, signer, nonce, deadline, ...fields)`. The jour
 instruction with its approvals, so anyone can re-verify every signature later.
 
 This module checks an instruction's shape without the store (the first of the two validation
-stages); the operation handlers check it against the stored state.
+stages): each field's own check, then its operation's payload (ledger/payloads.py) checks how the
+fields relate. The operation handlers check it against the stored state.
 """
 
 from __future__ import annotations
@@ -20,6 +21,21 @@ from custody.eip712 import Domain, StructType, TypedDataError, signing_digest
 from custody.signatures import address_of, to_checksum_address, unsafe_sign_digest
 from ledger.errors import Reason, Rejected
 from ledger.model import MAX_QUANTITY, AccountType, Issuance, Kind, Role
+from ledger.payloads import (
+    Cancel,
+    FreezeAccount,
+    Genesis,
+    IssueBatch,
+    OpenAccount,
+    Payload,
+    RegisterKey,
+    RegisterParticipant,
+    Retire,
+    RevokeKey,
+    SetSchemeRules,
+    Transfer,
+    UnfreezeAccount,
+)
 
 DOMAIN_NAME = "carbonledger"
 DOMAIN_VERSION = "1"
@@ -52,19 +68,24 @@ class OpSchema:
     op: str
     struct: StructType
     fields: tuple[FieldSpec, ...]
+    # the typed value its fields are parsed into, with the operation's own stateless rules
+    payload: type[Payload]
 
 
-def define_schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
-    """An operation's schema: (field name, EIP-712 type, check) for each of its own fields.
+def define_schema(op: str, struct_name: str, payload: type[Payload],
+                  *fields: tuple[str, str, str]) -> OpSchema:
+    """An operation's schema: its payload type (ledger.payloads.Payload, one attribute per
+    field) and (field name, EIP-712 type, check) for each of its own fields.
     Checks: id, text, quantity, serial, year, address, date, json, chain, an enum of the core
     (CORE_ENUMS), or a field check or enum its module declares (ledger.modules.Module)."""
-    return _schema(op, struct_name, *fields)
+    return _schema(op, struct_name, payload, *fields)
 
 
-def _schema(op: str, struct_name: str, *fields: tuple[str, str, str]) -> OpSchema:
+def _schema(op: str, struct_name: str, payload: type[Payload],
+            *fields: tuple[str, str, str]) -> OpSchema:
     specs = tuple(FieldSpec(name, eip_type, check) for name, eip_type, check in fields)
     struct = StructType(struct_name, HEADER_FIELDS + tuple((f.name, f.eip712_type) for f in specs))
-    return OpSchema(op, struct, specs)
+    return OpSchema(op, struct, specs, payload)
 
 
 _RANGE = (
@@ -78,39 +99,40 @@ CORE_SCHEMAS: dict[str, OpSchema] = {
     s.op: s
     for s in (
         _schema(
-            "genesis", "Genesis",
+            "genesis", "Genesis", Genesis,
             ("registry", "string", "id"), ("registryName", "string", "text"),
             ("registryKey", "address", "address"), ("chainId", "uint256", "chain"),
             ("rules", "string", "json"),
         ),
-        _schema("set_scheme_rules", "SetSchemeRules", ("scheme", "string", "id"),
-                ("rules", "string", "json")),
-        _schema("register_participant", "RegisterParticipant", ("participant", "string", "id"),
-                ("name", "string", "text"), ("role", "string", "Role")),
-        _schema("register_key", "RegisterKey", ("participant", "string", "id"),
+        _schema("set_scheme_rules", "SetSchemeRules", SetSchemeRules,
+                ("scheme", "string", "id"), ("rules", "string", "json")),
+        _schema("register_participant", "RegisterParticipant", RegisterParticipant,
+                ("participant", "string", "id"), ("name", "string", "text"),
+                ("role", "string", "Role")),
+        _schema("register_key", "RegisterKey", RegisterKey, ("participant", "string", "id"),
                 ("key", "address", "address")),
-        _schema("revoke_key", "RevokeKey", ("participant", "string", "id"),
+        _schema("revoke_key", "RevokeKey", RevokeKey, ("participant", "string", "id"),
                 ("key", "address", "address")),
-        _schema("open_account", "OpenAccount", ("account", "string", "id"),
+        _schema("open_account", "OpenAccount", OpenAccount, ("account", "string", "id"),
                 ("participant", "string", "id"), ("accountType", "string", "AccountType")),
-        _schema("freeze_account", "FreezeAccount", ("account", "string", "id"),
+        _schema("freeze_account", "FreezeAccount", FreezeAccount, ("account", "string", "id"),
                 ("reason", "string", "text")),
-        _schema("unfreeze_account", "UnfreezeAccount", ("account", "string", "id"),
-                ("reason", "string", "text")),
+        _schema("unfreeze_account", "UnfreezeAccount", UnfreezeAccount,
+                ("account", "string", "id"), ("reason", "string", "text")),
         _schema(
-            "issue_batch", "IssueBatch",
+            "issue_batch", "IssueBatch", IssueBatch,
             ("batch", "string", "id"), ("scheme", "string", "id"), ("kind", "string", "Kind"),
             ("vintage", "uint16", "year"), ("project", "string", "text"),
             ("monitoringStart", "string", "date"), ("monitoringEnd", "string", "date"),
             ("issuance", "string", "Issuance"), ("quantity", "uint64", "quantity"),
             ("account", "string", "id"),
         ),
-        _schema("transfer", "Transfer", ("fromAccount", "string", "id"),
+        _schema("transfer", "Transfer", Transfer, ("fromAccount", "string", "id"),
                 ("toAccount", "string", "id"), *_RANGE),
-        _schema("retire", "Retire", ("account", "string", "id"), *_RANGE,
+        _schema("retire", "Retire", Retire, ("account", "string", "id"), *_RANGE,
                 ("beneficiary", "string", "text"), ("reason", "string", "text"),
                 ("claim", "string", "text")),
-        _schema("cancel", "Cancel", ("account", "string", "id"), *_RANGE,
+        _schema("cancel", "Cancel", Cancel, ("account", "string", "id"), *_RANGE,
                 ("reason", "string", "text")),
     )
 }
@@ -142,9 +164,11 @@ class Instruction:
     op: str
     id: bytes
     deadline: int
-    fields: Mapping[str, Any]
+    fields: Mapping[str, Any]  # as on the wire: what is signed, hashed and journaled
     # the struct it is signed as, from the operation set that parsed it
     schema: OpSchema = field(compare=False, repr=False)
+    # `fields` as its operation's typed value (schema.payload), built once when parsed
+    payload: Payload = field(compare=False, repr=False)
 
     def struct_values(self, signer: str, nonce: int) -> dict[str, Any]:
         values = dict(self.fields)
@@ -238,8 +262,9 @@ def parse_instruction(document: Mapping[str, Any], operations: Operations) -> In
         raise _malformed(f"{op} fields: missing {sorted(missing)}, unexpected {sorted(extra)}")
     checked = {spec.name: _check_field(spec, fields[spec.name], operations)
                for spec in schema.fields}
-    _check_range_fields(op, checked)
-    return Instruction(op, instruction_id, deadline, checked, schema)
+    payload = schema.payload.from_fields(checked)
+    payload.check()
+    return Instruction(op, instruction_id, deadline, checked, schema, payload)
 
 
 def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
@@ -280,23 +305,6 @@ def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
         if check in ("quantity", "serial") and value > MAX_QUANTITY:
             raise Rejected(Reason.quantity_out_of_range, f"{spec.name} = {value}")
     return value
-
-
-def _check_range_fields(op: str, fields: Mapping[str, Any]) -> None:
-    """A range instruction names either a quantity (serials 0, 0: oldest serials first) or an
-    explicit serial range whose length equals the quantity."""
-    if "serialFirst" not in fields:
-        if op == "transfer" and fields["fromAccount"] == fields["toAccount"]:
-            raise Rejected(Reason.same_account)
-        return
-    first, last, quantity = fields["serialFirst"], fields["serialLast"], fields["quantity"]
-    if (first == 0) != (last == 0):
-        raise _malformed("serialFirst and serialLast are both 0 (by quantity) or both set")
-    if first and (last < first or last - first + 1 != quantity):
-        raise Rejected(Reason.serial_range_mismatch,
-                       f"{first}..{last} holds {last - first + 1} units, quantity is {quantity}")
-    if op == "transfer" and fields["fromAccount"] == fields["toAccount"]:
-        raise Rejected(Reason.same_account)
 
 
 def _parse_approval(document: Any) -> Approval:

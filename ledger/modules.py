@@ -2,11 +2,14 @@
 the composition root builds from the modules it is given.
 
 A capability (the core, pledges and repos, ...) declares itself as a `Module`: its operations
-(each a schema — the EIP-712 struct and the stateless check of its fields —, a handler and the
-roles that may sign it), the field checks and enumerations its schemas name, and the tables its
-handlers write through `ledger.effects.Row`. Nothing registers itself by being imported:
+(each a schema — the EIP-712 struct, the stateless check of its fields and the typed payload
+they are parsed into —, a handler of that payload and the roles that may sign it), the field
+checks and enumerations its schemas name, the tables its handlers write through
+`ledger.effects.Row` and the migrations that create them. Nothing registers itself by being
+imported:
 
     operations = OperationSet([CORE, PLEDGE])     # api/bootstrap.py does this
+    store.upgrade(operations)                     # the core's migrations and each module's
     ledger = Ledger(store, operations)
     replay_check(store, operations)
 
@@ -32,6 +35,7 @@ from ledger.instructions import (
 
 if TYPE_CHECKING:
     import enum
+    from pathlib import Path
 
     from sqlalchemy import Table
 
@@ -41,7 +45,9 @@ if TYPE_CHECKING:
     from ledger.schemes import SchemeRules
     from ledger.store.database import Store
 
-Handler = Callable[[Instruction, "Context"], "Changes"]
+Handler = Callable[[Any, "Context"], "Changes"]
+"""function(payload, context) -> changes; the payload is of its schema's type (`schema.payload`,
+ledger.payloads), which the handler's first parameter names."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,9 @@ class Footprint:
 
 @dataclass(frozen=True)
 class Operation:
-    """One operation: its schema, its handler, the roles whose signature may perform it (who
-    may act on a particular account or agreement is the handler's own check), and its
-    footprint."""
+    """One operation: its schema (with its payload type), its handler, the roles whose signature
+    may perform it (who may act on a particular account or agreement is the handler's own
+    check), and its footprint."""
 
     schema: OpSchema
     handler: Handler
@@ -80,7 +86,7 @@ class Module:
     """What one capability brings. `field_checks` and `enums` are the checks its schemas name
     beyond the core's (ledger.instructions.define_schema); `reasons` its own named refusals;
     `tables` the tables its handlers write through `ledger.effects.Row` (projections that
-    replay must rebuild)."""
+    replay must rebuild), and `migrations` the directory of the revisions that create them."""
 
     name: str
     operations: tuple[Operation, ...] = ()
@@ -96,12 +102,18 @@ class Module:
     invariants: Callable[[Store], list[str]] | None = None
     # the kinds of proof bundle it brings, and how the offline verifier checks each
     bundle_kinds: tuple[BundleKind, ...] = ()
+    # on a MetaData of the module's own, never the core's: the schema holds what is handed in
     tables: tuple[Table, ...] = ()
+    # its Alembic version location: the directory of the revisions that create and change its
+    # tables, one branch labelled with the module's name whose first revision depends on the
+    # core's (docs/DESIGN.md, "Modules"); `Store.upgrade(operations)` applies them
+    migrations: Path | None = None
 
 
 class OperationSet:
     """Every operation of the modules a ledger is built with, by name; refuses a second
-    definition of any name (an operation, a check, an enumeration, a table)."""
+    definition of any name (an operation, a check, an enumeration, a table, a
+    migrations directory)."""
 
     def __init__(self, modules: Sequence[Module]) -> None:
         _unique("module", ((m.name, m) for m in modules))
@@ -119,6 +131,10 @@ class OperationSet:
             "bundle kind", ((k.name, k) for m in modules for k in m.bundle_kinds))
         self.tables: dict[str, Table] = _unique(
             "table", ((t.name, t) for m in modules for t in m.tables))
+        # each module's version location (Store.upgrade applies them after the core's)
+        self.migrations: tuple[Path, ...] = tuple(_unique(
+            "migrations directory", ((str(m.migrations.resolve()), m.migrations)
+                                     for m in modules if m.migrations is not None)).values())
 
     def __contains__(self, op: object) -> bool:
         return op in self._operations

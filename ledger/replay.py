@@ -91,7 +91,7 @@ def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=scratch_dir) as tmp:
         scratch = Store(sqlite_url(Path(tmp) / "replay.db"), synchronous="OFF")
-        scratch.upgrade()
+        scratch.upgrade(operations)
         try:
             if observer:
                 observer.started(scratch)

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from ledger.store import schema
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
+from pledge import schema
 from pledge.model import (
     PLEDGE_PURPOSE,
     REPO_PURPOSE,

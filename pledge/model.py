@@ -17,8 +17,8 @@ from ledger.effects import Row
 from ledger.errors import Rejected, require
 from ledger.model import Lien
 from ledger.ops import Context
-from ledger.store.schema import agreement_events, pledges, repos
 from pledge.reasons import PledgeReason
+from pledge.schema import agreement_events, pledges, repos
 
 PLEDGE_PURPOSE = "pledge"
 REPO_PURPOSE = "repo"

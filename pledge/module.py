@@ -5,12 +5,12 @@ from __future__ import annotations
 from anchoring.auditor.verify_pledge import PLEDGE as PLEDGE_BUNDLE
 from custody.permissions import HOLDING_ROLES
 from ledger.modules import Footprint, Module, Operation
-from ledger.store.schema import agreement_events, pledges, repos
 from pledge.fields import FIELD_CHECKS, RepoParty
 from pledge.invariants import check_agreement_invariants
 from pledge.ops import OPERATIONS
 from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
+from pledge.schema import MIGRATIONS, TABLES
 
 # Each party signs for itself: a pledgor or seller holds the units, a pledgee or buyer takes
 # them, the registry co-signs an early enforcement. Which party must sign is the handler's
@@ -36,7 +36,8 @@ PLEDGE = Module(
     rules=agreement_rules,
     invariants=check_agreement_invariants,
     bundle_kinds=(PLEDGE_BUNDLE,),
-    tables=(pledges, repos, agreement_events),
+    tables=TABLES,
+    migrations=MIGRATIONS,
 )
 
 OPERATION_NAMES = tuple(operation.name for operation in PLEDGE.operations)

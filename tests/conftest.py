@@ -13,7 +13,7 @@ import pytest
 
 from ledger.clock import FixedClock
 from ledger.store.database import Store, sqlite_url
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 PG_URL_VARIABLE = "CARBONLEDGER_TEST_PG_URL"
 
@@ -23,7 +23,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test: Alembic runs once per session."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     store = Store(sqlite_url(path))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     store.dispose()
     return path
 
@@ -52,7 +52,7 @@ def fresh_pg_store() -> Store:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
     store = Store(url)
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     return store
 
 

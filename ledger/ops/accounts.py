@@ -6,31 +6,29 @@ from dataclasses import replace
 
 from ledger.effects import Changes
 from ledger.errors import Reason, require
-from ledger.instructions import Instruction
-from ledger.model import ROLE_ACCOUNT_TYPES, Account, AccountType
+from ledger.model import ROLE_ACCOUNT_TYPES, Account
 from ledger.ops.context import Context
+from ledger.payloads import FreezeAccount, OpenAccount, UnfreezeAccount
 
 
-def open_account(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
+def open_account(p: OpenAccount, ctx: Context) -> Changes:
     ctx.require_registry()
-    require(ctx.ws.accounts.get(f["account"]) is None, Reason.account_exists, f["account"])
-    owner = ctx.participant(f["participant"])
-    account_type = AccountType(f["accountType"])
-    require(account_type in ROLE_ACCOUNT_TYPES[owner.role], Reason.account_type_not_for_role,
-            f"a {owner.role.value} may not own a {account_type.value} account")
-    return Changes(accounts=[Account(f["account"], owner.id, account_type, False, "", ctx.seq)])
+    require(ctx.ws.accounts.get(p.account) is None, Reason.account_exists, p.account)
+    owner = ctx.participant(p.participant)
+    require(p.account_type in ROLE_ACCOUNT_TYPES[owner.role], Reason.account_type_not_for_role,
+            f"a {owner.role.value} may not own a {p.account_type.value} account")
+    return Changes(accounts=[Account(p.account, owner.id, p.account_type, False, "", ctx.seq)])
 
 
-def freeze_account(ins: Instruction, ctx: Context) -> Changes:
+def freeze_account(p: FreezeAccount, ctx: Context) -> Changes:
     ctx.require_registry()
-    account = ctx.account(ins.fields["account"])
+    account = ctx.account(p.account)
     require(not account.frozen, Reason.account_already_frozen, account.id)
-    return Changes(accounts=[replace(account, frozen=True, freeze_reason=ins.fields["reason"])])
+    return Changes(accounts=[replace(account, frozen=True, freeze_reason=p.reason)])
 
 
-def unfreeze_account(ins: Instruction, ctx: Context) -> Changes:
+def unfreeze_account(p: UnfreezeAccount, ctx: Context) -> Changes:
     ctx.require_registry()
-    account = ctx.account(ins.fields["account"])
+    account = ctx.account(p.account)
     require(account.frozen, Reason.account_not_frozen, account.id)
     return Changes(accounts=[replace(account, frozen=False, freeze_reason="")])

@@ -6,18 +6,17 @@ order), but a lien does: the lien's holder must release it first."""
 from __future__ import annotations
 
 from ledger.effects import Changes
-from ledger.instructions import Instruction
 from ledger.model import LotState
 from ledger.ops.context import Context
 from ledger.ops.selection import select_units
+from ledger.payloads import Cancel
 from ledger.units import carve
 
 
-def cancel(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
+def cancel(p: Cancel, ctx: Context) -> Changes:
     ctx.require_registry()
-    account = ctx.account(f["account"])
-    batch = ctx.batch(f["batch"])
-    selection = select_units(ctx, account, batch, f)
+    account = ctx.account(p.account)
+    batch = ctx.batch(p.units.batch)
+    selection = select_units(ctx, account, batch, p.units)
     return Changes(lots=carve(selection, ctx.lot_ids,
                               lambda lot: lot.moved(state=LotState.cancelled)))

@@ -6,18 +6,16 @@ from dataclasses import replace
 
 from ledger.effects import Changes
 from ledger.errors import Reason, Rejected, require
-from ledger.instructions import Instruction
 from ledger.model import Participant, Role, SigningKey
 from ledger.ops.context import Context
+from ledger.payloads import RegisterKey, RegisterParticipant, RevokeKey
 
 
-def register_participant(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
+def register_participant(p: RegisterParticipant, ctx: Context) -> Changes:
     ctx.require_registry()
-    require(ctx.ws.participants.get(f["participant"]) is None, Reason.participant_exists,
-            f["participant"])
-    return Changes(participants=[Participant(f["participant"], f["name"], Role(f["role"]),
-                                             ctx.seq)])
+    require(ctx.ws.participants.get(p.participant) is None, Reason.participant_exists,
+            p.participant)
+    return Changes(participants=[Participant(p.participant, p.name, p.role, ctx.seq)])
 
 
 def _require_registry_or_self(ctx: Context, participant_id: str) -> None:
@@ -29,21 +27,19 @@ def _require_registry_or_self(ctx: Context, participant_id: str) -> None:
                    f"only {participant_id} itself or the registry may manage its keys")
 
 
-def register_key(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
-    ctx.participant(f["participant"])
-    _require_registry_or_self(ctx, f["participant"])
-    require(ctx.ws.keys.get(f["key"]) is None, Reason.key_exists, f["key"])
-    return Changes(keys=[SigningKey(f["key"], f["participant"], ctx.seq, None, 0)])
+def register_key(p: RegisterKey, ctx: Context) -> Changes:
+    ctx.participant(p.participant)
+    _require_registry_or_self(ctx, p.participant)
+    require(ctx.ws.keys.get(p.key) is None, Reason.key_exists, p.key)
+    return Changes(keys=[SigningKey(p.key, p.participant, ctx.seq, None, 0)])
 
 
-def revoke_key(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
-    ctx.participant(f["participant"])
-    _require_registry_or_self(ctx, f["participant"])
-    key = ctx.ws.keys.get(f["key"])
-    require(key is not None and key.participant == f["participant"], Reason.unknown_key,
-            f"{f['key']} is not a key of {f['participant']}")
+def revoke_key(p: RevokeKey, ctx: Context) -> Changes:
+    ctx.participant(p.participant)
+    _require_registry_or_self(ctx, p.participant)
+    key = ctx.ws.keys.get(p.key)
+    require(key is not None and key.participant == p.participant, Reason.unknown_key,
+            f"{p.key} is not a key of {p.participant}")
     assert key is not None
-    require(not key.revoked, Reason.key_revoked, f["key"])
+    require(not key.revoked, Reason.key_revoked, p.key)
     return Changes(keys=[replace(key, revoked_seq=ctx.seq)])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.state import ReadAhead
 from ledger.store.errors import StoreError, StoreFailure
+from ledger.store.schema import metadata_of
 from ledger.store.sql import SqlTransaction
 from ledger.store.statistics import StatisticsKeeper
 from ledger.store.wal import SAFETY_NET_PAGES, WalCopyBack
@@ -32,8 +34,11 @@ from ledger.store.wal import SAFETY_NET_PAGES, WalCopyBack
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from ledger.modules import OperationSet
+
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CORE_VERSIONS = MIGRATIONS_DIR / "versions"  # the core's version location (its one chain)
 SQLITE_BUSY_TIMEOUT_MS = 120_000
 # A transaction's first round trip (BEGIN, the head lock, the first reads) cannot have
 # committed anything, so a connection lost there is retried on a new connection, after these
@@ -85,11 +90,28 @@ class Store:
 
     # --- schema -----------------------------------------------------------------------------
 
-    def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied (`carbonledger db upgrade`)."""
+    def upgrade(self, operations: OperationSet) -> None:
+        """Apply every Alembic migration not yet applied (`carbonledger db upgrade`): the
+        core's and those of each module of `operations` (`Module.migrations`), each module's
+        a branch of its own, so the target is every head."""
         from alembic import command  # imported here: it costs a CLI start-up ~0.3 s
 
-        command.upgrade(alembic_config(self.url), "head")
+        config = alembic_config(self.url, operations)
+        self._refuse_unknown_revisions(config)
+        command.upgrade(config, "heads")
+
+    def _refuse_unknown_revisions(self, config: Config) -> None:
+        """A store upgraded before with a module that `config` does not name records that
+        module's revisions; say so, rather than Alembic's "can't locate revision"."""
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+        with self.engine.connect() as connection:
+            recorded = set(MigrationContext.configure(connection).get_current_heads())
+        unknown = sorted(recorded - known)
+        if unknown:
+            raise StoreError(StoreFailure.unknown_migrations, ", ".join(unknown))
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("journal_head")
@@ -300,10 +322,19 @@ def _configure_sqlite(connection: Any, synchronous: str) -> None:
     cursor.close()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, operations: OperationSet | None = None) -> Config:
+    """Alembic's configuration for the store at `url`, with the core's migrations and those of
+    each module of `operations` (None: the core's alone). env.py compares with the core's and
+    those modules' tables (`target_metadata`)."""
     from alembic.config import Config
 
+    locations = [CORE_VERSIONS, *(operations.migrations if operations else ())]
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")  # version_locations split on os.pathsep
+    config.set_main_option("version_locations",
+                           os.pathsep.join(str(p) for p in locations).replace("%", "%%"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["target_metadata"] = metadata_of(
+        operations.tables.values() if operations else ())
     return config

@@ -15,6 +15,9 @@ import enum
 class StoreFailure(enum.Enum):
     unsupported_database = ("the store URL names a database the ledger does not support: "
                             "use sqlite or postgresql", False)
+    unknown_migrations = ("the store records migrations that none of the modules given knows: "
+                          "it was upgraded with a module this ledger is not built with; "
+                          "nothing was changed", False)
     unreachable = ("the database cannot be reached: nothing was written; check that it is "
                    "running and reachable, then try again (signed instructions as they are)",
                    True)

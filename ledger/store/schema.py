@@ -1,8 +1,12 @@
-"""The tables. The journal is the source of truth; every other table is a projection that a
-replay of the journal rebuilds exactly. The Alembic migrations create these; a test checks that
-the migrated schema and this metadata agree."""
+"""The core's tables. The journal is the source of truth; every other table is a projection
+that a replay of the journal rebuilds exactly. The core's Alembic migrations create these; a
+module's own tables are declared by its module (`ledger.modules.Module.tables`), on a MetaData
+of its own, and created by its own migrations. A test checks that the migrated schema and
+`metadata_of(...)` agree."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import (
     BigInteger,
@@ -128,63 +132,6 @@ scheme_rules = Table(
 )
 
 
-# --- pledges and repos (pledge/): written through ledger.effects.Row -------------------------
-# A pledge's or repo's id is also the id of its lien, so the two share one namespace.
-
-pledges = Table(
-    "pledges", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("pledgor", String(64), nullable=False),
-    Column("pledgee", String(64), nullable=False),
-    Column("account", String(64), nullable=False),
-    Column("batch", String(64), nullable=False),
-    Column("quantity", BigInteger, nullable=False),  # pledged at registration
-    Column("released", BigInteger, nullable=False),
-    Column("enforced", BigInteger, nullable=False),
-    Column("loan_reference", Text, nullable=False),
-    Column("principal", BigInteger, nullable=False),  # minor units of `currency`
-    Column("currency", String(3), nullable=False),
-    Column("start_date", String(10), nullable=False),
-    Column("maturity_date", String(10), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("registered_seq", BigInteger, nullable=False),
-    Column("updated_seq", BigInteger, nullable=False),
-    Index("ix_pledges_pledgee", "pledgee"),
-    Index("ix_pledges_account", "account"),
-)
-
-repos = Table(
-    "repos", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("seller", String(64), nullable=False),
-    Column("buyer", String(64), nullable=False),
-    Column("seller_account", String(64), nullable=False),
-    Column("buyer_account", String(64), nullable=False),
-    Column("batch", String(64), nullable=False),
-    Column("quantity", BigInteger, nullable=False),  # sold at opening
-    Column("returned", BigInteger, nullable=False),  # delivered back to the seller so far
-    Column("purchase_price", BigInteger, nullable=False),  # minor units of `currency`
-    Column("repurchase_price", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("opened_on", String(10), nullable=False),
-    Column("repurchase_date", String(10), nullable=False),
-    Column("free_use", Boolean, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("opened_seq", BigInteger, nullable=False),
-    Column("updated_seq", BigInteger, nullable=False),
-    Index("ix_repos_buyer", "buyer"),
-    Index("ix_repos_seller", "seller"),
-)
-
-# Every journal entry that acted on a pledge or repo: its history, in order.
-agreement_events = Table(
-    "agreement_events", metadata,
-    Column("agreement", String(64), primary_key=True),
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
-    Column("op", String(40), nullable=False),
-    Column("quantity", BigInteger, nullable=False),
-)
-
 # The core's projections; a module's own tables (ledger.modules.Module.tables) are projections
 # too, and replay compares them as well.
 CORE_PROJECTIONS = (participants, signing_keys, accounts, batches, lots, holdings, liens,
@@ -235,3 +182,17 @@ state_leaves = Table(
     Index("ix_state_leaves_from", "from_checkpoint"),
     Index("ix_state_leaves_to", "to_checkpoint"),
 )
+
+
+def metadata_of(module_tables: Iterable[Table]) -> MetaData:
+    """The schema of a store upgraded with the modules whose tables these are: the core's
+    tables and theirs, copied onto one MetaData of its own, so that it holds exactly what was
+    handed in (Alembic's env.py compares with it; so does tests/ledger/test_migrations.py)."""
+    combined = MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(combined)
+    for table in module_tables:
+        if table.name in combined.tables:
+            raise ValueError(f"a module's table {table.name!r} has the name of another table")
+        table.to_metadata(combined)
+    return combined

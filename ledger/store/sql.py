@@ -58,15 +58,16 @@ _PG_ARRAY_TYPES = {"BIGINT": "bigint[]", "INTEGER": "integer[]", "BOOLEAN": "boo
 
 
 @lru_cache(maxsize=64)
-def _unnest_insert(sql: str) -> tuple[str, tuple[str, ...]]:
+def _unnest_insert(sql: str, table: Table | None = None) -> tuple[str, tuple[str, ...]]:
     """`INSERT INTO t (a, b) VALUES (:a, :b) <tail>` as `INSERT ... SELECT * FROM unnest(...)`:
     one PostgreSQL statement of constant text for any number of rows (one array per column),
-    which is prepared once; executemany would send the rows one by one."""
+    which is prepared once; executemany would send the rows one by one. `table` gives the
+    columns' types: a module's table (None: the core's table the statement names)."""
     match = _MULTI_ROW_INSERT.match(sql)
     assert match, sql
     table_name, columns, values, tail = match.groups()
     names = tuple(name.strip().lstrip(":") for name in values.split(","))
-    table = metadata.tables[table_name]
+    table = _named(table_name, table)
     casts = [_pg_array_type(table, column.strip()) for column in columns.split(",")]
     arrays = ", ".join(f"%({n})s::{cast}" for n, cast in zip(names, casts, strict=True))
     return (f"INSERT INTO {table_name} ({columns}) SELECT * FROM unnest({arrays}){tail}",
@@ -77,14 +78,14 @@ _KEYED_UPDATE = re.compile(r"^UPDATE (\w+) SET ((?:\w+ = :\w+(?:, )?)+) WHERE (\
 
 
 @lru_cache(maxsize=64)
-def _unnest_update(sql: str) -> tuple[str, tuple[str, ...]]:
+def _unnest_update(sql: str, table: Table | None = None) -> tuple[str, tuple[str, ...]]:
     """`UPDATE t SET a = :a, b = :b WHERE id = :id` for many rows as one PostgreSQL statement
     joining the table with one array per column (the same reason as `_unnest_insert`)."""
     match = _KEYED_UPDATE.match(sql)
     assert match, sql
     table_name, settings, key_column, key_param = match.groups()
     pairs = [tuple(part.split(" = :")) for part in settings.split(", ")]
-    table = metadata.tables[table_name]
+    table = _named(table_name, table)
     columns = [(key_column, key_param)] + [(c, p) for c, p in pairs]
     arrays = ", ".join(f"%({param})s::{_pg_array_type(table, column)}"
                        for column, param in columns)
@@ -93,6 +94,15 @@ def _unnest_update(sql: str) -> tuple[str, tuple[str, ...]]:
     statement = (f"UPDATE {table_name} SET {assignments} FROM unnest({arrays}) AS u({aliases}) "
                  f"WHERE {table_name}.{key_column} = u.{key_column}")
     return statement, tuple(param for _, param in columns)
+
+
+def _named(table_name: str, table: Table | None) -> Table:
+    """The table a statement writes: a module's is handed in, since it is on its module's own
+    MetaData (ledger.modules.Module.tables), not the core's."""
+    if table is None:
+        return metadata.tables[table_name]
+    assert table.name == table_name, (table.name, table_name)
+    return table
 
 
 def _pg_array_type(table: Any, column: str) -> str:
@@ -261,14 +271,16 @@ class SqlTransaction:
         return [read.parse(rows_of(connection, result))
                 for read, result in zip(reads, results, strict=True)]
 
-    def executemany(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[dict[str, Any]],
+                    table: Table | None = None) -> None:
+        """`table`: the module's table `sql` writes (None: a core table, found by name)."""
         if len(rows) == 1:  # psycopg's executemany sets up a pipeline: costly for one row
             self._send(self._sql(sql), rows[0])
         elif rows and self.dialect == "postgresql" and _MULTI_ROW_INSERT.match(sql):
-            statement, names = _unnest_insert(sql)
+            statement, names = _unnest_insert(sql, table)
             self._send(statement, {n: [row[n] for row in rows] for n in names})
         elif rows and self.dialect == "postgresql" and _KEYED_UPDATE.match(sql):
-            statement, names = _unnest_update(sql)
+            statement, names = _unnest_update(sql, table)
             self._send(statement, {n: [row[n] for row in rows] for n in names})
         elif rows and self._gathered is not None:
             for row in rows:
@@ -578,11 +590,11 @@ class SqlTransaction:
             columns, keys = _row_table(table)
             if new:
                 self.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ("
-                                 + ", ".join(f":{c}" for c in columns) + ")", rows)
+                                 + ", ".join(f":{c}" for c in columns) + ")", rows, table)
             else:
                 settings = ", ".join(f"{c} = :{c}" for c in columns if c not in keys)
                 self.executemany(f"UPDATE {name} SET {settings} WHERE "
-                                 + " AND ".join(f"{k} = :{k}" for k in keys), rows)
+                                 + " AND ".join(f"{k} = :{k}" for k in keys), rows, table)
 
 
 @lru_cache(maxsize=16)

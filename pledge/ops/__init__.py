@@ -1,4 +1,5 @@
-"""One module per operation: its schema (the EIP-712 struct) and its handler."""
+"""One module per operation: its payload type, its schema (the EIP-712 struct) and its
+handler."""
 
 from __future__ import annotations
 

@@ -4,20 +4,31 @@ change; the amendment is one more entry of the pledge's history."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from ledger.effects import Changes
 from ledger.errors import require
-from ledger.instructions import Instruction, define_schema
+from ledger.instructions import define_schema
 from ledger.ops import Context
+from ledger.payloads import Payload
 from pledge.agreements import PledgeParty, Signer, open_pledge
 from pledge.model import event
 from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
+
+@dataclass(frozen=True)
+class PledgeAmend(Payload):
+    pledge: str
+    loan_reference: str
+    principal: int  # minor units of `currency`
+    currency: str
+    maturity_date: str
+
+
 SCHEMA = define_schema(
-    "pledge_amend", "PledgeAmend",
+    "pledge_amend", "PledgeAmend", PledgeAmend,
     ("pledge", "string", "id"),
     ("loanReference", "string", "reference"),
     ("principal", "uint64", "amount"),
@@ -26,12 +37,11 @@ SCHEMA = define_schema(
 )
 
 
-def pledge_amend(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
-    pledge = open_pledge(ctx, f["pledge"], Signer(PledgeParty.pledgor),
+def pledge_amend(p: PledgeAmend, ctx: Context) -> Changes:
+    pledge = open_pledge(ctx, p.pledge, Signer(PledgeParty.pledgor),
                          Signer(PledgeParty.pledgee))
-    amended = replace(pledge, loan_reference=f["loanReference"], principal=f["principal"],
-                      currency=f["currency"], maturity_date=f["maturityDate"])
+    amended = replace(pledge, loan_reference=p.loan_reference, principal=p.principal,
+                      currency=p.currency, maturity_date=p.maturity_date)
     require(amended != pledge, PledgeReason.nothing_to_amend, pledge.id)
     maturity = amended.maturity
     require(date.fromisoformat(pledge.start_date) <= maturity, PledgeReason.maturity_before_start,

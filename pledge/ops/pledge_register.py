@@ -10,22 +10,41 @@ Collateral of several ranges or batches is several pledges under one loan refere
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from ledger.effects import Changes
 from ledger.errors import Reason, require
-from ledger.instructions import Instruction, define_schema
+from ledger.instructions import define_schema
 from ledger.lien import place
 from ledger.model import Lien, Role
 from ledger.ops import Context
 from ledger.ops.selection import select_units
+from ledger.payloads import Payload, Units
 from pledge.model import PLEDGE_PURPOSE, Pledge, PledgeStatus, event, require_new_agreement
 from pledge.parties import require_signed
 from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
+
+@dataclass(frozen=True)
+class PledgeRegister(Payload):
+    pledge: str
+    account: str
+    pledgee: str
+    units: Units
+    loan_reference: str
+    principal: int  # minor units of `currency`
+    currency: str
+    start_date: str
+    maturity_date: str
+
+    def check(self) -> None:
+        self.units.check()
+
+
 SCHEMA = define_schema(
-    "pledge_register", "PledgeRegister",
+    "pledge_register", "PledgeRegister", PledgeRegister,
     ("pledge", "string", "id"),
     ("account", "string", "id"),
     ("pledgee", "string", "id"),
@@ -41,34 +60,33 @@ SCHEMA = define_schema(
 )
 
 
-def pledge_register(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
-    require_new_agreement(ctx, f["pledge"])
-    account = ctx.account(f["account"])
+def pledge_register(p: PledgeRegister, ctx: Context) -> Changes:
+    require_new_agreement(ctx, p.pledge)
+    account = ctx.account(p.account)
     require_signed(ctx, account.participant, Reason.not_account_holder,
                    f"the pledgor (holder of {account.id})")
-    pledgee = ctx.participant(f["pledgee"])
+    pledgee = ctx.participant(p.pledgee)
     require(pledgee.role == Role.bank, PledgeReason.pledgee_not_bank,
             f"{pledgee.id} is a {pledgee.role.value}")
     require(pledgee.id != account.participant, PledgeReason.same_party, pledgee.id)
     require_signed(ctx, pledgee.id, Reason.missing_signature, "the pledgee")
     ctx.unfrozen_account(account.id)
-    batch = ctx.batch(f["batch"])
+    batch = ctx.batch(p.units.batch)
     rules = agreement_rules(ctx.rules(batch.scheme))
     require(account.type in rules.pledge_account_types, PledgeReason.account_type_cannot_pledge,
             f"{rules.scheme}: a {account.type.value} account may not pledge")
-    start, maturity = date.fromisoformat(f["startDate"]), date.fromisoformat(f["maturityDate"])
+    start, maturity = date.fromisoformat(p.start_date), date.fromisoformat(p.maturity_date)
     require(start <= maturity, PledgeReason.maturity_before_start, f"{start} > {maturity}")
     today = rules.market_day(ctx.now)
     require(maturity >= today, PledgeReason.maturity_passed,
             f"matured {maturity}, today is {today}")
-    lien = Lien(f["pledge"], pledgee.id, PLEDGE_PURPOSE, ctx.seq)
-    lots = place(select_units(ctx, account, batch, f), lien, ctx.lot_ids)
+    lien = Lien(p.pledge, pledgee.id, PLEDGE_PURPOSE, ctx.seq)
+    lots = place(select_units(ctx, account, batch, p.units), lien, ctx.lot_ids)
     pledge = Pledge(
         id=lien.id, pledgor=account.participant, pledgee=pledgee.id, account=account.id,
-        batch=batch.id, quantity=f["quantity"], released=0, enforced=0,
-        loan_reference=f["loanReference"], principal=f["principal"], currency=f["currency"],
-        start_date=f["startDate"], maturity_date=f["maturityDate"],
+        batch=batch.id, quantity=p.units.quantity, released=0, enforced=0,
+        loan_reference=p.loan_reference, principal=p.principal, currency=p.currency,
+        start_date=p.start_date, maturity_date=p.maturity_date,
         status=PledgeStatus.active, registered_seq=ctx.seq, updated_seq=ctx.seq,
     )
     return Changes(liens=[lien], lots=lots,

@@ -8,12 +8,15 @@ the scheme's rules let repos be split.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ledger.effects import Changes
 from ledger.errors import require
-from ledger.instructions import Instruction, define_schema
+from ledger.instructions import define_schema
 from ledger.lien import enforce
 from ledger.model import LotState
 from ledger.ops import Context
+from ledger.payloads import Payload
 from ledger.units import carve, select_oldest
 from pledge.agreements import Signer, open_repo, under_lien
 from pledge.fields import RepoParty
@@ -21,17 +24,23 @@ from pledge.model import event
 from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
+
+@dataclass(frozen=True)
+class RepoClose(Payload):
+    repo: str
+    quantity: int
+
+
 SCHEMA = define_schema(
-    "repo_close", "RepoClose",
+    "repo_close", "RepoClose", RepoClose,
     ("repo", "string", "id"),
     ("quantity", "uint64", "quantity"),
 )
 
 
-def repo_close(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
-    quantity = f["quantity"]
-    repo = open_repo(ctx, f["repo"], Signer(RepoParty.seller), Signer(RepoParty.buyer))
+def repo_close(p: RepoClose, ctx: Context) -> Changes:
+    quantity = p.quantity
+    repo = open_repo(ctx, p.repo, Signer(RepoParty.seller), Signer(RepoParty.buyer))
     batch = ctx.batch(repo.batch)
     rules = agreement_rules(ctx.rules(batch.scheme))
     today = rules.market_day(ctx.now)

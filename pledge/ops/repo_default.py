@@ -11,32 +11,43 @@ failure; the repo ends.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ledger.effects import Changes, LotEffects
 from ledger.errors import require
-from ledger.instructions import Instruction, define_schema
+from ledger.instructions import define_schema
 from ledger.lien import release
 from ledger.ops import Context
+from ledger.payloads import Payload
 from pledge.agreements import Signer, open_repo, under_lien
 from pledge.fields import RepoParty
 from pledge.model import RepoStatus, event
 from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
+
+@dataclass(frozen=True)
+class RepoDefault(Payload):
+    repo: str
+    defaulter: RepoParty
+
+    @property
+    def performer(self) -> RepoParty:
+        """The party that performed: only it may record the other's default."""
+        return RepoParty.buyer if self.defaulter == RepoParty.seller else RepoParty.seller
+
+
 SCHEMA = define_schema(
-    "repo_default", "RepoDefault",
+    "repo_default", "RepoDefault", RepoDefault,
     ("repo", "string", "id"),
     ("defaulter", "string", "RepoParty"),
 )
 
 
-def repo_default(ins: Instruction, ctx: Context) -> Changes:
-    defaulter = RepoParty(ins.fields["defaulter"])
-    # Only the party that performed may record the other's default.
-    performer = RepoParty.buyer if defaulter == RepoParty.seller else RepoParty.seller
+def repo_default(p: RepoDefault, ctx: Context) -> Changes:
+    defaulter, performer = p.defaulter, p.performer
     recorder = Signer(performer, who=f"the {performer}, who records the {defaulter}'s default,")
-    repo = open_repo(ctx, ins.fields["repo"], recorder)
+    repo = open_repo(ctx, p.repo, recorder)
     today = agreement_rules(ctx.rules(ctx.batch(repo.batch).scheme)).market_day(ctx.now)
     require(today > repo.repurchase_day, PledgeReason.before_repurchase_date,
             f"repurchase date {repo.repurchase_date}, today is {today}")

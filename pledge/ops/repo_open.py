@@ -10,22 +10,39 @@ account must end within its compliance year.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from ledger.effects import Changes
 from ledger.errors import Reason, require
-from ledger.instructions import Instruction, define_schema
+from ledger.instructions import define_schema
 from ledger.model import AccountType, Lien, LotState
 from ledger.ops import Context
 from ledger.ops.holding_rules import require_may_hold
+from ledger.payloads import Payload
 from ledger.units import carve, select_oldest
 from pledge.model import REPO_PURPOSE, Repo, RepoStatus, event, require_new_agreement
 from pledge.parties import require_signed
 from pledge.reasons import PledgeReason
 from pledge.rules import agreement_rules
 
+
+@dataclass(frozen=True)
+class RepoOpen(Payload):
+    repo: str
+    seller_account: str
+    buyer_account: str
+    batch: str
+    quantity: int
+    purchase_price: int
+    repurchase_price: int
+    currency: str
+    repurchase_date: str
+    free_use: bool
+
+
 SCHEMA = define_schema(
-    "repo_open", "RepoOpen",
+    "repo_open", "RepoOpen", RepoOpen,
     ("repo", "string", "id"),
     ("sellerAccount", "string", "id"),
     ("buyerAccount", "string", "id"),
@@ -39,10 +56,9 @@ SCHEMA = define_schema(
 )
 
 
-def repo_open(ins: Instruction, ctx: Context) -> Changes:
-    f = ins.fields
-    require_new_agreement(ctx, f["repo"])
-    seller_account, buyer_account = ctx.account(f["sellerAccount"]), ctx.account(f["buyerAccount"])
+def repo_open(p: RepoOpen, ctx: Context) -> Changes:
+    require_new_agreement(ctx, p.repo)
+    seller_account, buyer_account = ctx.account(p.seller_account), ctx.account(p.buyer_account)
     require_signed(ctx, seller_account.participant, Reason.not_account_holder,
                    f"the seller (holder of {seller_account.id})")
     require(buyer_account.participant != seller_account.participant, PledgeReason.same_party,
@@ -52,16 +68,16 @@ def repo_open(ins: Instruction, ctx: Context) -> Changes:
                    f"the buyer (holder of {buyer_account.id})")
     ctx.unfrozen_account(seller_account.id)
     ctx.unfrozen_account(buyer_account.id)
-    batch = ctx.batch(f["batch"])
+    batch = ctx.batch(p.batch)
     scheme_rules = ctx.rules(batch.scheme)
     rules = agreement_rules(scheme_rules)
     for account in (seller_account, buyer_account):
         require(account.type in rules.repo_account_types, PledgeReason.account_type_cannot_repo,
                 f"{rules.scheme}: a {account.type.value} account may not take part in a repo")
     require_may_hold(buyer_account, batch, scheme_rules)
-    require(f["quantity"] >= rules.repo_min_quantity, PledgeReason.repo_below_minimum,
+    require(p.quantity >= rules.repo_min_quantity, PledgeReason.repo_below_minimum,
             f"{rules.scheme} repos are at least {rules.repo_min_quantity} t")
-    today, repurchase = rules.market_day(ctx.now), date.fromisoformat(f["repurchaseDate"])
+    today, repurchase = rules.market_day(ctx.now), date.fromisoformat(p.repurchase_date)
     require(repurchase > today, PledgeReason.repurchase_date_not_future,
             f"repurchase {repurchase}, today is {today}")
     compliance = AccountType.compliance in (seller_account.type, buyer_account.type)
@@ -70,26 +86,26 @@ def repo_open(ins: Instruction, ctx: Context) -> Changes:
         require(repurchase <= year_end, PledgeReason.beyond_compliance_year,
                 f"{rules.scheme}'s compliance year ends {year_end}")
     selection = select_oldest(
-        ctx.ws.held_lots(seller_account.id, batch.id, LotState.tradable, f["quantity"]),
-        f["quantity"])
+        ctx.ws.held_lots(seller_account.id, batch.id, LotState.tradable, p.quantity),
+        p.quantity)
     liens = []
-    if f["freeUse"]:
+    if p.free_use:
         lots = carve(selection, ctx.lot_ids, lambda lot: lot.moved(account=buyer_account.id))
     else:
         # The lien primitive's `place` keeps the units where they are; a repo moves them to the
         # buyer and puts them under its lien in one step. The selection is of tradable,
         # lien-free lots by construction.
-        lien = Lien(f["repo"], buyer_account.participant, REPO_PURPOSE, ctx.seq)
+        lien = Lien(p.repo, buyer_account.participant, REPO_PURPOSE, ctx.seq)
         liens.append(lien)
         lots = carve(selection, ctx.lot_ids, lambda lot: lot.moved(
             account=buyer_account.id, state=LotState.pledged, lien=lien.id))
     repo = Repo(
-        id=f["repo"], seller=seller_account.participant, buyer=buyer_account.participant,
+        id=p.repo, seller=seller_account.participant, buyer=buyer_account.participant,
         seller_account=seller_account.id, buyer_account=buyer_account.id, batch=batch.id,
-        quantity=f["quantity"], returned=0, purchase_price=f["purchasePrice"],
-        repurchase_price=f["repurchasePrice"], currency=f["currency"],
-        opened_on=today.isoformat(), repurchase_date=f["repurchaseDate"],
-        free_use=f["freeUse"], status=RepoStatus.open, opened_seq=ctx.seq,
+        quantity=p.quantity, returned=0, purchase_price=p.purchase_price,
+        repurchase_price=p.repurchase_price, currency=p.currency,
+        opened_on=today.isoformat(), repurchase_date=p.repurchase_date,
+        free_use=p.free_use, status=RepoStatus.open, opened_seq=ctx.seq,
         updated_seq=ctx.seq,
     )
     return Changes(liens=liens, lots=lots,

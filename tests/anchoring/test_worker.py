@@ -59,7 +59,7 @@ from anchoring.operator.worker import (
 from ledger.clock import FixedClock
 from ledger.store.database import Store, sqlite_url
 from tests.anchoring.ledger_history import OPERATOR_KEY, OTHER_KEY
-from tests.world import World
+from tests.world import OPERATIONS, World
 
 FAST = Backoff(first_s=0.02, factor=2.0, max_s=0.2, jitter=0.0)
 
@@ -443,7 +443,7 @@ def test_a_checkpoint_the_ledger_does_not_know_stops_anchoring(
         ledger: LedgerUnderTest, registry: Registry, tmp_path: Path, clock: FixedClock) -> None:
     # Another ledger anchors on the same registry first.
     other_store = Store(sqlite_url(tmp_path / "other.db"))
-    other_store.upgrade()
+    other_store.upgrade(OPERATIONS)
     try:
         other = make_ledger(other_store, clock)
         other.operations(1)

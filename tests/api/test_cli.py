@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from api.bootstrap import registry_wallet
 from api.cli import main
 from api.config import load_config
+from examples.registry_story import create_ledger, tell_registry_story
 from tests.world import OPERATIONS
 
 
@@ -72,8 +73,10 @@ def test_commands_without_a_ledger_say_so(runner: CliRunner, tmp_path: Path) -> 
     assert "run `carbonledger init` first" in result.output
 
 
-def test_demo_tells_the_story(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["--data-dir", str(tmp_path), "demo"])
-    assert result.exit_code == 0, result.output
-    assert "individual_cannot_hold_allowances" in result.output
-    assert "replay --check:" in result.output
+def test_the_registry_story_is_told(tmp_path: Path) -> None:
+    told: list[str] = []
+    with create_ledger(tmp_path / "demo", told.append) as app:
+        tell_registry_story(app, told.append)
+    output = "\n".join(told)
+    assert "individual_cannot_hold_allowances" in output
+    assert "replay --check:" in output

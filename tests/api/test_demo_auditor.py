@@ -5,24 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from anchoring.operator.anvil import ANVIL_BINARY_VARIABLE, AnvilNode, AnvilNotInstalled, find_anvil
-from api.cli import main
+from examples.__main__ import run_demo
 
 
 def _demo(tmp_path: Path) -> str:
-    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "demo"])
-    assert result.exit_code == 0, result.output
-    assert "VERIFIED, lot" in result.output and "VERIFIED, journal entry" in result.output
-    assert "VERIFIED, checkpoint 2 (log of" in result.output
-    assert "NOT VERIFIED (untrusted_registry)" in result.output
-    assert "the registry holds both exactly as recomputed" in result.output
-    assert "audit FAILED: checkpoint 1 (marker entry" in result.output
-    assert "anchored another checkpoint 1" in result.output
+    told: list[str] = []
+    run_demo(tmp_path / "demo", told.append)
+    output = "\n".join(told)
+    assert "VERIFIED, lot" in output and "VERIFIED, journal entry" in output
+    assert "VERIFIED, checkpoint 2 (log of" in output
+    assert "NOT VERIFIED (untrusted_registry)" in output
+    assert "the registry holds both exactly as recomputed" in output
+    assert "audit FAILED: checkpoint 1 (marker entry" in output
+    assert "anchored another checkpoint 1" in output
     for name in ("holding-lot.json", "retirement-entry.json", "consistency.json"):
         assert (tmp_path / "demo" / "bundles" / name).is_file()
-    return result.output
+    return output
 
 
 def test_the_auditor_story_on_anvil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

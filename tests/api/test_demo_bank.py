@@ -10,14 +10,16 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from examples.__main__ import run_demo
 
 
 def test_the_bank_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CARBONLEDGER_STORE_URL", raising=False)
     runner = CliRunner()
-    result = runner.invoke(main, ["--data-dir", str(tmp_path), "demo"])
-    assert result.exit_code == 0, result.output
-    story = result.output[result.output.index("The bank's story"):]
+    told: list[str] = []
+    run_demo(tmp_path / "demo", told.append)
+    output = "\n".join(told)
+    story = output[output.index("The bank's story"):]
     for words in ("Huaneng and ICBC both sign pledge ICBC-P1",
                   "serials 15001..45000",
                   "Huaneng tries to sell pledged serials 15001..16000 to Baowu: refused, "

@@ -75,7 +75,7 @@ def migrated_template() -> Path:
     """One migrated SQLite file, copied for each example: Alembic runs once per module."""
     path = Path(_scratch.name) / "template.db"
     store = Store(sqlite_url(path))
-    store.upgrade()
+    store.upgrade(OPERATIONS)
     store.dispose()
     return path
 

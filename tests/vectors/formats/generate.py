@@ -511,7 +511,7 @@ def generate(out: Path) -> None:
     tests.world._keys = itertools.count(1)  # the key sequence, from its start
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(sqlite_url(Path(tmp) / "golden.db"))
-        store.upgrade()
+        store.upgrade(OPERATIONS)
         try:
             history = build(store)
             with store.read() as tx:

@@ -1,5 +1,12 @@
 """Pledges, repos and their events (the pledge package's projections).
 
+History: written before each module owned its migrations. The pledge module's tables are
+defined in pledge/schema.py and its later migrations go in its own version location
+(pledge/migrations/), but this revision stays here, in the core's chain, with its id and
+parent: existing ledgers record 0004, whose parent it is, and the core's chain must stay whole
+without any module's location. So every ledger has these three tables, empty unless it runs
+the pledge module.
+
 Revision ID: 0003
 Revises: 0002
 """

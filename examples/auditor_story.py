@@ -1,7 +1,9 @@
 """The demo's auditor story: checkpoints anchored on a chain, proofs checked against it by an
 outside auditor, and a tampered copy of the database caught by the audit against the chain.
 
-It runs on the ledger the main story (api/demo.py) leaves behind. The chain is a managed anvil
+It runs on the ledger the registry's story (examples/registry_story.py) leaves behind, through
+the application service like any user's code; only the insider's tampering edits a copy of the
+database directly, as an insider would. The chain is a managed anvil
 node in the demo's data directory when the anvil binary is installed (`make chain`), stopped at
 the end with its chain saved to disk; otherwise the embedded py-evm chain, which vanishes with
 the process. The auditor's side uses nothing of the ledger but the bundles written to disk:
@@ -14,7 +16,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -23,7 +25,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from anchoring.audit import audit
 from anchoring.auditor.merkle import leaf_hash
 from anchoring.operator.anvil import (
     AnvilNode,
@@ -32,7 +33,7 @@ from anchoring.operator.anvil import (
     find_anvil,
     set_balance,
 )
-from anchoring.operator.bundles import Bundle, Prover
+from anchoring.operator.bundles import Bundle
 from anchoring.operator.chain import (
     AnchorNotConfirmed,
     Chain,
@@ -42,14 +43,14 @@ from anchoring.operator.chain import (
     deploy_registry,
     read_registry,
 )
-from anchoring.operator.checkpoints import Checkpointer
-from anchoring.operator.worker import AnchoringWorker, AnchorResult, AnchorTarget
+from anchoring.operator.worker import AnchorResult, AnchorTarget
 from anchoring.verify_chain import VerifiedOnChain, verify_bundle_on_chain
-from api.bootstrap import load_operator, open_checkpointer, registry_wallet
+from api.bootstrap import build, registry_wallet
 from api.chain_cli import ANCHORER_KEYSTORE, LOCAL_FUNDING_WEI, OWNER_KEYSTORE
 from api.config import LedgerConfig, load_config
+from api.service import LedgerService
 from custody.keystore import new_private_key, write_keystore
-from ledger.store.database import Store, sqlite_url
+from ledger.store.database import sqlite_url
 
 Say = Callable[[str], None]
 DEMO_SCRYPT_N = 2**12  # demo keystores only: a light scrypt cost
@@ -69,16 +70,8 @@ class _Chain:
 
 def tell_auditor_story(data_dir: Path, password: str, say: Say = print) -> None:
     """Checkpoints, anchors, proofs verified against the chain, and a forgery caught."""
-    config = load_config(data_dir)
-    operator = load_operator(data_dir)
-    if operator is None:
-        raise AuditorStoryError(f"no operator key in {data_dir}")
-    checkpointer = open_checkpointer(config, data_dir, password)
-    try:
-        with _a_chain(data_dir, password, say) as reached:
-            _story(data_dir, config, password, checkpointer, operator.address, reached, say)
-    finally:
-        checkpointer.ledger.store.dispose()
+    with _a_chain(data_dir, password, say) as reached:
+        _story(data_dir, load_config(data_dir), password, reached, say)
 
 
 @contextmanager
@@ -109,8 +102,8 @@ def _a_chain(data_dir: Path, password: str, say: Say) -> Iterator[_Chain]:
                 "chain up` brings it back, with the registry recorded in chain.json.")
 
 
-def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Checkpointer,
-           operator: str, reached: _Chain, say: Say) -> None:
+def _story(data_dir: Path, config: LedgerConfig, password: str, reached: _Chain,
+           say: Say) -> None:
     chain = reached.chain
     owner = write_keystore(data_dir / OWNER_KEYSTORE, new_private_key(), password,
                            scrypt_n=DEMO_SCRYPT_N) if reached.rpc_url else chain.sender.address
@@ -121,27 +114,34 @@ def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Ch
                     owner=deployment.owner, anchorer=deployment.anchorer,
                     anchorer_keystore=str(ANCHORER_KEYSTORE)).save(data_dir)
     registry, chain_id = deployment.registry, deployment.chain_id
-    store = checkpointer.ledger.store
-    worker = AnchoringWorker(store, lambda: chain,
-                             AnchorTarget(chain_id, registry, deployment.block_number),
-                             operator=operator)
+    target = AnchorTarget(chain_id, registry, deployment.block_number)
+    with build(config, data_dir, password=lambda: password, chain=(chain, target)) as app:
+        _anchor_and_audit(app.service, data_dir, config, password, reached, target, say)
 
-    first = checkpointer.cut()
-    (anchored,) = worker.anchor_pending()
+
+def _anchor_and_audit(service: LedgerService, data_dir: Path, config: LedgerConfig,
+                      password: str, reached: _Chain, target: AnchorTarget, say: Say) -> None:
+    registry, chain_id = target.registry, target.chain_id
+    operator = service.operator
+    if operator is None:
+        raise AuditorStoryError(f"no operator key in {data_dir}")
+    first = service.cut_checkpoint()
+    assert first is not None, "a cut that is not `if_due` always cuts"
+    (anchored,) = service.anchor()
     say(f"a. The operator cuts checkpoint 1 over the journal's {first.log_size} entries and "
         f"signs it with its key {operator}. The anchoring worker anchors it in the "
         f"AnchorRegistry {registry}: {_where(anchored)}, {anchored.gas_used:,} gas.")
-    seq = checkpointer.ledger.submit(registry_wallet(config, data_dir, password).sign(
-        checkpointer.ledger.operations.instruction(
-            "issue_batch", batch="HN02", scheme="CN-ETS", kind="allowance",
-                        vintage=2025, issuance="free_allocation", quantity=5_000,
-                        account="HN-C"))).seq
-    second = checkpointer.cut()
-    (anchored,) = worker.anchor_pending()
+    seq = service.submit(registry_wallet(config, data_dir, password).sign(
+        service.operations.instruction(
+            "issue_batch", batch="HN02", scheme="CN-ETS", kind="allowance", vintage=2025,
+            issuance="free_allocation", quantity=5_000, account="HN-C")).as_json()).seq
+    second = service.cut_checkpoint()
+    assert second is not None
+    (anchored,) = service.anchor()
     say(f"b. Huaneng gets a 5,000 t top-up allocation (entry {seq}); checkpoint 2 "
         f"({second.log_size} entries) is cut and anchored: {_where(anchored)}.")
 
-    bundles = _bundles(data_dir, Prover(store, checkpointer.state), store)
+    bundles = _bundles(data_dir, service)
     how = ("over JSON-RPC, as `carbonledger verify FILE --operator-key KEY --anchor-registry "
            "ADDRESS --rpc URL` does" if reached.rpc_url else "through the embedded chain's web3")
     say(f"c. Three proof bundles go to an outside auditor ({data_dir / 'bundles'}), who trusts "
@@ -163,17 +163,14 @@ def _story(data_dir: Path, config: LedgerConfig, password: str, checkpointer: Ch
         raise AuditorStoryError("a bundle claiming another registry was accepted")
 
     reader = read_registry(reached.auditor_w3, registry, chain_id=chain_id)
-    report = audit(store, checkpointer.ledger.operations, operator, chain=reader)
+    report = service.audit(chain=reader)
     if not report.ok:
         raise AuditorStoryError(f"the audit failed: {report.first_discrepancy}")
     say(f"d. The full audit replays {report.entries} entries and recomputes both checkpoints; "
         f"the registry holds both exactly as recomputed ({report.elapsed_s:.2f} s).")
-    copy, seq = _tampered_copy(data_dir, store.url)
-    tampered = Store(sqlite_url(copy))
-    try:
-        report = audit(tampered, checkpointer.ledger.operations, operator, chain=reader)
-    finally:
-        tampered.dispose()
+    copy, seq = _tampered_copy(data_dir, config.store_url)
+    with build(replace(config, store_url=sqlite_url(copy)), data_dir) as tampered:
+        report = tampered.service.audit(chain=reader)
     if report.ok:
         raise AuditorStoryError("the audit passed a tampered database")
     say(f"e. In a copy of the database an insider back-dates Baowu's retirement (entry {seq}) "
@@ -186,20 +183,20 @@ def _where(result: AnchorResult) -> str:
     return f"block {result.anchor.block_number} ({when})"
 
 
-def _bundles(data_dir: Path, prover: Prover, store: Store) -> list[tuple[str, Path]]:
+def _bundles(data_dir: Path, service: LedgerService) -> list[tuple[str, Path]]:
     """Baowu's allowances bought from Huaneng (a lot), Li Wei's retirement (an entry), and
     checkpoint 2 extending checkpoint 1, written where an auditor would receive them."""
-    with store.read() as tx:
-        (lot_id,) = tx.one("SELECT id FROM lots WHERE account = 'BW-C' AND batch = 'HN01'")
-        retirements = tx.all("SELECT seq, entry FROM journal WHERE op = 'retire' ORDER BY seq")
-    li_wei = next(seq for seq, entry in retirements
-                  if json.loads(entry)["instruction"]["fields"]["account"] == "LI-I")
+    (lot,) = service.lots(batch="HN01", account="BW-C")
+    li_wei = next(entry.seq for entry in service.journal(0, service.head() + 1)
+                  if entry.op == "retire"
+                  and entry.document["instruction"]["fields"]["account"] == "LI-I")
     made: list[tuple[str, str, Bundle]] = [
         ("Baowu's holding of Huaneng's allowances, as a lot", "holding-lot.json",
-         prover.lot(str(lot_id))),
+         service.prove("lot", lot.id)),
         ("Li Wei's retirement, as a journal entry", "retirement-entry.json",
-         prover.entry(int(li_wei))),
-        ("the log between the two anchors", "consistency.json", prover.consistency(1, 2)),
+         service.prove("entry", li_wei)),
+        ("the log between the two anchors", "consistency.json",
+         service.prove("consistency", 1, 2)),
     ]
     directory = data_dir / "bundles"
     directory.mkdir(exist_ok=True)

@@ -4,43 +4,39 @@ A pledge registered by both parties, a transfer of pledged units refused, a part
 enforcement once the loan matured unpaid, a repo opened and closed, and the bank's evidence
 pack — cut a checkpoint, build the pack, verify it against the operator's key.
 
-Maturity has to pass for the enforcement, and a demo must not wait 90 days: this story runs a
-second Ledger over the same store with a FixedClock that starts at the real time and is moved
-on explicitly, so every date in the journal is what the ledger's clock said when it accepted
-the entry (as in the tests; the rules never read the wall clock).
+Maturity has to pass for the enforcement, and a demo must not wait 90 days: this story builds
+the application on the same data directory with a FixedClock that starts at the real time and
+is moved on explicitly, so every date in the journal is what the ledger's clock said when it
+accepted the entry (as in the tests; the rules never read the wall clock). Like any user's
+code, it goes through the application service only.
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from anchoring.auditor.verify import verify_bundle
-from anchoring.operator.bundles import Prover
-from anchoring.operator.pledge_evidence import prove_pledge
-from api.bootstrap import load_operator, open_checkpointer, open_ledger, registry_wallet
+from api.bootstrap import build, registry_wallet
 from api.config import load_config
+from api.service import LedgerService
 from custody.keystore import new_private_key
-from ledger.client import Wallet, new_instruction
+from ledger.client import Wallet
 from ledger.clock import FixedClock, utc_now
-from ledger.engine import Ledger
 from ledger.errors import Rejected
-from ledger.instructions import SignedInstruction
-from ledger.invariants import check_invariants
+from ledger.instructions import SignedInstruction, make_domain
 from ledger.journal import Receipt
-from pledge.invariants import check_agreement_invariants
-from pledge.rules import AgreementRules
+from ledger.schemes.calendar import MarketCalendar
 
 Say = Callable[[str], None]
 
 PLEDGE_ID = "ICBC-P1"
 REPO_ID = "ICBC-R1"
-BEIJING = AgreementRules("CN-ETS", utc_offset_minutes=480)  # the market day of CN-ETS dates
+BEIJING = MarketCalendar(utc_offset_minutes=480)  # the market day of CN-ETS dates
 TERM_DAYS = 90
 VALIDITY_S = 600  # instruction deadlines, from the story's clock
 
@@ -52,22 +48,22 @@ class BankStoryError(RuntimeError):
 
 @dataclass
 class _Bank:
-    """The story's ledger, on its own clock, and the parties' wallets."""
+    """The story's application service, on its own clock, and the parties' wallets."""
 
-    ledger: Ledger
+    service: LedgerService
     clock: FixedClock
     wallets: dict[str, Wallet]
 
     def submit(self, signers: tuple[str, ...], op: str, **fields: Any) -> Receipt:
         try:
-            return self.ledger.submit(self._signed(signers, op, fields))
+            return self.service.submit(self._signed(signers, op, fields).as_json())
         except Rejected as refused:
             raise BankStoryError(f"{op} by {', '.join(signers)} was refused: {refused}") \
                 from refused
 
     def refused(self, signers: tuple[str, ...], op: str, **fields: Any) -> Rejected:
         try:
-            self.ledger.submit(self._signed(signers, op, fields))
+            self.service.submit(self._signed(signers, op, fields).as_json())
         except Rejected as refused:
             return refused
         raise BankStoryError(f"{op} by {', '.join(signers)} was accepted; the story expects "
@@ -76,9 +72,8 @@ class _Bank:
     def _signed(self, signers: tuple[str, ...], op: str,
                 fields: dict[str, Any]) -> SignedInstruction:
         """Each signer approves the same instruction, in turn (Wallet.cosign)."""
-        instruction = new_instruction(self.ledger.operations, op,
-                                      deadline=int(self.clock().timestamp()) + VALIDITY_S,
-                                      **fields)
+        instruction = self.service.operations.instruction(
+            op, deadline=int(self.clock().timestamp()) + VALIDITY_S, **fields)
         first, *others = signers
         signed = self.wallets[first].sign(instruction)
         for other in others:
@@ -104,18 +99,16 @@ def run_bank_story(data_dir: Path, password: str, wallets: Mapping[str, Wallet],
     the journal, whoever signed last."""
     config = load_config(data_dir)
     clock = FixedClock(utc_now())
-    ledger = open_ledger(config, clock)
-    signers = {**wallets, "registry": registry_wallet(config, data_dir, password),
-               "icbc": Wallet(new_private_key(), ledger.domain)}
-    _continue_nonces(ledger, signers.values())
-    bank = _Bank(ledger, clock, signers)
-    try:
-        _story(bank, data_dir, password, say)
-    finally:
-        ledger.store.dispose()
+    with build(config, data_dir, password=lambda: password, clock=clock) as app:
+        signers = {**wallets, "registry": registry_wallet(config, data_dir, password),
+                   "icbc": Wallet(new_private_key(), make_domain(config.chain_id))}
+        for wallet in signers.values():  # a key's nonces only increase: continue after the
+            # last one the journal saw, whoever signed last
+            wallet.nonce = max(wallet.nonce, app.service.last_nonce(wallet.address))
+        _story(_Bank(app.service, clock, signers), data_dir, say)
 
 
-def _story(bank: _Bank, data_dir: Path, password: str, say: Say) -> None:
+def _story(bank: _Bank, data_dir: Path, say: Say) -> None:
     clock = bank.clock
     today = BEIJING.market_day(clock())
     maturity = today + timedelta(days=TERM_DAYS)
@@ -169,43 +162,26 @@ def _story(bank: _Bank, data_dir: Path, password: str, say: Say) -> None:
     say(f"e. The clock moves to {BEIJING.market_day(clock())}: the loan matured unpaid. ICBC "
         f"enforces 15,000 t into its account ICBC-T (entry {seq}); 5,000 t stay pledged.")
 
-    _check(bank.ledger)
-    _evidence_pack(bank, data_dir, password, say)
+    problems = bank.service.check_invariants()
+    if problems:
+        raise BankStoryError("invariants broken: " + "; ".join(problems))
+    _evidence_pack(bank, data_dir, say)
 
 
-def _continue_nonces(ledger: Ledger, wallets: Iterable[Wallet]) -> None:
-    """A key's nonces only increase: start each wallet after the last one the journal saw."""
-    with ledger.store.read() as tx:
-        for wallet in wallets:
-            row = tx.one("SELECT last_nonce FROM signing_keys WHERE address = :a",
-                         {"a": wallet.address})
-            wallet.nonce = max(wallet.nonce, int(row[0]) if row else 0)
-
-
-def _evidence_pack(bank: _Bank, data_dir: Path, password: str, say: Say) -> None:
+def _evidence_pack(bank: _Bank, data_dir: Path, say: Say) -> None:
     """Cut a checkpoint, build ICBC's evidence pack, verify it with the operator's key."""
-    checkpointer = open_checkpointer(load_config(data_dir), data_dir, password,
-                                     clock=bank.clock)
-    try:
-        checkpoint = checkpointer.cut()
-        pack = prove_pledge(Prover(checkpointer.ledger.store, checkpointer.state), PLEDGE_ID)
-    finally:
-        checkpointer.ledger.store.dispose()
-    operator = load_operator(data_dir)
-    if operator is None:
+    service = bank.service
+    checkpoint = service.cut_checkpoint()
+    assert checkpoint is not None, "a cut that is not `if_due` always cuts"
+    if service.operator is None:
         raise BankStoryError(f"{data_dir} has no operator key to check the pack with")
     path = data_dir / f"evidence-{PLEDGE_ID}.json"
-    path.write_text(json.dumps(pack, indent=2) + "\n")
-    statement = verify_bundle(json.loads(path.read_text()), operator.address).statement
+    path.write_text(json.dumps(service.prove("pledge", PLEDGE_ID), indent=2) + "\n")
+    statement = service.verify(json.loads(path.read_text())).statement
     say(f"f. The operator cuts checkpoint {checkpoint.number}. ICBC's evidence pack for "
-        f"{PLEDGE_ID} ({path.name}) is checked against operator key {operator.address}:")
+        f"{PLEDGE_ID} ({path.name}) is checked against operator key {service.operator}:")
     say(textwrap.fill(f"VERIFIED: {statement}.", width=96, initial_indent="   ",
                       subsequent_indent="   "))
     say(f"   Anyone can check it again offline: carbonledger --data-dir {data_dir} verify "
         f"{path}")
 
-
-def _check(ledger: Ledger) -> None:
-    problems = check_invariants(ledger.store) + check_agreement_invariants(ledger.store)
-    if problems:
-        raise BankStoryError("invariants broken: " + "; ".join(problems))
