@@ -37,18 +37,26 @@ from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
 from anchoring.auditor.note import NoteError, open_note
 from anchoring.auditor.smt import MAX_BATCH_CHANGES, SparseMerkleTree
 from anchoring.auditor.state_keys import ACCOUNT, HOLDING, LOT
-from anchoring.operator.checkpoints import checkpoint_at, ledger_origin, stored_checkpoints
+from anchoring.operator.checkpoints import (
+    checkpoint_at,
+    first_anchored_after,
+    ledger_origin,
+    stored_checkpoints,
+)
 from anchoring.operator.contract import AnchoredCheckpoint, checkpoint_commitment
+from anchoring.operator.log_store import stored_nodes
 from anchoring.operator.state_leaves import Leaves, account_leaves, holding_leaves, lot_leaves
-from anchoring.operator.state_versions import closed_at, opened_at
+from anchoring.operator.state_versions import closed_at, opened_at, version_count
 from ledger.modules import OperationSet
 from ledger.replay import Progress, replay_check
 from ledger.store.database import Store
+from ledger.store.touched import take_touched, track_touched
 
-_TRIGGERS = {
-    "lots": (LOT, "{row}.id", "''"),
-    "holdings": (HOLDING, "{row}.account", "{row}.batch"),
-    "accounts": (ACCOUNT, "{row}.id", "''"),
+# The tables whose rows are state leaves: each one's leaf kind and the columns of its key.
+_TRACKED: dict[str, tuple[str, str, str | None]] = {
+    "lots": (LOT, "id", None),
+    "holdings": (HOLDING, "account", "batch"),
+    "accounts": (ACCOUNT, "id", None),
 }
 
 
@@ -126,16 +134,7 @@ class _CheckpointAuditor:
             # Read once: checkpoints anchored while the audit runs count as not anchored yet.
             self.chain_latest = self.chain.latest_number()
         with scratch.write() as tx:
-            tx.execute("CREATE TABLE audit_touched (kind TEXT NOT NULL, a TEXT NOT NULL, "
-                       "b TEXT NOT NULL)")
-            for table, (kind, a, b) in _TRIGGERS.items():
-                for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")),
-                                    ("DELETE", ("OLD",))):
-                    inserts = " ".join(
-                        f"INSERT INTO audit_touched VALUES ('{kind}', {a.format(row=row)}, "
-                        f"{b.format(row=row)});" for row in rows)
-                    tx.execute(f"CREATE TRIGGER audit_{table}_{event.lower()} AFTER {event} "
-                               f"ON {table} BEGIN {inserts} END")
+            track_touched(tx, _TRACKED)
 
     def checkpoint(self, scratch: Store, number: int, size: int) -> str | None:
         where = f"checkpoint {number} (marker entry {size - 1})"
@@ -211,11 +210,8 @@ class _CheckpointAuditor:
                     f"{markers}: {missing} missing from this database (restored from an older "
                     "backup, or cut short), or the registry anchors another ledger")
         with self.live.read() as tx:
-            recorded = tx.one(
-                "SELECT number, anchor_block_number FROM checkpoints WHERE anchor_chain_id = "
-                ":chain AND anchor_contract = :contract AND number > :latest ORDER BY number "
-                "LIMIT 1", {"chain": self.chain.chain_id, "contract": self.chain.address,
-                            "latest": self.chain_latest})
+            recorded = first_anchored_after(tx, self.chain.chain_id, self.chain.address,
+                                            self.chain_latest)
         if recorded is not None:
             return (f"checkpoint {recorded[0]}: recorded as anchored on the "
                     f"{self.chain.description} in block {recorded[1]}, but the registry holds "
@@ -233,9 +229,8 @@ class _CheckpointAuditor:
             if extra:
                 return (f"checkpoint {extra[0].number}: stored, but the journal holds no "
                         "marker for it")
-            problem = self._check_log_nodes(tx.all(
-                "SELECT level, idx, hash FROM log_nodes ORDER BY level, idx"))
-            (versions,) = tx.one("SELECT COUNT(*) FROM state_leaves")
+            problem = self._check_log_nodes(stored_nodes(tx))
+            versions = version_count(tx)
         if problem:
             return problem
         if versions != self._versions:
@@ -246,8 +241,7 @@ class _CheckpointAuditor:
     def _state_changes(self, scratch: Store) -> Leaves:
         """The leaves the replay changed since the last checkpoint, with their new values."""
         with scratch.write() as tx:
-            touched = tx.all("SELECT DISTINCT kind, a, b FROM audit_touched")
-            tx.execute("DELETE FROM audit_touched")
+            touched = take_touched(tx)
             fresh = lot_leaves(tx, [a for kind, a, _ in touched if kind == LOT])
             fresh.update(holding_leaves(tx, [(a, b) for kind, a, b in touched
                                              if kind == HOLDING]))

@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 
 from ledger.model import LOT_STATES, LotState
+from ledger.store import scans
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
 
@@ -31,18 +32,17 @@ def _held(tx: SqlTransaction) -> dict[tuple[str, str, str], int]:
     """The holdings table as (account, batch, state) -> quantity, zeros included."""
     names = [s.value for s in LOT_STATES]
     held = {}
-    for row in tx.all(f"SELECT account, batch, {', '.join(names)} FROM holdings"):
-        for state, quantity in zip(names, row[2:], strict=True):
-            held[(row[0], row[1], state)] = quantity
+    for holding in scans.all_holdings(tx):
+        for state in names:
+            held[(holding.account, holding.batch, state)] = getattr(holding, state)
     return held
 
 
 def _supply_and_partition(tx: SqlTransaction) -> list[str]:
     problems = []
-    quantities = dict(tx.all("SELECT id, quantity FROM batches"))
+    quantities = scans.batch_quantities(tx)
     lots: dict[str, list[tuple[int, int, str, str | None]]] = defaultdict(list)
-    for batch, first, last, state, lien in tx.all(
-            "SELECT batch, serial_first, serial_last, state, lien FROM lots"):
+    for batch, first, last, state, lien in scans.lot_spans(tx):
         lots[batch].append((first, last, state, lien))
         if (state == LotState.pledged.value) != (lien is not None):
             problems.append(f"lot {batch} {first}..{last} is {state} with lien {lien}")
@@ -64,16 +64,11 @@ def _supply_and_partition(tx: SqlTransaction) -> list[str]:
 
 def _unrecorded_liens(tx: SqlTransaction) -> list[str]:
     return [f"lots carry lien {lien}, which the liens table does not record"
-            for (lien,) in tx.all("SELECT DISTINCT lien FROM lots WHERE lien IS NOT NULL "
-                                  "AND lien NOT IN (SELECT id FROM liens)")]
+            for lien in scans.unrecorded_liens(tx)]
 
 
 def _holdings(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list[str]:
-    from_lots: dict[tuple[str, str, str], int] = defaultdict(int)
-    for account, batch, state, total in tx.all(
-            "SELECT account, batch, state, SUM(serial_last - serial_first + 1) FROM lots "
-            "GROUP BY account, batch, state"):
-        from_lots[(account, batch, state)] = int(total)
+    from_lots = scans.lot_totals(tx)
     problems = [f"holding {key}: table says {quantity}, lots say {from_lots.get(key, 0)}"
                 for key, quantity in held.items() if from_lots.get(key, 0) != quantity]
     problems.extend(f"lots {key} missing from holdings" for key in set(from_lots) - set(held))
@@ -82,7 +77,7 @@ def _holdings(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list
 
 def _journal(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list[str]:
     problems = []
-    count, low, high = tx.one("SELECT COUNT(*), MIN(seq), MAX(seq) FROM journal")
+    count, low, high = scans.journal_extent(tx)
     if count and (low != 0 or high != count - 1 or high != tx.head):
         problems.append(f"journal is not gapless: {count} entries, seq {low}..{high}, "
                         f"head {tx.head}")
@@ -90,8 +85,8 @@ def _journal(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list[
     nonces: dict[str, int] = {}
     live: dict[str, dict[str, object]] = {}
     markers = 0
-    for seq, entry in tx.all("SELECT seq, entry FROM journal ORDER BY seq"):
-        document = json.loads(bytes(entry))
+    for seq, entry in scans.journal_documents(tx):
+        document = json.loads(entry)
         if "checkpoint" in document:
             markers += 1
             if document != {"checkpoint": markers, "seq": seq}:
@@ -114,7 +109,7 @@ def _journal(tx: SqlTransaction, held: dict[tuple[str, str, str], int]) -> list[
         if folded.get(key, 0) != held.get(key, 0):
             problems.append(f"account {key[0]} batch {key[1]} {key[2]}: journal gives "
                             f"{folded.get(key, 0)}, holdings say {held.get(key, 0)}")
-    for address, last_nonce in tx.all("SELECT address, last_nonce FROM signing_keys"):
+    for address, last_nonce in scans.last_nonces(tx).items():
         if nonces.get(address, 0) != last_nonce:
             problems.append(f"key {address}: last nonce {last_nonce}, journal says "
                             f"{nonces.get(address, 0)}")

@@ -37,6 +37,7 @@ from ledger.journal import (
 from ledger.modules import OperationSet
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
+from ledger.store.scans import table_rows
 from ledger.store.schema import CORE_PROJECTIONS
 
 REPLAY_GROUP = 500  # entries replayed in one transaction, by default
@@ -264,13 +265,10 @@ def _compare_journal_columns(live: Store, scratch: Store, head: int) -> str | No
 def compare_projections(live: Store, scratch: Store, operations: OperationSet) -> str | None:
     """Every projection, the core's and each module's tables, row for row."""
     for table in (*CORE_PROJECTIONS, *operations.tables.values()):
-        keys = [c.name for c in table.primary_key.columns]
-        columns = [c.name for c in table.columns]
-        sql = f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {', '.join(keys)}"
         with live.read() as tx:
-            live_rows = [_normal(r) for r in tx.all(sql)]
+            live_rows = [_normal(r) for r in table_rows(tx, table)]
         with scratch.read() as tx:
-            scratch_rows = [_normal(r) for r in tx.all(sql)]
+            scratch_rows = [_normal(r) for r in table_rows(tx, table)]
         if table.name == "holdings":  # an emptied holding may stay as a row of zeros
             live_rows = [r for r in live_rows if any(r[2:])]
             scratch_rows = [r for r in scratch_rows if any(r[2:])]

@@ -14,19 +14,14 @@ own, ledger.invariants):
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
-
-from sqlalchemy import Table
 
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
-from pledge import schema
+from pledge import store as pledge_store
 from pledge.model import (
     PLEDGE_PURPOSE,
     REPO_PURPOSE,
-    Pledge,
     PledgeStatus,
-    Repo,
     RepoStatus,
 )
 from pledge.ops import PLEDGE_ENFORCE, PLEDGE_REGISTER, PLEDGE_RELEASE, REPO_CLOSE, REPO_OPEN
@@ -36,10 +31,9 @@ def check_agreement_invariants(store: Store) -> list[str]:
     with store.read() as tx:
         under = _under_lien(tx)
         events = _events(tx)
-        pledges = [Pledge.from_row(values) for values in _rows(tx, schema.pledges)]
-        repos = [Repo.from_row(values) for values in _rows(tx, schema.repos)]
-        liens = {lien_id: (holder, purpose) for lien_id, holder, purpose in tx.all(
-            "SELECT id, holder, purpose FROM liens")}
+        pledges = pledge_store.pledges(tx)
+        repos = pledge_store.repos(tx)
+        liens = pledge_store.lien_holders(tx)
     problems = []
     for p in pledges:
         held = under.pop(p.id, {})
@@ -73,25 +67,16 @@ def check_agreement_invariants(store: Store) -> list[str]:
     return problems
 
 
-def _rows(tx: SqlTransaction, table: Table) -> list[dict[str, Any]]:
-    columns = [column.name for column in table.columns]
-    return [dict(zip(columns, row, strict=True)) for row in tx.all(
-        f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY id")]
-
-
 def _under_lien(tx: SqlTransaction) -> dict[str, dict[tuple[str, str], int]]:
     under: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
-    for lien, account, batch, quantity in tx.all(
-            "SELECT lien, account, batch, SUM(serial_last - serial_first + 1) FROM lots "
-            "WHERE lien IS NOT NULL GROUP BY lien, account, batch"):
-        under[lien][(account, batch)] += int(quantity)
+    for lien, account, batch, quantity in pledge_store.held_under_liens(tx):
+        under[lien][(account, batch)] += quantity
     return under
 
 
 def _events(tx: SqlTransaction) -> dict[str, list[tuple[int, str, int]]]:
     events: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
-    for agreement, seq, op, quantity in tx.all(
-            "SELECT agreement, seq, op, quantity FROM agreement_events ORDER BY agreement, seq"):
+    for agreement, seq, op, quantity in pledge_store.all_events(tx):
         events[agreement].append((seq, op, quantity))
     return events
 

@@ -11,12 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
-
 from ledger.model import Lot
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
-from pledge import schema
+from pledge import store as pledge_store
 from pledge.model import Pledge, Repo
 
 
@@ -48,43 +46,30 @@ class RepoHistory:
 
 def pledge_history(store: Store, pledge_id: str) -> PledgeHistory | None:
     with store.read() as tx:
-        values = tx.row(schema.pledges, (pledge_id,))
-        if values is None:
+        pledge = pledge_store.pledge(tx, pledge_id)
+        if pledge is None:
             return None
-        return PledgeHistory(Pledge.from_row(dict(values)), _lots(tx, pledge_id),
-                             _entries(tx, pledge_id))
+        return PledgeHistory(pledge, _lots(tx, pledge_id), _entries(tx, pledge_id))
 
 
 def repo_history(store: Store, repo_id: str) -> RepoHistory | None:
     with store.read() as tx:
-        values = tx.row(schema.repos, (repo_id,))
-        if values is None:
+        repo = pledge_store.repo(tx, repo_id)
+        if repo is None:
             return None
-        return RepoHistory(Repo.from_row(dict(values)), _lots(tx, repo_id),
-                           _entries(tx, repo_id))
+        return RepoHistory(repo, _lots(tx, repo_id), _entries(tx, repo_id))
 
 
 def pledges(store: Store, *, account: str | None = None) -> list[Pledge]:
     """Every pledge (of one pledgor account), by id."""
-    return [Pledge.from_row(values) for values in _agreements(store, schema.pledges, account)]
+    with store.read() as tx:
+        return pledge_store.pledges(tx, account=account)
 
 
 def repos(store: Store, *, account: str | None = None) -> list[Repo]:
     """Every repo (where one account is the seller's or the buyer's), by id."""
-    return [Repo.from_row(values) for values in _agreements(store, schema.repos, account)]
-
-
-def _agreements(store: Store, table: Table, account: str | None) -> list[dict[str, Any]]:
-    columns = [column.name for column in table.columns]
-    accounts = {"pledges": ("account",), "repos": ("seller_account", "buyer_account")}
-    where, params = "", {}
-    if account:
-        where = "WHERE " + " OR ".join(f"{c} = :account" for c in accounts[table.name])
-        params["account"] = account
     with store.read() as tx:
-        rows = tx.all(f"SELECT {', '.join(columns)} FROM {table.name} {where} ORDER BY id",
-                      params)
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+        return pledge_store.repos(tx, account=account)
 
 
 def _lots(tx: SqlTransaction, agreement: str) -> tuple[Lot, ...]:
@@ -93,8 +78,7 @@ def _lots(tx: SqlTransaction, agreement: str) -> tuple[Lot, ...]:
 
 def _entries(tx: SqlTransaction, agreement: str) -> tuple[HistoryEntry, ...]:
     entries = []
-    for seq, op, quantity in tx.all("SELECT seq, op, quantity FROM agreement_events "
-                                    "WHERE agreement = :a ORDER BY seq", {"a": agreement}):
+    for _, seq, op, quantity in pledge_store.events_of(tx, agreement):
         row = tx.journal_row(seq)
         assert row is not None, f"agreement {agreement}: entry {seq} is not in the journal"
         document = json.loads(row.entry)

@@ -100,6 +100,41 @@ def stored_checkpoints(tx: SqlTransaction) -> list[StoredCheckpoint]:
     return [_from_row(r) for r in tx.all(f"SELECT {_COLUMNS} FROM checkpoints ORDER BY number")]
 
 
+def latest_number(tx: SqlTransaction) -> int:
+    """The latest stored checkpoint's number; 0 when none is."""
+    (top,) = tx.one("SELECT MAX(number) FROM checkpoints")
+    return int(top or 0)
+
+
+def anchored_on(tx: SqlTransaction, chain_id: int, contract: str) -> dict[int, tuple[bytes, int]]:
+    """Checkpoints recorded as anchored on this registry: number -> (tx hash, block)."""
+    rows = tx.all("SELECT number, anchor_tx_hash, anchor_block_number FROM checkpoints "
+                  "WHERE anchor_chain_id = :chain AND anchor_contract = :contract",
+                  {"chain": chain_id, "contract": contract})
+    return {int(row[0]): (bytes(row[1]), int(row[2])) for row in rows}
+
+
+def anchored_elsewhere(tx: SqlTransaction, chain_id: int,
+                       contract: str) -> dict[int, tuple[int, str]]:
+    """Checkpoints recorded as anchored on any other registry or chain: number -> (chain id,
+    contract)."""
+    rows = tx.all("SELECT number, anchor_chain_id, anchor_contract FROM checkpoints "
+                  "WHERE anchor_chain_id IS NOT NULL AND NOT (anchor_chain_id = :chain "
+                  "AND anchor_contract = :contract)",
+                  {"chain": chain_id, "contract": contract})
+    return {int(row[0]): (int(row[1]), str(row[2])) for row in rows}
+
+
+def first_anchored_after(tx: SqlTransaction, chain_id: int, contract: str,
+                         number: int) -> tuple[int, int] | None:
+    """The first checkpoint after `number` recorded as anchored on this registry: (number,
+    block), or None."""
+    row = tx.one("SELECT number, anchor_block_number FROM checkpoints WHERE anchor_chain_id = "
+                 ":chain AND anchor_contract = :contract AND number > :latest ORDER BY number "
+                 "LIMIT 1", {"chain": chain_id, "contract": contract, "latest": number})
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
 def record_anchor(tx: SqlTransaction, number: int, anchor: Anchor) -> None:
     """Note where checkpoint `number` is anchored (for the anchoring service)."""
     tx.execute("UPDATE checkpoints SET anchor_chain_id = :chain, anchor_contract = :contract, "

@@ -76,3 +76,9 @@ class SqlLogNodes:
 def open_log(tx: SqlTransaction, size: int) -> MerkleLog:
     """The log as of `size` leaves (the latest checkpoint's size), over `tx`."""
     return MerkleLog(SqlLogNodes(tx, size))
+
+
+def stored_nodes(tx: SqlTransaction) -> list[tuple[int, int, bytes]]:
+    """Every stored node above level 0: (level, index, hash), by level then index."""
+    return [(int(level), int(index), bytes(node)) for level, index, node in tx.all(
+        "SELECT level, idx, hash FROM log_nodes ORDER BY level, idx")]

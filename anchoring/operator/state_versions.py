@@ -60,3 +60,9 @@ def closed_at(tx: SqlTransaction, number: int) -> set[bytes]:
     """The keys whose version checkpoint `number` closed."""
     return {bytes(k) for (k,) in tx.all(
         "SELECT key FROM state_leaves WHERE to_checkpoint = :n", {"n": number})}
+
+
+def version_count(tx: SqlTransaction) -> int:
+    """How many leaf versions are stored, open and closed."""
+    (count,) = tx.one("SELECT COUNT(*) FROM state_leaves")
+    return int(count)

@@ -62,7 +62,15 @@ from web3.exceptions import (
 
 from anchoring.auditor.note import NoteError, open_note
 from anchoring.operator.chain import Chain, ChainRecord, ChainUnavailable
-from anchoring.operator.checkpoints import Anchor, StoredCheckpoint, checkpoint_at, record_anchor
+from anchoring.operator.checkpoints import (
+    Anchor,
+    StoredCheckpoint,
+    anchored_elsewhere,
+    anchored_on,
+    checkpoint_at,
+    latest_number,
+    record_anchor,
+)
 from anchoring.operator.contract import (
     ANCHOR_GAS_LIMIT,
     AnchoredCheckpoint,
@@ -401,11 +409,10 @@ class AnchoringWorker:
             chain_latest = client.latest_number()
 
         with self.store.read() as tx:
-            ledger_top = tx.one("SELECT MAX(number) FROM checkpoints")[0]
-            ledger_latest = int(ledger_top or 0)
+            ledger_latest = latest_number(tx)
             ours = checkpoint_at(tx, chain_latest) if 0 < chain_latest <= ledger_latest else None
-            here = self._recorded_here(tx)
-            elsewhere = self._recorded_elsewhere(tx)
+            here = anchored_on(tx, self.target.chain_id, self.target.registry)
+            elsewhere = anchored_elsewhere(tx, self.target.chain_id, self.target.registry)
 
         if chain_latest > ledger_latest:
             raise UnknownCheckpointOnChain(
@@ -442,20 +449,6 @@ class AnchoringWorker:
         log.info("reconciled with %s: chain at checkpoint %d, ledger at %d, %d adopted",
                  self.target.registry, chain_latest, ledger_latest, len(adopted))
         return reconciliation
-
-    def _recorded_here(self, tx: Any) -> dict[int, tuple[bytes, int]]:
-        """Checkpoints recorded as anchored on the target: number -> (tx hash, block)."""
-        rows = tx.all("SELECT number, anchor_tx_hash, anchor_block_number FROM checkpoints "
-                      "WHERE anchor_chain_id = :chain AND anchor_contract = :contract",
-                      {"chain": self.target.chain_id, "contract": self.target.registry})
-        return {int(row[0]): (bytes(row[1]), int(row[2])) for row in rows}
-
-    def _recorded_elsewhere(self, tx: Any) -> dict[int, tuple[int, str]]:
-        rows = tx.all("SELECT number, anchor_chain_id, anchor_contract FROM checkpoints "
-                      "WHERE anchor_chain_id IS NOT NULL AND NOT (anchor_chain_id = :chain "
-                      "AND anchor_contract = :contract)",
-                      {"chain": self.target.chain_id, "contract": self.target.registry})
-        return {int(row[0]): (int(row[1]), str(row[2])) for row in rows}
 
     def _check_latest_record(self, here: dict[int, tuple[bytes, int]], chain_latest: int) -> None:
         """The newest recorded anchor still on chain must still be in the block recorded: a

@@ -244,9 +244,15 @@ def _write_forever(plan: WriterPlan, ready: Any) -> None:
                 log.write(json.dumps({"submission": ["0x" + s.instruction.id.hex()
                                                      for s in signed]}) + "\n")
                 log.flush()
+            results = submit(ledger, signed)
+            refused = [r for r in results if isinstance(r, Rejected)]
+            # the tests that use these writers rely on every transfer being accepted (their
+            # all-or-nothing check of a submission, their wait for a first receipt): a refusal
+            # breaks that premise, so it ends the writer with its reason, in its error log
+            assert not refused, f"a transfer was refused: {refused[0]}"
             lines = [json.dumps({"seq": r.seq, "instruction_id": r.instruction_id,
                                  "entry_hash": r.entry_hash}) + "\n"
-                     for r in submit(ledger, signed) if isinstance(r, Receipt)]
+                     for r in results if isinstance(r, Receipt)]
             if lines:
                 log.write("".join(lines))
                 log.flush()

@@ -40,7 +40,9 @@ WRITERS = 3
 ROUNDS = 4
 RUN_S = (0.2, 1.0)  # how long a writer runs before it is killed, drawn per writer
 READY_TIMEOUT_S = 60  # a writer's first commit; a stale lock would hold it far longer
-SUPPLY_T = 30_000
+# Each writer's share must outlast every round: one writer may run 0.8 s longer than the
+# others in a round, sending a few thousand transfers of 1-5 t while receiving none.
+SUPPLY_T = 3_000_000
 
 
 @pytest.fixture
@@ -129,7 +131,7 @@ def test_killed_writers_lose_nothing_acknowledged_and_leave_nothing_partial(
         journaled = {"0x" + row.instruction_id.hex(): row.seq
                      for row in tx.journal_rows(0, head + 1)}
     # a submission is one transaction: all of it, in a row, or none of it (no transfer is
-    # refused for want of units: the writers move a few thousand tonnes of their 10,000 each)
+    # refused: a writer dies on a refusal, and each holds a million tonnes)
     for submission in written.submissions:
         seqs = sorted(journaled[i] for i in submission if i in journaled)
         assert not seqs or seqs == list(range(seqs[0], seqs[0] + len(submission))), \
