@@ -144,18 +144,6 @@ def load_operator(data_dir: Path) -> OperatorConfig | None:
         return None
 
 
-def open_checkpointer(config: LedgerConfig, data_dir: Path, password: str, *,
-                      clock: Clock = utc_now,
-                      policy: CheckpointPolicy | None = None) -> Checkpointer:
-    """A checkpointer signing with the data directory's operator key."""
-    operator = load_operator(data_dir)
-    if operator is None:
-        raise OperatorKeyMissing(f"no operator key in {data_dir}: create one with "
-                                 "`carbonledger operator-key --create`")
-    key = read_keystore(data_dir / operator.keystore, password)
-    return Checkpointer(open_ledger(config, clock), key, policy)
-
-
 # --- the application: every interface is built from here ------------------------------------
 
 PasswordSource = Callable[[], str]
