@@ -95,7 +95,7 @@ def _sign_chunk(args: tuple[int, int, int, str, int]) -> list[dict]:
         if mode == "split":
             # a 1-unit range deep inside the batch: splits a lot into three (+2 lots)
             serial = range_base + 2 * (n * HOLDERS + source) + 1
-            fields = dict(quantity=1, serialFirst=serial, serialLast=serial)
+            fields: dict[str, Any] = dict(quantity=1, serialFirst=serial, serialLast=serial)
         else:
             fields = dict(quantity=10)
         instruction = OPERATIONS.instruction("transfer", fromAccount=f"a{source}",

@@ -5,8 +5,8 @@ A capability (the core, pledges and repos, ...) declares itself as a `Module`: i
 (each a schema — the EIP-712 struct, the stateless check of its fields and the typed payload
 they are parsed into —, a handler of that payload and the roles that may sign it), the field
 checks and enumerations its schemas name, the tables its handlers write through
-`ledger.effects.Row` and the migrations that create them. Nothing registers itself by being
-imported:
+`ledger.effects.Row` and the migrations that create them, and the kinds of leaf it adds to the
+state commitment. Nothing registers itself by being imported:
 
     operations = OperationSet([CORE, PLEDGE])     # api/bootstrap.py does this
     store.upgrade(operations)                     # the core's migrations and each module's
@@ -19,6 +19,7 @@ verdict never depends on which packages a process happened to import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,10 +41,12 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
 
     from anchoring.auditor.bundle_format import BundleKind
+    from anchoring.auditor.state_changes import EntriesSince
     from ledger.effects import Changes
     from ledger.ops.context import Context
     from ledger.schemes import SchemeRules
     from ledger.store.database import Store
+    from ledger.store.sql import SqlTransaction
 
 Handler = Callable[[Any, "Context"], "Changes"]
 """function(payload, context) -> changes; the payload is of its schema's type (`schema.payload`,
@@ -81,6 +84,52 @@ class Operation:
         return self.schema.op
 
 
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class LeafKind:
+    """One kind of leaf of the state commitment (docs/adr/0002): the state a checkpoint signs
+    and a proof shows, one record per leaf. A leaf's id is a string, or a pair of strings
+    (a holding's account and batch); its key is SHA-256 of the typed id
+    (`anchoring.auditor.state_keys.typed_key(name, *ids)`), its value the record's canonical
+    JSON, or None when the record is absent from the commitment.
+
+    The checkpointer asks `touched` which ids the journal entries since the previous
+    checkpoint may have changed and reads their values with `read`; the audit finds changed
+    ids on its own, from the rows of the `watches` tables that its replay inserts, updates or
+    deletes, and reads them with the same `read`."""
+
+    name: str  # the key's type prefix: unique, lower case ASCII
+    key: Callable[[Any], bytes]  # id -> key
+    # ids the entries may have changed: from their effects, their operations' footprints and
+    # the previous checkpoint's values; more than changed is fine, less is a wrong root
+    touched: Callable[[EntriesSince], set[Any]]
+    # the current values of the given ids, by key (None: absent), in the caller's transaction
+    read: Callable[[SqlTransaction, Iterable[Any]], dict[bytes, bytes | None]]
+    # every present leaf, from a full read: the slow, obvious reference
+    read_all: Callable[[SqlTransaction], Iterable[tuple[bytes, bytes]]]
+    # table -> the one or two columns whose values are a row's id (the pair, for two): every
+    # table whose rows the kind's values come from
+    watches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # names go into the audit's triggers: constants of the declaration, never data
+        names = [self.name, *self.watches, *(c for cs in self.watches.values() for c in cs)]
+        bad = [n for n in names if not _NAME.fullmatch(n)]
+        if bad:
+            raise ValueError(f"leaf kind {self.name!r}: not a plain lower-case name: {bad}")
+        if not self.watches or len({len(c) for c in self.watches.values()}) != 1 \
+                or self.id_columns not in (1, 2):
+            raise ValueError(f"leaf kind {self.name!r}: its tables must give ids of one or two "
+                             "columns, the same for every table")
+
+    @property
+    def id_columns(self) -> int:
+        """1: an id is one string; 2: a pair."""
+        return len(next(iter(self.watches.values()), ()))
+
+
 @dataclass(frozen=True)
 class Module:
     """What one capability brings. `field_checks` and `enums` are the checks its schemas name
@@ -102,6 +151,9 @@ class Module:
     invariants: Callable[[Store], list[str]] | None = None
     # the kinds of proof bundle it brings, and how the offline verifier checks each
     bundle_kinds: tuple[BundleKind, ...] = ()
+    # the kinds of leaf it adds to the state commitment, which checkpoints sign and the audit
+    # recomputes
+    leaf_kinds: tuple[LeafKind, ...] = ()
     # on a MetaData of the module's own, never the core's: the schema holds what is handed in
     tables: tuple[Table, ...] = ()
     # its Alembic version location: the directory of the revisions that create and change its
@@ -129,6 +181,11 @@ class OperationSet:
             "reason", ((r.name, r) for m in modules if m.reasons for r in m.reasons))
         self.bundle_kinds: dict[str, BundleKind] = _unique(
             "bundle kind", ((k.name, k) for m in modules for k in m.bundle_kinds))
+        self.leaf_kinds: dict[str, LeafKind] = _unique(
+            "leaf kind", ((k.name, k) for m in modules for k in m.leaf_kinds))
+        # the audit's triggers are one set per table
+        _unique("table watched by a leaf kind",
+                ((t, k) for k in self.leaf_kinds.values() for t in k.watches))
         self.tables: dict[str, Table] = _unique(
             "table", ((t.name, t) for m in modules for t in m.tables))
         # each module's version location (Store.upgrade applies them after the core's)

@@ -76,9 +76,10 @@ def findings(source: str, filename: str) -> Iterator[tuple[int, str | None, str]
                 and id(node) not in skipped:
             text = node.value
         elif isinstance(node, ast.JoinedStr):
-            text = "".join(part.value if isinstance(part, ast.Constant) else "{}"
+            text = "".join(str(part.value) if isinstance(part, ast.Constant) else "{}"
                            for part in node.values)
         if text is not None and (_STATEMENT.search(text) or _CLAUSE.search(text)):
+            assert isinstance(node, ast.expr)  # a string constant or an f-string
             yield node.lineno, function, f"SQL text {text[:60]!r}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             name = node.func.attr

@@ -10,7 +10,7 @@ from api.bootstrap import operation_set
 from ledger.client import Wallet
 from ledger.clock import FixedClock
 from ledger.engine import Ledger
-from ledger.errors import Reason, Rejected
+from ledger.errors import ReasonCode, Rejected
 from ledger.instructions import Instruction, SignedInstruction, make_domain
 from ledger.invariants import check_invariants
 from ledger.journal import Receipt
@@ -60,7 +60,7 @@ class World:
         """`who` signs and submits an instruction."""
         return self.submit(self.wallets[who].sign(self.instruction(op, **fields)))
 
-    def refused(self, expected: Reason, who: str, op: str, /, **fields: Any) -> Rejected:
+    def refused(self, expected: ReasonCode, who: str, op: str, /, **fields: Any) -> Rejected:
         """`who`'s instruction is refused with `expected`, and the journal does not move."""
         head = self.head()
         try:

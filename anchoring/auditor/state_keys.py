@@ -8,7 +8,8 @@ that the proof is about that key, so a proof for one lot cannot be passed off as
     account    SHA-256("account" 0x00 account id)
 
 Ids are ASCII without NUL (ledger.instructions.ID_PATTERN; lot ids are "seq.k"), so the 0x00
-separators make every typed id one unambiguous byte string.
+separators make every typed id one unambiguous byte string. A module's own leaf kind
+(ledger.modules.LeafKind) derives its keys the same way, `typed_key(its kind's name, *ids)`.
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ ACCOUNT = "account"
 
 
 def lot_key(lot_id: str) -> bytes:
-    return _typed_key(LOT, lot_id)
+    return typed_key(LOT, lot_id)
 
 
 def holding_key(account: str, batch: str) -> bytes:
-    return _typed_key(HOLDING, account, batch)
+    return typed_key(HOLDING, account, batch)
 
 
 def account_key(account_id: str) -> bytes:
-    return _typed_key(ACCOUNT, account_id)
+    return typed_key(ACCOUNT, account_id)
 
 
-def _typed_key(kind: str, *ids: str) -> bytes:
+def typed_key(kind: str, *ids: str) -> bytes:
     parts = [kind.encode()]
     for item in ids:
         encoded = item.encode("utf-8")

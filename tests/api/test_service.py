@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def app(tmp_path: Path) -> Iterator[App]:
         yield app
 
 
-def _sign(app: App, wallet: Wallet, op: str, **fields: object) -> dict[str, object]:
+def _sign(app: App, wallet: Wallet, op: str, **fields: Any) -> dict[str, object]:
     return wallet.sign(app.service.operations.instruction(op, **fields)).as_json()
 
 
@@ -98,9 +99,10 @@ def test_submit_many_refuses_only_what_is_wrong(app: App) -> None:
 
 def test_pledges_are_listed_and_a_module_refusal_keeps_its_name(app: App) -> None:
     wallets = _market(app)
-    pledge = dict(pledge="P1", account="HN", pledgee="icbc", batch="A1", quantity=400,
-                  loanReference="ICBC-1", principal=100_00, currency="CNY",
-                  startDate="2026-01-01", maturityDate="2099-12-31")
+    pledge: dict[str, Any] = dict(
+        pledge="P1", account="HN", pledgee="icbc", batch="A1", quantity=400,
+        loanReference="ICBC-1", principal=100_00, currency="CNY",
+        startDate="2026-01-01", maturityDate="2099-12-31")
     signed = wallets["icbc"].cosign(wallets["huaneng"].sign(
         app.service.operations.instruction("pledge_register", **pledge)))
     app.service.submit(signed.as_json())

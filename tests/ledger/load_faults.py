@@ -103,7 +103,7 @@ def _sign_transfers(store: Store, wallet: Wallet, plan: WriterPlan, rng: random.
     held = _held_ranges(store, plan) if rng.random() < 0.5 else []
     signed = []
     for _ in range(count):
-        units: dict[str, int] = {"quantity": rng.randint(1, 5)}
+        units: dict[str, Any] = {"quantity": rng.randint(1, 5)}
         if held and rng.random() < 0.6:
             # mostly its highest serials, the lots a spend by quantity reads last; each lot
             # once a submission, or the submission would refuse its own later transfers

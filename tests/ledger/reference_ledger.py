@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ledger.errors import Reason
+from ledger.errors import Reason, ReasonCode
 from pledge.reasons import PledgeReason
 
 TRADABLE = "tradable"
@@ -50,12 +50,12 @@ Unit = tuple[str, str, str | None]  # (account, state, lien)
 
 
 class Refused(Exception):
-    def __init__(self, reason: Reason) -> None:
+    def __init__(self, reason: ReasonCode) -> None:
         super().__init__(reason.name)
         self.reason = reason
 
 
-def check(condition: bool, reason: Reason) -> None:
+def check(condition: bool, reason: ReasonCode) -> None:
     if not condition:
         raise Refused(reason)
 
@@ -123,7 +123,7 @@ class ReferenceLedger:
 
     # --- instructions ---------------------------------------------------------------------
 
-    def check_shape(self, op: str, f: Fields) -> Reason | None:
+    def check_shape(self, op: str, f: Fields) -> ReasonCode | None:
         """What the instruction's shape alone refuses, before it reaches the ledger."""
         try:
             if "serialFirst" in f:
@@ -136,7 +136,7 @@ class ReferenceLedger:
             return refused.reason
         return None
 
-    def submit(self, signers: Sequence[str], op: str, f: Fields) -> Reason | None:
+    def submit(self, signers: Sequence[str], op: str, f: Fields) -> ReasonCode | None:
         """Apply one instruction signed by `signers` (participants, in the order they signed):
         None if accepted, else why it is refused."""
         shape = self.check_shape(op, f)
@@ -257,7 +257,7 @@ class ReferenceLedger:
             batch.units[serial] = (f["toAccount"], TRADABLE, None)
         pledge.enforced += f["quantity"]
 
-    def _pledge(self, signers: Sequence[str], f: Fields, too_much: Reason) -> Pledge:
+    def _pledge(self, signers: Sequence[str], f: Fields, too_much: ReasonCode) -> Pledge:
         """The checks release and enforce share: the pledge, its pledgee, the quantity."""
         check(f["pledge"] in self.pledges, PledgeReason.pledge_not_found)
         pledge = self.pledges[f["pledge"]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import pytest
 import rfc8785
 from hypothesis import given, settings
@@ -9,8 +11,10 @@ from hypothesis import strategies as st
 
 from ledger.canonical import NotCanonicalizable, canonical_json, leaf_hash
 
+Json: TypeAlias = bool | int | str | list["Json"] | dict[str, "Json"] | None
+
 scalars = (st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
-           | st.text(alphabet=st.characters(exclude_categories=("Cs",))))
+           | st.text(alphabet=st.characters(exclude_categories=["Cs"])))
 ascii_keys = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=8)
 documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                          | st.dictionaries(ascii_keys, inner, max_size=4), max_leaves=20)
@@ -18,7 +22,7 @@ documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
 
 @settings(max_examples=500)
 @given(documents)
-def test_matches_rfc8785(document: object) -> None:
+def test_matches_rfc8785(document: Json) -> None:
     assert canonical_json(document) == rfc8785.dumps(document)
 
 

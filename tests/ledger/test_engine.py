@@ -7,9 +7,12 @@ import json
 
 import pytest
 
+from ledger.clock import FixedClock
 from ledger.engine import Ledger
 from ledger.errors import Reason, Rejected
+from ledger.instructions import Instruction
 from ledger.schemes import load_rules_dir
+from ledger.store.database import Store
 from tests.world import OPERATIONS, World, fresh_wallet
 
 
@@ -21,7 +24,7 @@ def market(world: World) -> World:
     return world
 
 
-def _transfer(world: World, quantity: int = 10, **extra: object):  # type: ignore[no-untyped-def]
+def _transfer(world: World, quantity: int = 10, **extra: object) -> Instruction:
     return world.instruction("transfer", fromAccount="HN", toAccount="BW", batch="A1",
                              quantity=quantity, **extra)
 
@@ -93,7 +96,7 @@ def test_a_submission_sees_its_own_earlier_operations(market: World) -> None:
     assert market.holding("BW", "A1")["tradable"] == 1000
 
 
-def test_genesis_once_and_first(sqlite_store, clock) -> None:  # type: ignore[no-untyped-def]
+def test_genesis_once_and_first(sqlite_store: Store, clock: FixedClock) -> None:
     ledger = Ledger(sqlite_store, OPERATIONS, clock)
     registry = fresh_wallet()
     with pytest.raises(Rejected) as refused:
@@ -107,7 +110,8 @@ def test_genesis_once_and_first(sqlite_store, clock) -> None:  # type: ignore[no
     assert refused.value.reason == Reason.ledger_already_initialized
 
 
-def test_genesis_is_signed_by_the_key_it_registers(sqlite_store, clock) -> None:  # type: ignore[no-untyped-def]
+def test_genesis_is_signed_by_the_key_it_registers(sqlite_store: Store,
+                                                   clock: FixedClock) -> None:
     ledger = Ledger(sqlite_store, OPERATIONS, clock)
     instruction = OPERATIONS.instruction("genesis", registry="r", registryName="R",
                                   registryKey=fresh_wallet().address, chainId=31337,
@@ -142,6 +146,7 @@ def test_malformed_documents_are_refused_by_name() -> None:
         OPERATIONS.parse_signed({"op": "mint", "id": "0x" + "00" * 32, "deadline": 1, "fields": {},
                       "approvals": []})
     assert refused.value.reason == Reason.unknown_operation
+    broken: object  # documents that are not signed instructions, each wrong its own way
     for broken in ({}, [], {"op": "transfer"}):
         with pytest.raises(Rejected) as refused:
             OPERATIONS.parse_signed(broken)

@@ -64,7 +64,7 @@ def test_enumerations_become_their_enum() -> None:
     assert isinstance(default, RepoDefault) and default.performer == RepoParty.buyer
 
 
-def _refusal(op: str, **fields: object) -> Rejected:
+def _refusal(op: str, **fields: typing.Any) -> Rejected:
     with pytest.raises(Rejected) as refused:
         OPERATIONS.instruction(op, **fields)
     return refused.value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -17,7 +19,7 @@ from tests.world import DOMAIN, OPERATIONS, World
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 
-EXAMPLES = {
+EXAMPLES: dict[str, dict[str, Any]] = {
     "transfer": dict(fromAccount="HN", toAccount="BW", batch="A1", quantity=7),
     "retire": dict(account="LI", batch="C1", quantity=2, beneficiary="李伟", reason="voluntary",
                    claim="Offsets 2025 flights ✈"),

@@ -37,7 +37,9 @@ def test_reads_sent_with_the_lock_are_what_the_lock_holder_would_read(
         any_store: Store, clock: FixedClock) -> None:
     world = _fragmented_world(any_store, clock)
     with any_store.read() as tx:
-        genesis_id = tx.journal_row(0).instruction_id
+        genesis = tx.journal_row(0)
+        assert genesis is not None
+        genesis_id = genesis.instruction_id
     unknown_id = bytes(32)
     acme_key = world.wallets["acme"].address
     asked = ReadAhead(instruction_ids=[genesis_id, unknown_id],

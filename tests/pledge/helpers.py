@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.errors import Reason, Rejected
+from ledger.errors import ReasonCode, Rejected
 from ledger.instructions import SignedInstruction
 from ledger.journal import Receipt
 from tests.world import OPERATIONS, World
@@ -42,7 +42,7 @@ def by(world: World, signers: Sequence[str], op: str, /, **fields: Any) -> Recei
     return world.submit(signed(world, signers, op, **fields))
 
 
-def refused(world: World, expected: Reason, signers: Sequence[str], op: str, /,
+def refused(world: World, expected: ReasonCode, signers: Sequence[str], op: str, /,
             **fields: Any) -> Rejected:
     """The instruction is refused with `expected`, and the journal does not move."""
     head = world.head()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -91,8 +92,9 @@ def test_a_modules_rules_section_is_checked_only_by_a_ledger_that_has_the_module
     document["repo"] = {**document["repo"], "min_quantity": 0}
     rules["CN-ETS"] = SchemeRules.from_json(document)
     registry = fresh_wallet()
-    genesis = dict(registry="registry", registryName="Registry", registryKey=registry.address,
-                   chainId=CHAIN_ID, rules=rules_document(rules))
+    genesis: dict[str, Any] = dict(registry="registry", registryName="Registry",
+                                   registryKey=registry.address, chainId=CHAIN_ID,
+                                   rules=rules_document(rules))
     full = Ledger(sqlite_store, OperationSet([CORE, PLEDGE]), clock)
     with pytest.raises(Rejected) as refused:
         full.submit(registry.sign(full.operations.instruction("genesis", **genesis)))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import Reason
+from ledger.errors import Reason, ReasonCode
 from pledge.reasons import PledgeReason
 from tests.pledge.helpers import PLEDGE, PLEDGORS, agreement, lien_lots, refused, register
 from tests.world import World
@@ -83,7 +83,7 @@ def test_both_parties_must_sign(market: World, signers: tuple[str, ...],
     refused(market, reason, signers, "pledge_register", **PLEDGE)
 
 
-FIELDS_REFUSED: list[tuple[dict[str, Any], Reason]] = [
+FIELDS_REFUSED: list[tuple[dict[str, Any], ReasonCode]] = [
     (dict(account="NOPE"), Reason.unknown_account),
     (dict(pledgee="nobody"), Reason.unknown_participant),
     (dict(batch="NOPE"), Reason.unknown_batch),
@@ -104,7 +104,7 @@ FIELDS_REFUSED: list[tuple[dict[str, Any], Reason]] = [
 
 @pytest.mark.parametrize(("fields", "reason"), FIELDS_REFUSED,
                          ids=[f"{r.name}-{sorted(f)[0]}" for f, r in FIELDS_REFUSED])
-def test_refusals(market: World, fields: dict[str, Any], reason: Reason) -> None:
+def test_refusals(market: World, fields: dict[str, Any], reason: ReasonCode) -> None:
     refused(market, reason, PLEDGORS, "pledge_register", **(PLEDGE | fields))
     assert market.lots("A1") == [(1, 1000, "HN", "tradable")]
 

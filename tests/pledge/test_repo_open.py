@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import Reason
+from ledger.errors import Reason, ReasonCode
 from pledge.reasons import PledgeReason
 from tests.pledge.helpers import REPO, REPO_PARTIES, agreement, lien_lots, open_repo, refused
 from tests.world import World
@@ -46,7 +46,7 @@ def test_seller_and_buyer_both_sign(market: World, signers: tuple[str, ...]) -> 
     refused(market, reason, signers, "repo_open", **REPO)
 
 
-FIELDS_REFUSED: list[tuple[dict[str, Any], Reason]] = [
+FIELDS_REFUSED: list[tuple[dict[str, Any], ReasonCode]] = [
     (dict(sellerAccount="NOPE"), Reason.unknown_account),
     (dict(buyerAccount="NOPE"), Reason.unknown_account),
     (dict(batch="NOPE"), Reason.unknown_batch),
@@ -61,7 +61,7 @@ FIELDS_REFUSED: list[tuple[dict[str, Any], Reason]] = [
 
 @pytest.mark.parametrize(("fields", "reason"), FIELDS_REFUSED,
                          ids=[f"{r.name}-{sorted(f)[0]}" for f, r in FIELDS_REFUSED])
-def test_refusals(market: World, fields: dict[str, Any], reason: Reason) -> None:
+def test_refusals(market: World, fields: dict[str, Any], reason: ReasonCode) -> None:
     refused(market, reason, REPO_PARTIES, "repo_open", **(REPO | fields))
     assert market.lots("A1") == [(1, 1000, "HN", "tradable")]
 
