@@ -17,12 +17,12 @@ import inspect
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from anchoring.auditor.errors import VerifyError, VerifyFailure
 from anchoring.operator.errors import OperatorError, OperatorFailure
+from tests.import_graph import find_cycle, imports, modules_of
 from tests.isolation import LEDGER_AND_DATABASES, REPO_ROOT, run_without
 
 PACKAGE = REPO_ROOT / "anchoring"
@@ -35,31 +35,11 @@ TOP = frozenset({"anchoring.audit", "anchoring.verify_chain"})
 ROOTS = frozenset({VerifyError, OperatorError})
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+MODULES = modules_of(["anchoring"])
 
 
 def _imports(name: str) -> Iterator[str]:
-    """Every module `name` imports, at any depth of its source (a function's lazy import
-    counts: it still runs)."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            yield base
-            # `from anchoring.auditor import smt` imports the module anchoring.auditor.smt
-            yield from (f"{base}.{alias.name}" for alias in node.names
-                        if f"{base}.{alias.name}" in MODULES)
+    return imports(name, MODULES)
 
 
 def _internal(name: str) -> set[str]:
@@ -98,33 +78,10 @@ def test_the_operators_part_builds_on_the_auditors_never_on_what_is_above_it() -
             f"{name} imports api: nothing imports the composition root"
 
 
-def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle of `graph` (module -> the modules it imports), or None."""
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        if name in path:
-            return [*path[path.index(name):], name]
-        if name in done:
-            return None
-        for imported in sorted(graph.get(name, ())):
-            found = visit(imported, [*path, name])
-            if found:
-                return found
-        done.add(name)
-        return None
-
-    for name in sorted(graph):
-        found = visit(name, [])
-        if found:
-            return found
-    return None
-
-
-def test_no_module_of_anchoring_is_part_of_an_import_cycle() -> None:
+def test_no_module_of_anchoring_is_part_of_an_importfind_cycle() -> None:
     graph = {name: _internal(name) - {name} for name in MODULES}
     assert sum(map(len, graph.values())) > 60  # the walk sees the package's imports
-    cycle = _cycle(graph)
+    cycle = find_cycle(graph)
     assert cycle is None, f"import cycle: {' -> '.join(cycle or [])}"
 
 
@@ -133,8 +90,8 @@ def test_the_cycle_check_finds_the_cycle_the_verifier_once_had() -> None:
     # verify_pledge imported verify for the registry and the shared checks.
     graph = {"verify": {"note", "verify_pledge"}, "verify_pledge": {"verify", "note"},
              "note": set()}
-    assert _cycle(graph) == ["verify", "verify_pledge", "verify"]
-    assert _cycle({**graph, "verify_pledge": {"note"}}) is None
+    assert find_cycle(graph) == ["verify", "verify_pledge", "verify"]
+    assert find_cycle({**graph, "verify_pledge": {"note"}}) is None
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
