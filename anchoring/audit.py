@@ -10,7 +10,9 @@ instructions and the operator key the auditor names:
    key, its columns against its note, its log size, its log root (from the entries' bytes, not
    their stored hashes), its state root and the leaf versions stored for it. The state is
    tracked independently of the checkpointer: triggers on the scratch database record every
-   row the replay touches, rather than reading the journal's effects as the checkpointer does;
+   row the replay touches in the tables each leaf kind of the ledger's modules watches
+   (ledger.modules.LeafKind), rather than asking the kinds what the journal's entries touched
+   as the checkpointer does;
 3. at the end: no checkpoint beyond the last marker, the stored log nodes equal the recomputed
    ones, no stray leaf version, and the ledger's invariants hold.
 
@@ -28,15 +30,14 @@ The first discrepancy is reported with the entry, checkpoint, table or node wher
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from anchoring.auditor.merkle import leaf_hash
 from anchoring.auditor.merkle_log import MemoryNodeStore, MerkleLog
 from anchoring.auditor.note import NoteError, open_note
 from anchoring.auditor.smt import MAX_BATCH_CHANGES, SparseMerkleTree
-from anchoring.auditor.state_keys import ACCOUNT, HOLDING, LOT
 from anchoring.operator.checkpoints import (
     checkpoint_at,
     first_anchored_after,
@@ -45,19 +46,12 @@ from anchoring.operator.checkpoints import (
 )
 from anchoring.operator.contract import AnchoredCheckpoint, checkpoint_commitment
 from anchoring.operator.log_store import stored_nodes
-from anchoring.operator.state_leaves import Leaves, account_leaves, holding_leaves, lot_leaves
 from anchoring.operator.state_versions import closed_at, opened_at, version_count
-from ledger.modules import OperationSet
+from ledger.modules import LeafKind, OperationSet
 from ledger.replay import Progress, replay_check
 from ledger.store.database import Store
+from ledger.store.state_leaves import Leaves
 from ledger.store.touched import take_touched, track_touched
-
-# The tables whose rows are state leaves: each one's leaf kind and the columns of its key.
-_TRACKED: dict[str, tuple[str, str, str | None]] = {
-    "lots": (LOT, "id", None),
-    "holdings": (HOLDING, "account", "batch"),
-    "accounts": (ACCOUNT, "id", None),
-}
 
 
 class AnchoredRoots(Protocol):
@@ -99,7 +93,8 @@ def audit(live: Store, operations: OperationSet, trusted_operator: str,
     """Audit the ledger in `live` against the operator key the auditor trusts (an address)
     and, if given, the registry its checkpoints are anchored on."""
     started = time.perf_counter()
-    auditor = _CheckpointAuditor(live, trusted_operator, chain)
+    auditor = _CheckpointAuditor(live, trusted_operator, tuple(operations.leaf_kinds.values()),
+                                 chain)
     report = replay_check(live, operations, progress=progress, observer=auditor)
     problem = report.first_difference or auditor.finish()
     if problem is None:
@@ -116,6 +111,7 @@ class _CheckpointAuditor:
 
     live: Store
     trusted: str
+    kinds: Sequence[LeafKind]  # the state commitment's, from the modules audited with
     chain: AnchoredRoots | None = None
     checked: int = 0
     anchored: int = 0
@@ -133,8 +129,11 @@ class _CheckpointAuditor:
         if self.chain is not None:
             # Read once: checkpoints anchored while the audit runs count as not anchored yet.
             self.chain_latest = self.chain.latest_number()
+        # Each watched table's rows, labelled with the kind whose leaves they are.
+        watched = {table: (kind.name, columns[0], columns[1] if len(columns) > 1 else None)
+                   for kind in self.kinds for table, columns in kind.watches.items()}
         with scratch.write() as tx:
-            track_touched(tx, _TRACKED)
+            track_touched(tx, watched)
 
     def checkpoint(self, scratch: Store, number: int, size: int) -> str | None:
         where = f"checkpoint {number} (marker entry {size - 1})"
@@ -240,12 +239,14 @@ class _CheckpointAuditor:
 
     def _state_changes(self, scratch: Store) -> Leaves:
         """The leaves the replay changed since the last checkpoint, with their new values."""
+        ids: dict[str, list[Any]] = {kind.name: [] for kind in self.kinds}
+        pairs = {kind.name for kind in self.kinds if kind.id_columns == 2}
+        fresh: Leaves = {}
         with scratch.write() as tx:
-            touched = take_touched(tx)
-            fresh = lot_leaves(tx, [a for kind, a, _ in touched if kind == LOT])
-            fresh.update(holding_leaves(tx, [(a, b) for kind, a, b in touched
-                                             if kind == HOLDING]))
-            fresh.update(account_leaves(tx, [a for kind, a, _ in touched if kind == ACCOUNT]))
+            for label, a, b in take_touched(tx):
+                ids[label].append((a, b) if label in pairs else a)
+            for kind in self.kinds:
+                fresh.update(kind.read(tx, ids[kind.name]))
         return {key: value for key, value in fresh.items() if self._tree.get(key) != value}
 
     def _check_versions(self, number: int, changes: Mapping[bytes, bytes | None],

@@ -4,7 +4,7 @@ Prints, against their targets:
 
 1. the state root after 1,000 changed lots at 1,000,000 lots (target <= 200 ms): the state
    commitment's work at a cut — encode the changed lots and the holdings they move
-   (anchoring/operator/state_leaves.py), keep the leaves that differ from the tree, update it,
+   (ledger/store/state_leaves.py), keep the leaves that differ from the tree, update it,
    take the root;
 2. proof bundle generation for a lot at 1,000,000 lots (target <= 5 ms):
    anchoring/operator/bundles.py's Prover with the checkpoint's tree in memory, as a running
@@ -13,7 +13,7 @@ Prints, against their targets:
    with the 1,000,000-lot state in its commitment (marker, log extension, reading the touched
    rows, the state root, the leaf versions, signing, commit).
 
-The 1,000,000-lot state is synthetic: its leaves are built directly with anchoring/state_leaves
+The 1,000,000-lot state is synthetic: its leaves are built directly with ledger/store/state_leaves
 encodings of synthetic lots (and of the holdings and accounts they imply), not by running a
 million operations through the ledger. That measures the commitment, which is what the targets
 are about. For (3) the synthetic leaves are added to the stored leaf versions of a real
@@ -51,11 +51,11 @@ from anchoring.auditor.verify import verify_bundle
 from anchoring.operator.bundles import Prover
 from anchoring.operator.checkpoints import Checkpointer
 from anchoring.operator.state_commitment import StateCommitment
-from anchoring.operator.state_leaves import account_value, holding_value, lot_value
 from anchoring.operator.state_versions import current_leaves, opened_at
 from custody.signatures import address_of
 from ledger.clock import format_time
 from ledger.store.database import Store, sqlite_url
+from ledger.store.state_leaves import account_value, holding_value, lot_value
 
 STATE_ROOT_TARGET_MS = 200.0
 BUNDLE_TARGET_MS = 5.0

@@ -111,7 +111,7 @@ class LeafKind:
     read_all: Callable[[SqlTransaction], Iterable[tuple[bytes, bytes]]]
     # table -> the one or two columns whose values are a row's id (the pair, for two): every
     # table whose rows the kind's values come from
-    watches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    watches: Mapping[str, tuple[str, ...]]
 
     def __post_init__(self) -> None:
         # names go into the audit's triggers: constants of the declaration, never data
@@ -164,7 +164,7 @@ class Module:
 
 class OperationSet:
     """Every operation of the modules a ledger is built with, by name; refuses a second
-    definition of any name (an operation, a check, an enumeration, a table, a
+    definition of any name (an operation, a check, an enumeration, a table, a leaf kind, a
     migrations directory)."""
 
     def __init__(self, modules: Sequence[Module]) -> None:

@@ -23,13 +23,13 @@ SCANNED = ("ledger", "pledge", "anchoring", "custody", "api", "examples")
 # Where SQL may be written, and why there. A path ending in "/" is a whole directory.
 STORE_LAYERS = {
     "ledger/store/": "the core's store layer: connections, the write path (sql.py), typed reads "
-                     "(queries.py), whole-table scans, the replay's touched rows, migrations",
+                     "(queries.py), whole-table scans, the replay's touched rows, the reads of "
+                     "the core's state leaves (state_leaves.py), migrations",
     "pledge/store.py": "pledge's store layer: every statement of the module",
     "pledge/migrations/": "pledge's migrations (its Alembic version location)",
     "anchoring/operator/checkpoints.py": "the checkpoints table: cut, signed, anchored",
     "anchoring/operator/log_store.py": "the Merkle log: log_nodes and the journal's leaf hashes",
     "anchoring/operator/state_versions.py": "the state leaves' versions (state_leaves)",
-    "anchoring/operator/state_leaves.py": "the state commitment's reads of its leaves' rows",
 }
 
 # SQL that is not the ledger's, allowed in one function each.

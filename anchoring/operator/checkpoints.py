@@ -258,7 +258,7 @@ class Checkpointer:
         log.extend(hashes)
         state_root, _ = self.state.advance(tx, number,
                                            [json.loads(row.entry) for row in rows[:-1]],
-                                           self.ledger.operations.accounts_named)
+                                           self.ledger.operations)
         body = CheckpointBody(self._ledger_origin(tx), size, log.root(), number, state_root,
                               rows[-1].accepted_at)
         checkpoint = StoredCheckpoint(number, size, body.log_root, state_root, body.time,

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anchoring.auditor.smt import EMPTY_ROOT, MAX_BATCH_CHANGES, Snapshot, SparseMerkleTree
-from anchoring.auditor.state_changes import AccountsNamed, touched_by
+from anchoring.auditor.state_changes import touched_by
 from anchoring.operator.errors import OperatorFailure, StoreInconsistent
-from anchoring.operator.state_leaves import Leaves, account_leaves, holding_leaves, lot_leaves
 from anchoring.operator.state_versions import current_leaves, leaves_at, record_versions
 from ledger.store.sql import SqlTransaction
+from ledger.store.state_leaves import Leaves
+
+if TYPE_CHECKING:
+    from ledger.modules import OperationSet
 
 
 class StateLeavesMismatch(StoreInconsistent):
@@ -70,14 +73,16 @@ class StateCommitment:
         self._values, self._number = leaves, number
 
     def advance(self, tx: SqlTransaction, number: int, documents: Iterable[Mapping[str, Any]],
-                accounts_named: AccountsNamed) -> tuple[bytes, Leaves]:
+                operations: OperationSet) -> tuple[bytes, Leaves]:
         """Apply the journal entries since the tree's checkpoint, reading the touched leaves'
-        values in `tx`; record checkpoint `number`'s leaf versions. Returns the new state root
-        and the leaves that changed."""
-        touched = touched_by(documents, self._values.get, accounts_named)
-        fresh = lot_leaves(tx, touched.lots)
-        fresh.update(holding_leaves(tx, touched.holdings))
-        fresh.update(account_leaves(tx, touched.accounts))
+        values in `tx`, for every leaf kind of the ledger's modules (`operations`); record
+        checkpoint `number`'s leaf versions. Returns the new state root and the leaves that
+        changed."""
+        kinds = operations.leaf_kinds.values()
+        touched = touched_by(documents, self._values.get, operations.accounts_named, kinds)
+        fresh: Leaves = {}
+        for kind in kinds:
+            fresh.update(kind.read(tx, touched[kind.name]))
         changes = self.apply(number, fresh)
         record_versions(tx, number, changes)
         return self.root, changes

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from anchoring.auditor.merkle import root_from_leaf_hashes
 from anchoring.auditor.smt import SparseMerkleTree
 from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
-from anchoring.operator.state_leaves import all_leaves
 from ledger.clock import FixedClock
 from ledger.store.database import Store
-from tests.world import World
+from ledger.store.state_leaves import all_leaves
+from tests.world import OPERATIONS, World
 
 OPERATOR_KEY = (0x0DE7A70B).to_bytes(32, "big")
 OTHER_KEY = (0xBADC0FFEE).to_bytes(32, "big")
@@ -73,4 +73,4 @@ def reference_log_root(store: Store, size: int) -> bytes:
 def reference_state_root(store: Store) -> bytes:
     """The state root of the tables as they are now, from a full read."""
     with store.read() as tx:
-        return SparseMerkleTree.from_items(all_leaves(tx)).root
+        return SparseMerkleTree.from_items(all_leaves(tx, OPERATIONS.leaf_kinds.values())).root

@@ -49,7 +49,7 @@ def test_a_checkpoint_that_missed_a_change_is_named(history: History,
     effects as the checkpointer does: a checkpointer that misses a change is caught."""
     def misses_accounts(*args: object) -> Touched:
         touched = touched_by(*args)  # type: ignore[arg-type]
-        touched.accounts.clear()
+        touched["account"].clear()
         return touched
 
     monkeypatch.setattr(state_commitment, "touched_by", misses_accounts)

@@ -1,4 +1,7 @@
-"""The state commitment's leaves: every live lot, every non-empty holding, every account.
+"""The core's leaves of the state commitment: every live lot, every non-empty holding, every
+account. ledger/core.py declares them as the core's leaf kinds (ledger.modules.LeafKind), and
+the checkpointer and the audit (anchoring/) read them through those declarations; a module
+declares its own kinds the same way, with their reads in its own store layer.
 
 A leaf is (key, value): the key is SHA-256 of a typed id (anchoring.auditor.state_keys), the
 value the RFC 8785 canonical JSON of the record, so anyone can read a proven value and re-encode it.
@@ -16,11 +19,14 @@ The readers below take values from the ledger's tables inside the caller's trans
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anchoring.auditor.state_keys import account_key, holding_key, lot_key
 from ledger.canonical import canonical_json
 from ledger.store.sql import SqlTransaction
+
+if TYPE_CHECKING:
+    from ledger.modules import LeafKind
 
 HOLDING_BUCKETS = ("tradable", "pledged", "retired", "surrendered", "cancelled")
 _CHUNK = 500  # ids per statement: well under every database's parameter limit
@@ -95,16 +101,28 @@ def account_leaves(tx: SqlTransaction, account_ids: Iterable[str]) -> Leaves:
     return leaves
 
 
-def all_leaves(tx: SqlTransaction) -> Iterator[tuple[bytes, bytes]]:
-    """Every present leaf, from a full read of the tables: the slow, obvious reference."""
+def all_lot_leaves(tx: SqlTransaction) -> Iterator[tuple[bytes, bytes]]:
     for row in tx.all(_LOT_SQL):
         yield lot_key(row[0]), _lot_row_value(row)
+
+
+def all_holding_leaves(tx: SqlTransaction) -> Iterator[tuple[bytes, bytes]]:
     for row in tx.all(_HOLDING_SQL):
         value = holding_value(row[0], row[1], row[2:])
         if value is not None:
             yield holding_key(row[0], row[1]), value
+
+
+def all_account_leaves(tx: SqlTransaction) -> Iterator[tuple[bytes, bytes]]:
     for row in tx.all(_ACCOUNT_SQL):
         yield account_key(row[0]), account_value(*row)
+
+
+def all_leaves(tx: SqlTransaction, kinds: Iterable[LeafKind]) -> Iterator[tuple[bytes, bytes]]:
+    """Every present leaf of `kinds`, from a full read of their tables: the slow, obvious
+    reference."""
+    for kind in kinds:
+        yield from kind.read_all(tx)
 
 
 def _lot_row_value(row: Sequence[Any]) -> bytes:
