@@ -204,17 +204,65 @@ def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | No
     return App(config, data_dir, LedgerService(parts))
 
 
+# --- chains and their keys (`carbonledger chain ...`) ----------------------------------------
+
+ANCHORER_KEYSTORE = Path("keystores") / "anchorer.json"
+OWNER_KEYSTORE = Path("keystores") / "registry-owner.json"
+LOCAL_FUNDING_WEI = 10**21  # what a deployment gives the anchorer on the local anvil chain
+Say = Callable[[str], None]
+
+
+def reach_chain(data_dir: Path, network: str, anchorer: LocalAccount | None, *,
+                fund: bool = False) -> Chain:
+    """The chain `network` names: "anvil", the managed node in DATA_DIR/chain (with `fund`,
+    an anchorer holding nothing is given LOCAL_FUNDING_WEI there), or a JSON-RPC URL."""
+    from anchoring.operator.chain import RpcChain
+
+    if network == "anvil":
+        from anchoring.operator.anvil import connect_anvil, set_balance
+
+        chain = connect_anvil(data_dir / "chain", anchorer)
+        if fund and anchorer is not None and \
+                chain.w3.eth.get_balance(anchorer.address) == 0:
+            set_balance(chain, anchorer.address, LOCAL_FUNDING_WEI)
+        return chain
+    return RpcChain(network, anchorer)
+
+
 def recorded_chain(data_dir: Path, record: ChainRecord,
                    anchorer: LocalAccount | None) -> Chain:
     """The chain a deployment record names: the managed anvil node, or a JSON-RPC URL."""
-    from anchoring.operator.chain import RpcChain
-
     if record.network == "anvil":
-        from anchoring.operator.anvil import connect_anvil
-
-        return connect_anvil(data_dir / "chain", anchorer)
+        return reach_chain(data_dir, "anvil", anchorer)
     assert record.rpc_url is not None, "an rpc record has its URL"
-    return RpcChain(record.rpc_url, anchorer)
+    return reach_chain(data_dir, record.rpc_url, anchorer)
+
+
+def anchorer_key(keystore: Path, password: PasswordSource, *, create: bool,
+                 say: Say) -> tuple[LocalAccount, bool]:
+    """The anchorer's account, and whether it came from the keystore (rather than the
+    environment, which takes precedence). With `create`, a missing keystore is made."""
+    from anchoring.operator.chain import ANCHORER_KEY_VARIABLE, anchorer_account
+
+    if os.environ.get(ANCHORER_KEY_VARIABLE):
+        return anchorer_account(), False
+    if create and not keystore.exists():
+        write_keystore(keystore, new_private_key(), password())
+        say(f"created the anchorer's key in {keystore}")
+    return anchorer_account(keystore, password()), True
+
+
+def local_owner(data_dir: Path, password: PasswordSource, say: Say) -> str:
+    """The address of the registry owner's key kept in the data directory (a local chain's
+    only: on a real network the owner's key belongs off this machine), made if missing."""
+    from custody.signatures import address_of
+
+    path = data_dir / OWNER_KEYSTORE
+    if path.exists():
+        return address_of(read_keystore(path, password()))
+    address = write_keystore(path, new_private_key(), password())
+    say(f"created the registry owner's key in {path}")
+    return address
 
 
 def anchoring_worker(store: Store, data_dir: Path, password: PasswordSource | None,

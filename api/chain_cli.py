@@ -15,7 +15,6 @@ CARBONLEDGER_ANCHORER_KEY or from a keystore file, never from an argument.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -24,20 +23,27 @@ from typing import TYPE_CHECKING
 
 import click
 
-from api.bootstrap import recorded_chain
+from api.bootstrap import (
+    ANCHORER_KEYSTORE,
+    OWNER_KEYSTORE,
+    anchorer_key,
+    local_owner,
+    reach_chain,
+    recorded_chain,
+)
 from api.config import ConfigError, LedgerConfig, load_config
 
 # web3 costs every command ~0.6 s to import: the chain modules are imported where used.
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
 
     from anchoring.operator.chain import Chain, ChainRecord
     from anchoring.operator.worker import AnchoringWorker, AnchorResult
 
-ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"  # anchoring.operator.chain reads it
-ANCHORER_KEYSTORE = Path("keystores") / "anchorer.json"
-OWNER_KEYSTORE = Path("keystores") / "registry-owner.json"
-LOCAL_FUNDING_WEI = 10**21  # what `deploy` gives the anchorer on the local anvil chain
+
+
+# anchoring.operator.chain reads it; named here too so that this module's help text costs no
+# import of the chain stack (web3) at every command's start
+ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"
 
 
 def _chain_dir(data_dir: Path) -> Path:
@@ -123,7 +129,7 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
     """Deploy the AnchorRegistry and record it in DATA_DIR/chain.json."""
     from eth_utils import to_checksum_address
 
-    from anchoring.operator.chain import ChainError, ChainRecord, RpcChain, deploy_registry
+    from anchoring.operator.chain import ChainError, ChainRecord, deploy_registry
 
     _config(data_dir)
     if network == "embedded":
@@ -138,19 +144,13 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
                                "owner's key should not live on the ledger's machine")
     keystore = anchorer_keystore or data_dir / ANCHORER_KEYSTORE
     try:
-        anchorer, keystore_used = _anchorer(keystore, create=local)
-        target: Chain
-        if local:
-            from anchoring.operator.anvil import connect_anvil, set_balance
-
-            target = connect_anvil(_chain_dir(data_dir), anchorer)
-            if target.w3.eth.get_balance(anchorer.address) == 0:
-                set_balance(target, anchorer.address, LOCAL_FUNDING_WEI)
-        else:
-            target = RpcChain(network, anchorer)
+        anchorer, keystore_used = anchorer_key(keystore, _password, create=local,
+                                               say=click.echo)
+        target: Chain = reach_chain(data_dir, network, anchorer, fund=local)
         chain_id = target.chain_id
         _refuse_overwrite(data_dir, target, replace)
-        owner_address = to_checksum_address(owner) if owner else _local_owner(data_dir)
+        owner_address = to_checksum_address(owner) if owner \
+            else local_owner(data_dir, _password, click.echo)
         _, deployment = deploy_registry(target, owner=owner_address)
     except (ChainError, OSError) as error:
         raise _fail(error) from error
@@ -185,32 +185,6 @@ def _deploy_embedded(owner: str | None) -> None:
     click.echo("EPHEMERAL: this chain ends with this command; nothing was recorded. Use "
                "`--chain anvil` (after `carbonledger chain up`) or a JSON-RPC URL for a "
                "registry that lasts.")
-
-
-def _anchorer(keystore: Path, *, create: bool) -> tuple[LocalAccount, bool]:
-    """The anchorer's account, and whether it came from the keystore (rather than the
-    environment). On a local chain a missing keystore is created."""
-    from anchoring.operator.chain import anchorer_account
-    from custody.keystore import new_private_key, write_keystore
-
-    if os.environ.get(ANCHORER_KEY_VARIABLE):
-        return anchorer_account(), False
-    if create and not keystore.exists():
-        write_keystore(keystore, new_private_key(), _password())
-        click.echo(f"created the anchorer's key in {keystore}")
-    return anchorer_account(keystore, _password()), True
-
-
-def _local_owner(data_dir: Path) -> str:
-    from custody.keystore import new_private_key, read_keystore, write_keystore
-    from custody.signatures import address_of
-
-    path = data_dir / OWNER_KEYSTORE
-    if path.exists():
-        return address_of(read_keystore(path, _password()))
-    address = write_keystore(path, new_private_key(), _password())
-    click.echo(f"created the registry owner's key in {path}")
-    return address
 
 
 def _refuse_overwrite(data_dir: Path, target: Chain, replace: bool) -> None:

@@ -45,8 +45,13 @@ from anchoring.operator.chain import (
 )
 from anchoring.operator.worker import AnchorResult, AnchorTarget
 from anchoring.verify_chain import VerifiedOnChain, verify_bundle_on_chain
-from api.bootstrap import build, registry_wallet
-from api.chain_cli import ANCHORER_KEYSTORE, LOCAL_FUNDING_WEI, OWNER_KEYSTORE
+from api.bootstrap import (
+    ANCHORER_KEYSTORE,
+    LOCAL_FUNDING_WEI,
+    OWNER_KEYSTORE,
+    build,
+    registry_wallet,
+)
 from api.config import LedgerConfig, load_config
 from api.service import LedgerService
 from custody.keystore import new_private_key, write_keystore

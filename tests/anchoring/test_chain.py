@@ -340,3 +340,9 @@ def test_anchoring_stops_loudly_on_a_reset_node(data_dir: Path) -> None:
         assert "nothing to anchor" in cli(data_dir, "chain", "anchor")
     finally:
         cli(data_dir, "chain", "down")
+
+
+def test_the_chain_commands_name_the_variable_the_chain_reads() -> None:
+    from api import chain_cli
+
+    assert chain_cli.ANCHORER_KEY_VARIABLE == ANCHORER_KEY_VARIABLE
