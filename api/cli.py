@@ -22,6 +22,7 @@ from api.bootstrap import (
     upgrade_store,
 )
 from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
+from api.inputs import DocumentError, read_document
 from api.service import ServiceUnavailable
 from ledger.errors import Rejected
 from ledger.store.errors import StoreError
@@ -116,9 +117,9 @@ def upgrade(data_dir: Path) -> None:
 def submit(data_dir: Path, instruction: TextIO) -> None:
     """Submit a signed instruction (JSON file, or - for standard input); print the receipt."""
     try:
-        document = json.load(instruction)
-    except ValueError as exc:
-        raise click.ClickException(f"not JSON: {exc}") from exc
+        document = read_document(instruction)
+    except DocumentError as exc:
+        raise click.ClickException(f"{exc}: submit one signed instruction") from exc
     with _app(data_dir) as app:
         try:
             receipt = app.service.submit(document)
@@ -342,9 +343,9 @@ def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     try:
-        document = json.load(bundle)
-    except ValueError as exc:
-        raise _not_verified(f"the bundle is not JSON: {exc}") from exc
+        document = read_document(bundle)
+    except DocumentError as exc:
+        raise _not_verified(f"the bundle cannot be read: {exc}") from exc
     if rpc_url is not None:
         _verify_on_chain(data_dir, document, trusted, rpc_url, anchor_registry)
         return
