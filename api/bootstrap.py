@@ -9,21 +9,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+
 from anchoring.operator.checkpoints import Checkpointer, CheckpointPolicy
 from anchoring.operator.errors import OperatorKeyMissing
-from api.config import LedgerConfig, default_store_url
+from api.config import ConfigError, LedgerConfig, default_store_url, read_json_record
 from api.service import LedgerService, Parts
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from ledger.client import Wallet, new_instruction
 from ledger.clock import Clock, utc_now
 from ledger.core import CORE
 from ledger.engine import Ledger
-from ledger.instructions import make_domain
+from ledger.errors import Reason, Rejected
+from ledger.instructions import ID_PATTERN, make_domain
 from ledger.journal import Receipt
 from ledger.modules import Module, OperationSet
 from ledger.schemes import load_rules_dir, rules_document
 from ledger.store import queries
 from ledger.store.database import Store
+from ledger.store.errors import StoreError, StoreFailure
 from pledge.module import PLEDGE
 
 if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/service.py)
@@ -45,32 +49,72 @@ def operation_set(modules: tuple[Module, ...] = MODULES) -> OperationSet:
 
 
 def upgrade_store(config: LedgerConfig) -> None:
-    """Apply every schema migration not yet applied (`carbonledger db upgrade`)."""
-    store = Store(config.store_url)
+    """Apply every schema migration not yet applied (`carbonledger db upgrade`) to a ledger
+    that exists: an upgrade never creates one."""
+    store = _existing_store(config)
     try:
         store.upgrade(operation_set())
     finally:
         store.dispose()
 
 
-def open_ledger(config: LedgerConfig, clock: Clock = utc_now) -> Ledger:
-    store = Store(config.store_url)
-    if not store.is_migrated():
-        store.upgrade(operation_set())
+def open_ledger(config: LedgerConfig, clock: Clock = utc_now, *,
+                create: bool = False) -> Ledger:
+    """The ledger the configuration names. Only `init` creates one (`create`): anywhere else a
+    missing database file, an unmigrated schema or a journal without its genesis is refused
+    (`StoreError` `no_ledger`), so that a deleted file or a mistyped store URL never turns
+    into a new, empty ledger whose replay and audit "pass" over nothing."""
+    if create:
+        store = Store(config.store_url)
+        if not store.is_migrated():
+            store.upgrade(operation_set())
+        return Ledger(store, operation_set(), clock)
+    store = _existing_store(config)
+    try:
+        with store.read() as tx:
+            if tx.head < 0:
+                raise StoreError(StoreFailure.no_ledger, "the journal is empty")
+    except BaseException:
+        store.dispose()
+        raise
     return Ledger(store, operation_set(), clock)
+
+
+def _existing_store(config: LedgerConfig) -> Store:
+    """A store whose database exists and holds the ledger's schema; nothing is created."""
+    url = make_url(config.store_url)
+    if url.get_backend_name() == "sqlite":
+        path = url.database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            raise StoreError(StoreFailure.no_ledger, f"no database file {path}")
+    store = Store(config.store_url)
+    try:
+        migrated = store.is_migrated()
+    except BaseException:
+        store.dispose()
+        raise
+    if not migrated:
+        store.dispose()
+        raise StoreError(StoreFailure.no_ledger, "the database has no ledger schema")
+    return store
 
 
 def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: str,
                 chain_id: int = DEFAULT_CHAIN_ID, rules_dir: Path | None = None,
                 store_url: str | None = None, scrypt_n: int | None = None,
                 clock: Clock = utc_now) -> tuple[LedgerConfig, Receipt]:
-    """Create the data directory, the registry's encrypted key, the schema and the genesis."""
+    """Create the data directory, the registry's encrypted key, the schema and the genesis.
+    The registry's id names its keystore file: it is checked before anything is written."""
+    if not ID_PATTERN.match(registry):
+        raise Rejected(Reason.malformed_instruction,
+                       f"registry {registry!r} is not a valid id (letters, digits . _ : -, at "
+                       "most 64 characters, starting with a letter or digit)")
     keystore = Path("keystores") / f"{registry}.json"
     private_key = new_private_key()
     address = write_keystore(data_dir / keystore, private_key, password, scrypt_n=scrypt_n)
     config = LedgerConfig(store_url or default_store_url(data_dir), chain_id, registry,
                           str(keystore))
-    ledger = open_ledger(config, clock)
+    ledger = open_ledger(config, clock, create=True)
     rules = load_rules_dir(rules_dir) if rules_dir else load_rules_dir()
     wallet = Wallet(private_key, make_domain(chain_id))
     genesis = new_instruction(ledger.operations, "genesis", registry=registry,
@@ -138,10 +182,15 @@ def create_operator_key(data_dir: Path, password: str, *,
 
 def load_operator(data_dir: Path) -> OperatorConfig | None:
     """The data directory's operator key, or None if it has none."""
+    path = data_dir / OPERATOR_FILE
     try:
-        return OperatorConfig(**json.loads((data_dir / OPERATOR_FILE).read_text()))
+        document = json.loads(path.read_text())
     except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read as JSON ({exc}); restore it from a "
+                          "backup") from exc
+    return read_json_record(OperatorConfig, document, path)
 
 
 # --- the application: every interface is built from here ------------------------------------

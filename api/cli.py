@@ -13,6 +13,8 @@ from typing import Any, TextIO
 
 import click
 
+from anchoring.auditor.errors import VerifyError
+from anchoring.operator.errors import OperatorError
 from api.bootstrap import (
     DEFAULT_CHAIN_ID,
     App,
@@ -25,6 +27,7 @@ from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
 from api.inputs import DocumentError, read_document
 from api.service import ServiceUnavailable
 from ledger.errors import Rejected
+from ledger.instructions import ID_PATTERN
 from ledger.store.errors import StoreError
 
 
@@ -35,7 +38,8 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (StoreError, ServiceUnavailable) as failure:
+        except (StoreError, ServiceUnavailable, ConfigError, OperatorError,
+                VerifyError) as failure:
             raise click.ClickException(str(failure)) from failure
 
 
@@ -78,7 +82,8 @@ def _progress(bar: Any) -> Callable[[int, int], None]:
 @click.option("--registry-id", default="registry", show_default=True,
               help="Registry participant id.")
 @click.option("--registry-name", default="Carbon registry", show_default=True)
-@click.option("--chain-id", default=DEFAULT_CHAIN_ID, show_default=True, type=int,
+@click.option("--chain-id", default=DEFAULT_CHAIN_ID, show_default=True,
+              type=click.IntRange(1, 2**64 - 1),
               help="EIP-712 chain id the ledger's signatures are bound to.")
 @click.option("--rules-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Directory of scheme rule files (*.toml).")
@@ -86,8 +91,13 @@ def _progress(bar: Any) -> Callable[[int, int], None]:
 def init(data_dir: Path, registry_id: str, registry_name: str, chain_id: int,
          rules_dir: Path | None) -> None:
     """Create a ledger: data directory, registry key (encrypted keystore), schema, genesis."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise click.ClickException(f"{data_dir} is a file: name a directory for the ledger")
     if (data_dir / "config.json").exists():
         raise click.ClickException(f"{data_dir} already holds a ledger")
+    if not ID_PATTERN.match(registry_id):
+        raise click.BadParameter("letters, digits and . _ : - only, at most 64 characters, "
+                                 "starting with a letter or digit", param_hint="--registry-id")
     try:
         config, receipt = init_ledger(data_dir, registry=registry_id, registry_name=registry_name,
                                       password=_password(confirm=True), chain_id=chain_id,

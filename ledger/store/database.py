@@ -114,7 +114,10 @@ class Store:
             raise StoreError(StoreFailure.unknown_migrations, ", ".join(unknown))
 
     def is_migrated(self) -> bool:
-        return inspect(self.engine).has_table("journal_head")
+        try:
+            return inspect(self.engine).has_table("journal_head")
+        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
+            raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
 
     # --- transactions -----------------------------------------------------------------------
 

@@ -18,6 +18,9 @@ class StoreFailure(enum.Enum):
     unknown_migrations = ("the store records migrations that none of the modules given knows: "
                           "it was upgraded with a module this ledger is not built with; "
                           "nothing was changed", False)
+    no_ledger = ("the store holds no ledger (no such database file, no schema, or no genesis "
+                 "entry): check the store URL in config.json, or create a ledger with "
+                 "`carbonledger init`; nothing was created", False)
     unreachable = ("the database cannot be reached: nothing was written; check that it is "
                    "running and reachable, then try again (signed instructions as they are)",
                    True)
