@@ -43,6 +43,26 @@ Bundle = dict[str, Any]
 
 
 
+def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
+    """What a proof of `kind` names, and how the operator's prover makes it. The kinds are
+    the ledger's modules' (`Module.bundle_kinds`); their provers are the operator's part's."""
+    from anchoring.operator.pledge_evidence import prove_pledge
+
+    proofs: dict[str, tuple[tuple[str, ...], Any]] = {
+        "entry": (("seq",), lambda p, s, n: p.entry(int(s[0]), n)),
+        "lot": (("lot id",), lambda p, s, n: p.lot(str(s[0]), n)),
+        "holding": (("account", "batch"), lambda p, s, n: p.holding(str(s[0]), str(s[1]), n)),
+        "account": (("account",), lambda p, s, n: p.account(str(s[0]), n)),
+        "consistency": (("first checkpoint", "second checkpoint"),
+                        lambda p, s, _n: p.consistency(int(s[0]), int(s[1]))),
+        "pledge": (("pledge id",), lambda p, s, n: prove_pledge(p, str(s[0]), n)),
+    }
+    if kind not in operations.bundle_kinds or kind not in proofs:
+        known = [k for k in operations.bundle_kinds if k in proofs]
+        raise ValueError(f"no proof of kind {kind!r}: one of {', '.join(known)}")
+    return proofs[kind]
+
+
 class ServiceUnavailable(RuntimeError):
     """The service was built without the part a command needs (no operator key to sign
     checkpoints with, no chain to anchor on): the message says how to provide it."""
@@ -119,25 +139,13 @@ class LedgerService:
         out, when there is one."""
         from anchoring.auditor.verify import verify_bundle
         from anchoring.operator.bundles import Prover
-        from anchoring.operator.pledge_evidence import prove_pledge
 
+        names, make = _proof(kind, self.operations)
+        if len(subject) != len(names):
+            raise ValueError(f"a {kind} proof names {' and '.join(names)}")
         prover = self._prover or Prover(self.store)
         self._prover = prover
-        if kind == "entry":
-            bundle = prover.entry(int(subject[0]), checkpoint)
-        elif kind == "lot":
-            bundle = prover.lot(str(subject[0]), checkpoint)
-        elif kind == "holding":
-            bundle = prover.holding(str(subject[0]), str(subject[1]), checkpoint)
-        elif kind == "account":
-            bundle = prover.account(str(subject[0]), checkpoint)
-        elif kind == "consistency":
-            bundle = prover.consistency(int(subject[0]), int(subject[1]))
-        elif kind == "pledge":
-            bundle = prove_pledge(prover, str(subject[0]), checkpoint)
-        else:
-            raise ValueError(f"no proof of kind {kind!r}: one of "
-                             f"{', '.join(self.operations.bundle_kinds)}")
+        bundle = make(prover, subject, checkpoint)
         if self.operator is not None:  # raises VerificationFailed
             verify_bundle(bundle, self.operator, tuple(self.operations.bundle_kinds.values()))
         return bundle

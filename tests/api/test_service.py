@@ -151,3 +151,13 @@ def test_the_registry_wallet_continues_from_the_journal(app: App) -> None:
     wallet = registry_wallet(app.config, app.data_dir, PASSWORD)
     assert wallet.nonce == app.service.last_nonce(wallet.address) > 0
     assert make_domain(app.config.chain_id) == wallet.domain
+
+
+def test_a_proof_names_what_it_proves(app: App) -> None:
+    _market(app)
+    app.service.cut_checkpoint()
+    with pytest.raises(ValueError, match="a holding proof names account and batch"):
+        app.service.prove("holding", "HN")
+    with pytest.raises(ValueError, match="invalid literal"):
+        app.service.prove("entry", "first")
+    assert app.service.prove("holding", "HN", "A1")["kind"] == "holding"
