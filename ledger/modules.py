@@ -228,10 +228,6 @@ class OperationSet:
         found = self._operations.get(op)
         return found.footprint.accounts_in(fields) if found else []
 
-    def role_may(self, role: str, op: str) -> bool:
-        found = self._operations.get(op)
-        return found is not None and role in found.roles
-
     # --- instructions ---------------------------------------------------------------------
 
     def parse_signed(self, document: Any) -> SignedInstruction:
