@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 Bundle = dict[str, Any]
 
 
-
 def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
     """What a proof of `kind` names, and how the operator's prover makes it. The kinds are
     the ledger's modules' (`Module.bundle_kinds`); their provers are the operator's part's."""
@@ -80,6 +79,8 @@ class Parts:
 
 
 class LedgerService:
+    """The commands and queries of one ledger (see the module's docstring)."""
+
     def __init__(self, parts: Parts) -> None:
         self._parts = parts
         self._checkpointer: Checkpointer | None = None
