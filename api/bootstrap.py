@@ -64,11 +64,12 @@ def open_ledger(config: LedgerConfig, clock: Clock = utc_now, *,
     missing database file, an unmigrated schema or a journal without its genesis is refused
     (`StoreError` `no_ledger`), so that a deleted file or a mistyped store URL never turns
     into a new, empty ledger whose replay and audit "pass" over nothing."""
+    operations = operation_set()
     if create:
         store = Store(config.store_url)
         if not store.is_migrated():
-            store.upgrade(operation_set())
-        return Ledger(store, operation_set(), clock)
+            store.upgrade(operations)
+        return Ledger(store, operations, clock)
     store = _existing_store(config)
     try:
         with store.read() as tx:
@@ -77,7 +78,7 @@ def open_ledger(config: LedgerConfig, clock: Clock = utc_now, *,
     except BaseException:
         store.dispose()
         raise
-    return Ledger(store, operation_set(), clock)
+    return Ledger(store, operations, clock)
 
 
 def _existing_store(config: LedgerConfig) -> Store:
@@ -238,14 +239,8 @@ def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | No
         return Checkpointer(ledger, key, policy)
 
     def anchoring() -> AnchoringWorker:
-        if chain is not None:
-            from anchoring.operator.worker import AnchoringWorker
-
-            reached, target = chain
-            return AnchoringWorker(ledger.store, lambda: reached, target,
-                                   operator=operator.address if operator else None,
-                                   reanchor=reanchor)
-        return anchoring_worker(ledger.store, data_dir, password, operator, reanchor=reanchor)
+        return anchoring_worker(ledger.store, data_dir, password, operator,
+                                reanchor=reanchor, chain=chain)
 
     deployed = chain is not None or (data_dir / CHAIN_FILE).exists()
     parts = Parts(ledger, operator.address if operator else None, checkpointer,
@@ -315,14 +310,22 @@ def local_owner(data_dir: Path, password: PasswordSource, say: Say) -> str:
 
 
 def anchoring_worker(store: Store, data_dir: Path, password: PasswordSource | None,
-                     operator: OperatorConfig | None, *, reanchor: bool = False) -> AnchoringWorker:
-    """A worker anchoring `store`'s checkpoints on the registry the data directory records."""
+                     operator: OperatorConfig | None, *, reanchor: bool = False,
+                     chain: tuple[Chain, AnchorTarget] | None = None) -> AnchoringWorker:
+    """A worker anchoring `store`'s checkpoints on `chain` (a chain reached and the registry
+    deployed on it), or else on the registry the data directory records."""
     from anchoring.operator.chain import ChainRecord, anchorer_account
     from anchoring.operator.worker import AnchoringWorker, AnchorTarget
 
-    record = ChainRecord.load(data_dir)
-    keystore = data_dir / record.anchorer_keystore if record.anchorer_keystore else None
-    anchorer = anchorer_account(keystore, password() if keystore and password else None)
-    return AnchoringWorker(store, lambda: recorded_chain(data_dir, record, anchorer),
-                           AnchorTarget.of(record),
+    connect: Callable[[], Chain]
+    if chain is not None:
+        reached, target = chain
+        connect = lambda: reached  # noqa: E731  (the chain is already reached)
+    else:
+        record = ChainRecord.load(data_dir)
+        keystore = data_dir / record.anchorer_keystore if record.anchorer_keystore else None
+        anchorer = anchorer_account(keystore, password() if keystore and password else None)
+        target = AnchorTarget.of(record)
+        connect = lambda: recorded_chain(data_dir, record, anchorer)  # noqa: E731
+    return AnchoringWorker(store, connect, target,
                            operator=operator.address if operator else None, reanchor=reanchor)

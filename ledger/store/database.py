@@ -62,6 +62,9 @@ class Store:
         # terminated backend) is replaced at checkout rather than lent out to fail
         self.engine: Engine = create_engine(url, pool_size=4, max_overflow=8,
                                             pool_pre_ping=True)
+        # what a failed connect raises: the pool gives the driver's own error, SQLAlchemy
+        # its wrapper where it wraps one
+        self._connect_errors = (DBAPIError, self.engine.dialect.loaded_dbapi.Error)
         self._local = threading.local()
         # the SQLite file whose log this process's WAL copy-back copies (None: nothing to copy)
         database = make_url(url).database if self.dialect == "sqlite" else None
@@ -116,7 +119,7 @@ class Store:
     def is_migrated(self) -> bool:
         try:
             return inspect(self.engine).has_table("journal_head")
-        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
+        except self._connect_errors as exc:
             raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
 
     # --- transactions -----------------------------------------------------------------------
@@ -164,9 +167,7 @@ class Store:
         for pause_s in (*RECONNECT_PAUSES_S, None):
             try:
                 raw, owns_kept = self._connection()
-            except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
-                # the server refused or did not answer a new connection (the pool raises the
-                # driver's own error, SQLAlchemy's when it wraps it)
+            except self._connect_errors as exc:  # refused, or no answer
                 if pause_s is None:
                     raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
                 time.sleep(pause_s)

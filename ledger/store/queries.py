@@ -125,7 +125,12 @@ def holdings(tx: SqlTransaction, *, account: str | None = None,
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = tx.all(f"SELECT account, batch, {', '.join(states)} FROM holdings {where} "
                   "ORDER BY account, batch", params)
-    return [Holding(r[0], r[1], *(int(v) for v in r[2:])) for r in rows if any(r[2:])]
+    return [holding_from_row(r) for r in rows if any(r[2:])]
+
+
+def holding_from_row(row: Any) -> Holding:
+    """(account, batch, then one column per state in LOT_STATES' order)."""
+    return Holding(row[0], row[1], *(int(v) for v in row[2:]))
 
 
 def lots(tx: SqlTransaction, *, batch: str | None = None, account: str | None = None,

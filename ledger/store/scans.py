@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Table
 
 from ledger.model import LOT_STATES
-from ledger.store.queries import Holding
+from ledger.store.queries import Holding, holding_from_row
 from ledger.store.sql import SqlTransaction
 
 
@@ -36,7 +36,7 @@ def table_rows(tx: SqlTransaction, table: Table) -> list[Any]:
 def all_holdings(tx: SqlTransaction) -> list[Holding]:
     """Every row of the holdings table, rows of zeros included, in no particular order."""
     states = [state.value for state in LOT_STATES]
-    return [Holding(r[0], r[1], *(int(v) for v in r[2:]))
+    return [holding_from_row(r)
             for r in tx.all(f"SELECT account, batch, {', '.join(states)} FROM holdings")]
 
 

@@ -342,7 +342,10 @@ def test_anchoring_stops_loudly_on_a_reset_node(data_dir: Path) -> None:
         cli(data_dir, "chain", "down")
 
 
-def test_the_chain_commands_name_the_variable_the_chain_reads() -> None:
-    from api import chain_cli
+def test_the_chain_commands_name_the_variable_and_file_the_chain_reads() -> None:
+    """Named twice so that a command's start imports no web3: the names must agree."""
+    from anchoring.operator.chain import CHAIN_FILE
+    from api import bootstrap, chain_cli
 
     assert chain_cli.ANCHORER_KEY_VARIABLE == ANCHORER_KEY_VARIABLE
+    assert bootstrap.CHAIN_FILE == CHAIN_FILE
