@@ -256,6 +256,11 @@ LOCAL_FUNDING_WEI = 10**21  # what a deployment gives the anchorer on the local 
 Say = Callable[[str], None]
 
 
+def chain_dir(data_dir: Path) -> Path:
+    """Where the managed anvil node keeps its state and log."""
+    return data_dir / "chain"
+
+
 def reach_chain(data_dir: Path, network: str, anchorer: LocalAccount | None, *,
                 fund: bool = False) -> Chain:
     """The chain `network` names: "anvil", the managed node in DATA_DIR/chain (with `fund`,
@@ -265,7 +270,7 @@ def reach_chain(data_dir: Path, network: str, anchorer: LocalAccount | None, *,
     if network == "anvil":
         from anchoring.operator.anvil import connect_anvil, set_balance
 
-        chain = connect_anvil(data_dir / "chain", anchorer)
+        chain = connect_anvil(chain_dir(data_dir), anchorer)
         if fund and anchorer is not None and \
                 chain.w3.eth.get_balance(anchorer.address) == 0:
             set_balance(chain, anchorer.address, LOCAL_FUNDING_WEI)

@@ -27,6 +27,7 @@ from api.bootstrap import (
     ANCHORER_KEYSTORE,
     OWNER_KEYSTORE,
     anchorer_key,
+    chain_dir,
     local_owner,
     reach_chain,
     recorded_chain,
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 # anchoring.operator.chain reads it; named here too so that this module's help text costs no
 # import of the chain stack (web3) at every command's start
 ANCHORER_KEY_VARIABLE = "CARBONLEDGER_ANCHORER_KEY"
-
-
-def _chain_dir(data_dir: Path) -> Path:
-    return data_dir / "chain"
 
 
 def _password() -> str:
@@ -81,7 +78,7 @@ def up(data_dir: Path) -> None:
     """Start the local anvil node; its chain persists in DATA_DIR/chain/anvil-state.json."""
     from anchoring.operator.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
 
-    node = AnvilNode(_chain_dir(data_dir))
+    node = AnvilNode(chain_dir(data_dir))
     already = node.running()
     try:
         running = already or node.start()
@@ -99,7 +96,7 @@ def down(data_dir: Path) -> None:
     from anchoring.operator.anvil import AnvilError, AnvilNode
 
     try:
-        stopped = AnvilNode(_chain_dir(data_dir)).stop()
+        stopped = AnvilNode(chain_dir(data_dir)).stop()
     except AnvilError as error:
         raise _fail(error) from error
     if stopped is None:
@@ -299,7 +296,7 @@ def status(data_dir: Path) -> None:
     from anchoring.operator.chain import ChainError, ChainRecord
     from anchoring.operator.contract import AnchorRegistryClient
 
-    running = AnvilNode(_chain_dir(data_dir)).running()
+    running = AnvilNode(chain_dir(data_dir)).running()
     click.echo(f"local anvil: {running.description if running else 'not running'}")
     record = ChainRecord.load_if_present(data_dir)
     if record is None:

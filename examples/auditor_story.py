@@ -50,6 +50,7 @@ from api.bootstrap import (
     LOCAL_FUNDING_WEI,
     OWNER_KEYSTORE,
     build,
+    chain_dir,
     registry_wallet,
 )
 from api.config import LedgerConfig, load_config
@@ -90,7 +91,7 @@ def _a_chain(data_dir: Path, password: str, say: Say) -> Iterator[_Chain]:
             "anvil with `make chain` for a local chain that persists.)")
         yield _Chain(embedded, embedded.w3, None)
         return
-    node = AnvilNode(data_dir / "chain")
+    node = AnvilNode(chain_dir(data_dir))
     running = node.start()
     try:
         anchorer = cast(LocalAccount, Account.from_key(new_private_key()))
