@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/se
 
     from anchoring.operator.chain import Chain, ChainRecord
     from anchoring.operator.worker import AnchoringWorker, AnchorTarget
+    from anchoring.witness.source import StoreSource
+    from anchoring.witness.witness import AttestFor, Witness
 
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
 
@@ -83,12 +85,18 @@ def open_ledger(config: LedgerConfig, clock: Clock = utc_now, *,
 
 def _existing_store(config: LedgerConfig) -> Store:
     """A store whose database exists and holds the ledger's schema; nothing is created."""
-    url = make_url(config.store_url)
+    return existing_store(config.store_url)
+
+
+def existing_store(store_url: str) -> Store:
+    """The store at `store_url` if its database exists and holds the ledger's schema; nothing
+    is created."""
+    url = make_url(store_url)
     if url.get_backend_name() == "sqlite":
         path = url.database
         if not path or path == ":memory:" or not Path(path).is_file():
             raise StoreError(StoreFailure.no_ledger, f"no database file {path}")
-    store = Store(config.store_url)
+    store = Store(store_url)
     try:
         migrated = store.is_migrated()
     except BaseException:
@@ -105,24 +113,25 @@ def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: 
                 store_url: str | None = None, scrypt_n: int | None = None,
                 clock: Clock = utc_now) -> tuple[LedgerConfig, Receipt]:
     """Create the data directory, the registry's encrypted key, the schema and the genesis.
-    The registry's id names its keystore file: it is checked before anything is written."""
-    if not ID_PATTERN.match(registry):
+    Every argument is checked before anything is written: the registry's id (it names its
+    keystore file), and the genesis instruction as a whole (`Rejected` if any field is bad)."""
+    if not ID_PATTERN.fullmatch(registry):
         raise Rejected(Reason.malformed_instruction,
                        f"registry {registry!r} is not a valid id (letters, digits . _ : -, at "
                        "most 64 characters, starting with a letter or digit)")
-    keystore = Path("keystores") / f"{registry}.json"
     private_key = new_private_key()
-    address = write_keystore(data_dir / keystore, private_key, password, scrypt_n=scrypt_n)
+    wallet = Wallet(private_key, make_domain(chain_id))
+    rules = load_rules_dir(rules_dir) if rules_dir else load_rules_dir()
+    genesis = new_instruction(operation_set(), "genesis", registry=registry,
+                              registryName=registry_name,
+                              registryKey=wallet.address, chainId=chain_id,
+                              rules=rules_document(rules),
+                              deadline=int(clock().timestamp()) + 600)
+    keystore = Path("keystores") / f"{registry}.json"
+    write_keystore(data_dir / keystore, private_key, password, scrypt_n=scrypt_n)
     config = LedgerConfig(store_url or default_store_url(data_dir), chain_id, registry,
                           str(keystore))
     ledger = open_ledger(config, clock, create=True)
-    rules = load_rules_dir(rules_dir) if rules_dir else load_rules_dir()
-    wallet = Wallet(private_key, make_domain(chain_id))
-    genesis = new_instruction(ledger.operations, "genesis", registry=registry,
-                              registryName=registry_name,
-                              registryKey=address, chainId=chain_id,
-                              rules=rules_document(rules),
-                              deadline=int(clock().timestamp()) + 600)
     receipt = ledger.submit(wallet.sign(genesis))
     create_operator_key(data_dir, password, scrypt_n=scrypt_n)
     config.save(data_dir)
@@ -188,7 +197,7 @@ def load_operator(data_dir: Path) -> OperatorConfig | None:
         document = json.loads(path.read_text())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{path} cannot be read as JSON ({exc}); restore it from a "
                           "backup") from exc
     return read_json_record(OperatorConfig, document, path)
@@ -334,3 +343,41 @@ def anchoring_worker(store: Store, data_dir: Path, password: PasswordSource | No
         connect = lambda: recorded_chain(data_dir, record, anchorer)  # noqa: E731
     return AnchoringWorker(store, connect, target,
                            operator=operator.address if operator else None, reanchor=reanchor)
+
+
+# --- witnesses (anchoring/witness/, `carbonledger witness ...`) ------------------------------
+
+def witness_source(source: str) -> StoreSource:
+    """The operator's journal a witness follows: a store URL (scheme://...), or a data
+    directory or a copy of one (its ledger.db, else the store its config.json names). The
+    database must exist and hold a ledger; the witness only reads it."""
+    from anchoring.witness.source import StoreSource
+    from api.config import load_config
+    from ledger.store.database import sqlite_url
+
+    if "://" in source:
+        return StoreSource(existing_store(source), "the operator's store")
+    directory = Path(source)
+    if not directory.is_dir():
+        raise StoreError(StoreFailure.no_ledger, f"{source} is neither a store URL nor a "
+                         "ledger's data directory")
+    database = directory / "ledger.db"
+    url = sqlite_url(database.resolve()) if database.is_file() else \
+        load_config(directory).store_url
+    return StoreSource(existing_store(url), f"the operator's journal in {directory}")
+
+
+def build_witness(directory: Path, password: PasswordSource, *,
+                  clock: Callable[[], int] | None = None,
+                  attest_for: AttestFor | None = None) -> Witness:
+    """The witness kept in `directory`, its keys read with `password`, replaying with the
+    modules this registry runs (MODULES)."""
+    import time
+
+    from anchoring.witness.identity import load_keys, load_witness
+    from anchoring.witness.witness import Witness
+
+    config = load_witness(directory)
+    keys = load_keys(directory, config, password())
+    return Witness(directory, config, keys, operation_set(),
+                   clock=clock or (lambda: int(time.time())), attest_for=attest_for)

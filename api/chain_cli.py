@@ -10,6 +10,10 @@
 ``embedded`` (py-evm in this process: EPHEMERAL, every output says so, nothing is recorded),
 or a JSON-RPC URL (Besu, Quorum, Geth, a public network). The anchorer's key comes from
 CARBONLEDGER_ANCHORER_KEY or from a keystore file, never from an argument.
+
+A failure is one line exiting with its class's code (api/exit_codes.py): a node that is down,
+a missing or broken chain.json or keystore, a registry not on the node are the environment (3);
+a chain that disagrees with the ledger (anchoring stopped) is a refusal (1).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from api.bootstrap import (
     recorded_chain,
 )
 from api.config import ConfigError, LedgerConfig, load_config
+from api.exit_codes import ExitCode, Failed, exit_code_of, failed, refused
 
 # web3 costs every command ~0.6 s to import: the chain modules are imported where used.
 if TYPE_CHECKING:
@@ -54,7 +59,8 @@ def _password() -> str:
 
 
 def _fail(error: Exception) -> click.ClickException:
-    return click.ClickException(str(error))
+    """`error` in one line, with its class's exit code (a refusal if it has none)."""
+    return failed(error) or refused(str(error))
 
 
 def _config(data_dir: Path) -> LedgerConfig:
@@ -120,17 +126,25 @@ def down(data_dir: Path) -> None:
                                  f"{ANCHORER_KEY_VARIABLE} takes precedence).")
 @click.option("--replace", is_flag=True,
               help="Deploy even though chain.json names a registry that is still on chain.")
+@click.option("--witness", "witnesses", multiple=True, metavar="ADDRESS",
+              help="A witness's attester address (`carbonledger witness key` prints it); "
+                   "repeat for each witness.")
+@click.option("--witness-threshold", type=click.IntRange(min=0), default=None,
+              help="How many witnesses must attest a checkpoint before it is anchored "
+                   "(default: all named; 0 without --witness).")
 @click.pass_obj
 def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: Path | None,
-           replace: bool) -> None:
-    """Deploy the AnchorRegistry and record it in DATA_DIR/chain.json."""
+           replace: bool, witnesses: tuple[str, ...], witness_threshold: int | None) -> None:
+    """Deploy the AnchorRegistry and record it in DATA_DIR/chain.json; with --witness, one
+    that anchors a checkpoint only with the attestations of k of those witnesses."""
     from eth_utils import to_checksum_address
 
     from anchoring.operator.chain import ChainError, ChainRecord, deploy_registry
 
     _config(data_dir)
+    witness_set, threshold = _witness_set(witnesses, witness_threshold)
     if network == "embedded":
-        _deploy_embedded(owner)
+        _deploy_embedded(owner, witness_set, threshold)
         return
     local = network == "anvil"
     if not local and not network.startswith(("http://", "https://")):
@@ -148,7 +162,8 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
         _refuse_overwrite(data_dir, target, replace)
         owner_address = to_checksum_address(owner) if owner \
             else local_owner(data_dir, _password, click.echo)
-        _, deployment = deploy_registry(target, owner=owner_address)
+        _, deployment = deploy_registry(target, owner=owner_address, witnesses=witness_set,
+                                        witness_threshold=threshold)
     except (ChainError, OSError) as error:
         raise _fail(error) from error
     record = ChainRecord(
@@ -156,16 +171,38 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
         deployment_block=deployment.block_number, deployment_tx=deployment.tx_hash,
         owner=deployment.owner, anchorer=deployment.anchorer,
         rpc_url=None if local else network,
-        anchorer_keystore=_relative(keystore, data_dir) if keystore_used else None)
+        anchorer_keystore=_relative(keystore, data_dir) if keystore_used else None,
+        witnesses=list(witness_set), witness_threshold=threshold)
     path = record.save(data_dir)
     click.echo(f"chain: {target.description}")
     click.echo(f"AnchorRegistry deployed at {deployment.registry} in block "
                f"{deployment.block_number} ({deployment.gas_used:,} gas)")
     click.echo(f"owner {deployment.owner}, anchorer {deployment.anchorer}")
+    if witness_set:
+        click.echo(f"anchors need {threshold} of {len(witness_set)} witnesses' attestations: "
+                   + ", ".join(witness_set))
     click.echo(f"recorded in {path}")
 
 
-def _deploy_embedded(owner: str | None) -> None:
+def _witness_set(witnesses: tuple[str, ...], threshold: int | None) -> tuple[list[str], int]:
+    """The witnesses' attester addresses, checksummed and in ascending order (the contract
+    takes them so), and k: a usage error if an address is bad, repeated, or k exceeds them."""
+    from eth_utils import is_address, to_checksum_address
+
+    for address in witnesses:
+        if not is_address(address):
+            raise click.BadParameter(f"{address!r} is not an address", param_hint="--witness")
+    unique = sorted({str(to_checksum_address(a)) for a in witnesses}, key=lambda a: int(a, 16))
+    if len(unique) != len(witnesses):
+        raise click.BadParameter("a witness is named twice", param_hint="--witness")
+    k = len(unique) if threshold is None else threshold
+    if k > len(unique) or (unique and k == 0):
+        raise click.BadParameter(f"between 1 and {len(unique)} witnesses" if unique
+                                 else "0 without --witness", param_hint="--witness-threshold")
+    return unique, k
+
+
+def _deploy_embedded(owner: str | None, witnesses: list[str], threshold: int) -> None:
     from eth_utils import to_checksum_address
 
     from anchoring.operator.chain import ChainError, EmbeddedChain, deploy_registry
@@ -174,7 +211,8 @@ def _deploy_embedded(owner: str | None) -> None:
     click.echo(f"chain: {target.description}")
     try:
         owner_address = to_checksum_address(owner) if owner else list(target.w3.eth.accounts)[1]
-        _, deployment = deploy_registry(target, owner=owner_address)
+        _, deployment = deploy_registry(target, owner=owner_address, witnesses=witnesses,
+                                        witness_threshold=threshold)
     except ChainError as error:
         raise _fail(error) from error
     click.echo(f"AnchorRegistry deployed at {deployment.registry} in block "
@@ -193,7 +231,7 @@ def _refuse_overwrite(data_dir: Path, target: Chain, replace: bool) -> None:
     if existing is None or replace or existing.chain_id != target.chain_id:
         return
     if target.w3.eth.get_code(to_checksum_address(existing.registry)):
-        raise click.ClickException(
+        raise refused(
             f"chain.json already names the registry {existing.registry} on chain "
             f"{existing.chain_id}, and it is still there: keep anchoring on it, or pass "
             "--replace to deploy a new one (its checkpoints are then anchored again with "
@@ -258,15 +296,21 @@ def anchor(data_dir: Path, follow: bool, poll_seconds: float, reanchor: bool) ->
             results = app.service.anchor()
             for result in results:
                 _say(result)
-            if not results:
+            waiting = app.service.waiting_for_witnesses
+            if waiting is not None:
+                number, kept, required = waiting
+                click.echo(f"checkpoint {number} waits for its witnesses: {kept} of the "
+                           f"{required} attestations the registry requires are stored; add "
+                           "them with `carbonledger cosignature add`, then run this again")
+            elif not results:
                 click.echo("nothing to anchor: every stored checkpoint is on chain")
         except AnchoringStopped as error:
             click.echo(f"ANCHORING STOPPED: {error}", err=True)
-            sys.exit(2)
+            sys.exit(exit_code_of(error) or ExitCode.REFUSED)
         except ChainError as error:
-            raise click.ClickException(f"{error}\nNothing is lost: the checkpoints wait in "
-                                       "the ledger; run this again when the chain is back") \
-                from error
+            raise Failed(f"{error}. Nothing is lost: the checkpoints wait in the ledger; run "
+                         "this again when the chain is back",
+                         exit_code_of(error) or ExitCode.REFUSED) from error
 
 
 def _say(result: AnchorResult) -> None:

@@ -1,7 +1,10 @@
 """The `carbonledger` command line: an adapter of the application service (api/service.py),
 which the composition root builds (`api.bootstrap.build`). Commands parse arguments, call the
 service and say what happened; they open no store and read no table themselves. `verify` is
-the auditor's: it needs no ledger at all, only the bundle, a trusted key and perhaps a node."""
+the auditor's: it needs no ledger at all, only the bundle, a trusted key and perhaps a node.
+
+Every failure is one line and exits with the code of its class (api/exit_codes.py: 1 refused,
+2 usage, 3 environment)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,6 @@ from typing import Any, TextIO
 
 import click
 
-from anchoring.auditor.errors import VerifyError
-from anchoring.operator.errors import OperatorError
 from api.bootstrap import (
     DEFAULT_CHAIN_ID,
     App,
@@ -24,26 +25,28 @@ from api.bootstrap import (
     upgrade_store,
 )
 from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
-from api.inputs import DocumentError, read_document
-from api.service import ServiceUnavailable
+from api.exit_codes import HELP, ExitCode, Failed, environment, failed, refused
+from api.inputs import MAX_DOCUMENT_CHARS, DocumentError, parse_document, read_document
 from ledger.errors import Rejected
-from ledger.instructions import ID_PATTERN
-from ledger.store.errors import StoreError
+from ledger.instructions import ID_PATTERN, check_text
 
 
 class _Commands(click.Group):
-    """Every command: a failure of the store is one line that says what to do, not a
-    traceback (a refusal is answered by each command in its own form)."""
+    """Every command: a failure of the store, the data directory's files, a key, the chain or
+    a check is one line that says what to do, never a traceback, and exits with its class's
+    code (api/exit_codes.py). A refusal a command answers in its own form exits 1 there."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (StoreError, ServiceUnavailable, ConfigError, OperatorError,
-                VerifyError) as failure:
-            raise click.ClickException(str(failure)) from failure
+        except Exception as failure:
+            answer = failed(failure)
+            if answer is None:
+                raise  # a bug: its traceback is what a report needs
+            raise answer from failure
 
 
-@click.group(cls=_Commands)
+@click.group(cls=_Commands, epilog=HELP)
 @click.option("--data-dir", default=None, help="Ledger data directory (default ./.carbonledger; "
               "or CARBONLEDGER_DATA_DIR).")
 @click.pass_context
@@ -61,7 +64,7 @@ def _config(data_dir: Path) -> LedgerConfig:
     try:
         return load_config(data_dir)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise environment(str(exc)) from exc
 
 
 def _app(data_dir: Path, **options: Any) -> App:
@@ -92,18 +95,24 @@ def init(data_dir: Path, registry_id: str, registry_name: str, chain_id: int,
          rules_dir: Path | None) -> None:
     """Create a ledger: data directory, registry key (encrypted keystore), schema, genesis."""
     if data_dir.exists() and not data_dir.is_dir():
-        raise click.ClickException(f"{data_dir} is a file: name a directory for the ledger")
+        raise click.BadParameter(f"{data_dir} is a file: name a directory for the ledger",
+                                 param_hint="--data-dir")
     if (data_dir / "config.json").exists():
-        raise click.ClickException(f"{data_dir} already holds a ledger")
-    if not ID_PATTERN.match(registry_id):
+        raise refused(f"{data_dir} already holds a ledger: name another --data-dir")
+    if not ID_PATTERN.fullmatch(registry_id):
         raise click.BadParameter("letters, digits and . _ : - only, at most 64 characters, "
                                  "starting with a letter or digit", param_hint="--registry-id")
+    try:
+        check_text("registry name", registry_name)
+    except Rejected as bad:
+        raise click.BadParameter(f"{bad.detail}: use printable text in Unicode NFC",
+                                 param_hint="--registry-name") from bad
     try:
         config, receipt = init_ledger(data_dir, registry=registry_id, registry_name=registry_name,
                                       password=_password(confirm=True), chain_id=chain_id,
                                       rules_dir=rules_dir)
-    except Rejected as refused:
-        raise click.ClickException(str(refused)) from refused
+    except Rejected as refusal:
+        raise refused(str(refusal)) from refusal
     click.echo(f"ledger created in {data_dir}: genesis entry {receipt.seq} "
                f"{receipt.entry_hash}; store {config.store_url}")
 
@@ -125,17 +134,26 @@ def upgrade(data_dir: Path) -> None:
 @click.argument("instruction", type=click.File("r"))
 @click.pass_obj
 def submit(data_dir: Path, instruction: TextIO) -> None:
-    """Submit a signed instruction (JSON file, or - for standard input); print the receipt."""
+    """Submit a signed instruction, or a JSON array of them applied in one transaction (JSON
+    file, or - for standard input); print the receipt of each, or why it was refused. A refused
+    instruction in an array refuses nothing else; the exit code is 1 if any was refused."""
     try:
         document = read_document(instruction)
     except DocumentError as exc:
-        raise click.ClickException(f"{exc}: submit one signed instruction") from exc
+        raise Failed(f"{exc}: submit one signed instruction, or an array of them",
+                     ExitCode.USAGE) from exc
     with _app(data_dir) as app:
+        if isinstance(document, list):
+            results = app.service.submit_many(document)
+            click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+            if any(isinstance(r, Rejected) for r in results):
+                sys.exit(ExitCode.REFUSED)
+            return
         try:
             receipt = app.service.submit(document)
-        except Rejected as refused:
-            click.echo(json.dumps(refused.as_dict(), indent=2), err=True)
-            sys.exit(1)
+        except Rejected as refusal:
+            click.echo(json.dumps(refusal.as_dict(), indent=2), err=True)
+            sys.exit(ExitCode.REFUSED)
     click.echo(json.dumps(receipt.as_dict(), indent=2))
 
 
@@ -144,17 +162,30 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
               help="Rebuild from the journal in a scratch database and compare.")
 @click.pass_obj
 def replay(data_dir: Path, check: bool) -> None:
-    """Rebuild every projection from the journal, re-verify every signature, compare."""
+    """Rebuild every projection from the journal, re-verify every signature, compare; and
+    hold every signed checkpoint to the journal (its signature by the ledger's operator key,
+    its marker's position, its log root from the entries' bytes, its time, which never goes
+    back). An empty journal or one shorter than its checkpoints say fails. Exit 1 on a
+    difference."""
     with _app(data_dir) as app:
         with click.progressbar(length=1, label="replaying") as bar:
             report = app.service.replay_check(_progress(bar))
         problems = app.service.check_invariants() if report.ok else []
     if report.ok and not problems:
-        click.echo(f"replay --check passed: {report.entries} entries, "
-                   f"{report.elapsed_s:.2f} s")
+        click.echo(f"replay --check passed: {report.entries} entries, {report.checkpoints} "
+                   f"signed checkpoints agree with them ({report.elapsed_s:.2f} s)")
+        _say_step_back(report.largest_step_back)
         return
     click.echo(f"replay --check FAILED: {report.first_difference or problems[0]}", err=True)
-    sys.exit(1)
+    sys.exit(ExitCode.REFUSED)
+
+
+def _say_step_back(step: tuple[int, float] | None) -> None:
+    """Times that go back are no discrepancy (writers' clocks differ), but worth a look."""
+    if step is not None:
+        click.echo(f"note: entry {step[0]} was accepted {step[1]:.3f} s before an earlier "
+                   "entry's time, the largest step back in the journal (writers' clocks "
+                   "differ; an entry after the last checkpoint is covered by no signature yet)")
 
 
 # --- checkpoints, proof bundles, the offline verifier and the audit (anchoring/) -------------
@@ -167,7 +198,7 @@ def _trusted_operator(data_dir: Path, option: str | None) -> tuple[str, str]:
         return option, "given with --operator-key"
     operator = load_operator(data_dir)
     if operator is None:
-        raise click.ClickException(
+        raise click.UsageError(
             "no trusted operator key: pass --operator-key ADDRESS, the key whose checkpoints "
             "you trust (or run inside the ledger's data directory to use its configured key)")
     return operator.address, f"the ledger's configured operator key, {data_dir / OPERATOR_FILE}"
@@ -185,8 +216,8 @@ def operator_key(data_dir: Path, create: bool) -> None:
         _config(data_dir)
         operator = create_operator_key(data_dir, _password(confirm=True))
     if operator is None:
-        raise click.ClickException(f"no operator key in {data_dir}: create one with "
-                                   "`carbonledger operator-key --create`")
+        raise environment(f"no operator key in {data_dir}: create one with "
+                          "`carbonledger operator-key --create`")
     click.echo(operator.address)
 
 
@@ -200,14 +231,9 @@ def operator_key(data_dir: Path, create: bool) -> None:
 def checkpoint(data_dir: Path, if_due: bool, every_entries: int, every_seconds: float) -> None:
     """Cut a checkpoint: append its marker, compute its log and state roots, sign it."""
     from anchoring.operator.checkpoints import CheckpointPolicy
-    from anchoring.operator.errors import CheckpointError
-    from custody.keystore import KeystoreError
 
     with _app(data_dir, policy=CheckpointPolicy(every_entries, every_seconds)) as app:
-        try:
-            cut = app.service.cut_checkpoint(if_due=if_due)
-        except (CheckpointError, KeystoreError) as exc:
-            raise click.ClickException(str(exc)) from exc
+        cut = app.service.cut_checkpoint(if_due=if_due)  # a failure: one line, by its class
     if cut is None:
         click.echo("no checkpoint due")
         return
@@ -237,15 +263,12 @@ def _emit_bundle(data_dir: Path, kind: str, *subject: Any, number: int | None = 
     """Make a bundle (the service checks it against the ledger's operator key before handing
     it out) and write it."""
     from anchoring.auditor.errors import VerificationFailed
-    from anchoring.operator.errors import CheckpointError
 
     with _app(data_dir) as app:
         try:
             bundle = app.service.prove(kind, *subject, checkpoint=number)
-        except CheckpointError as exc:
-            raise click.ClickException(str(exc)) from exc
         except VerificationFailed as exc:
-            raise click.ClickException(
+            raise refused(
                 f"the bundle does not verify against the operator key {app.service.operator}: "
                 f"{exc.reason}. The database may have been changed: run `carbonledger audit`"
             ) from exc
@@ -340,30 +363,51 @@ def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: Tex
 @click.option("--anchor-registry", default=None, metavar="ADDRESS",
               help="With --rpc: the AnchorRegistry you trust (default: the ledger's chain.json "
                    "when run inside its data directory, else the one the bundle names).")
+@click.option("--witness", "witness_vkeys", multiple=True, metavar="VKEY",
+              help="A witness you trust, by its vkey (repeatable): the checkpoint must carry "
+                   "its cosignature (`carbonledger witness key` prints a witness's vkey).")
+@click.option("--witness-threshold", type=click.IntRange(min=1), default=None, metavar="K",
+              help="With --witness: how many of the named witnesses must have cosigned "
+                   "(default: all of them).")
 @click.pass_obj
 def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
-                   rpc_url: str | None, anchor_registry: str | None) -> None:
+                   rpc_url: str | None, anchor_registry: str | None,
+                   witness_vkeys: tuple[str, ...], witness_threshold: int | None) -> None:
     """Check a proof bundle; say what it proves. Exit 1 when it does not hold, 2 when the
-    node given with --rpc cannot be reached."""
-    from anchoring.auditor.errors import VerificationFailed
-    from anchoring.auditor.verify import verify_bundle
+    bundle cannot be read, 3 when the node given with --rpc cannot be reached."""
+    from anchoring.auditor.errors import VerificationFailed, VerifyFailure
+    from anchoring.auditor.verify import read_bundle, verify_bundle
 
     if anchor_registry is not None and rpc_url is None:
         raise click.UsageError("--anchor-registry is checked on chain: give --rpc URL too")
+    witnesses = _trusted_witnesses(witness_vkeys, witness_threshold)
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     try:
-        document = read_document(bundle)
-    except DocumentError as exc:
-        raise _not_verified(f"the bundle cannot be read: {exc}") from exc
+        text = bundle.read(MAX_DOCUMENT_CHARS + 1)
+        document = read_bundle(text)  # strictly: a duplicate key is refused, not one chosen
+    except UnicodeDecodeError as exc:
+        raise _not_verified(f"the bundle cannot be read: {exc}", ExitCode.USAGE) from exc
+    except VerificationFailed as exc:
+        if exc.code is not VerifyFailure.not_a_bundle:  # JSON, but not the format's
+            raise _not_verified(f"({exc.code.name}) {exc.reason}") from exc
+        try:  # not JSON, too large or too deep: as any document the ledger reads
+            parse_document(text)
+        except DocumentError as unreadable:
+            raise _not_verified(f"the bundle cannot be read: {unreadable}",
+                                ExitCode.USAGE) from exc
+        raise _not_verified(f"the bundle cannot be read: {exc.reason}", ExitCode.USAGE) from exc
+    try:
+        verified = verify_bundle(document, trusted, witnesses=witnesses,
+                                 witness_threshold=witness_threshold)
+    except VerificationFailed as exc:
+        raise _not_verified(f"({exc.code.name}) {exc.reason}") from exc
     if rpc_url is not None:
         _verify_on_chain(data_dir, document, trusted, rpc_url, anchor_registry)
+        _say_witnessed(verified, len(witnesses))
         return
-    try:
-        verified = verify_bundle(document, trusted)
-    except VerificationFailed as exc:
-        raise _not_verified(exc.reason) from exc
     _say_verified(verified)
+    _say_witnessed(verified, len(witnesses))
     for claim in verified.anchors:
         anchor = claim.anchor
         if anchor is None:
@@ -377,10 +421,31 @@ def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
                        "confirm it on chain.")
 
 
-def _not_verified(reason: str) -> SystemExit:
+def _trusted_witnesses(vkeys: tuple[str, ...], threshold: int | None) -> list[Any]:
+    """The witnesses named with --witness, checked before anything is read."""
+    from anchoring.auditor.cosignature import CosignatureError, parse_vkey
+
+    if threshold is not None and threshold > len(set(vkeys)):
+        raise click.BadParameter(f"{threshold} of {len(set(vkeys))} named witnesses: name at "
+                                 "least as many --witness as the threshold",
+                                 param_hint="--witness-threshold")
+    try:
+        return [parse_vkey(vkey) for vkey in vkeys]
+    except CosignatureError as exc:
+        raise click.BadParameter(str(exc), param_hint="--witness") from exc
+
+
+def _say_witnessed(verified: Any, named: int) -> None:
+    if named:
+        names = ", ".join(c.witness.name for c in verified.cosigned_by)
+        click.echo(f"WITNESSED: the checkpoint is cosigned by {len(verified.cosigned_by)} of "
+                   f"the {named} witnesses trusted: {names}.")
+
+
+def _not_verified(reason: str, code: ExitCode = ExitCode.REFUSED) -> SystemExit:
     """Say why, and the exit to raise."""
     click.echo(f"NOT VERIFIED: {reason}", err=True)
-    return SystemExit(1)
+    return SystemExit(code)
 
 
 def _say_verified(verified: Any) -> None:
@@ -403,7 +468,7 @@ def _trusted_registry(data_dir: Path, option: str | None) -> tuple[str | None, i
     try:
         record = ChainRecord.load_if_present(data_dir)
     except ChainRecordError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise environment(str(exc)) from exc
     if record is not None:
         return record.registry, record.chain_id, \
             f"the ledger's registry, {data_dir / 'chain.json'}"
@@ -432,7 +497,7 @@ def _verify_on_chain(data_dir: Path, document: Any, trusted: str, rpc_url: str,
             from exc
     except ChainUnavailable as exc:
         click.echo(f"NOT CHECKED: {exc} (node {redact_url(rpc_url)})", err=True)
-        raise SystemExit(2) from exc
+        raise SystemExit(ExitCode.ENVIRONMENT) from exc
     _say_verified(result.verified)
     for claim, confirmed in zip(result.verified.anchors, result.confirmed, strict=True):
         assert claim.anchor is not None, "an anchor was confirmed"
@@ -453,12 +518,17 @@ def _verify_on_chain(data_dir: Path, document: Any, trusted: str, rpc_url: str,
 @click.option("--anchor-registry", default=None, metavar="ADDRESS",
               help="With --rpc: the AnchorRegistry to compare with (default: the ledger's "
                    "chain.json).")
+@click.option("--expect-checkpoint", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Checkpoint N is known to exist (from an earlier audit, a proof bundle, a "
+                   "report): fail if the journal's markers stop before it, even when the "
+                   "store's checkpoints were cut short with it.")
 @click.pass_obj
 def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
-                  anchor_registry: str | None) -> None:
+                  anchor_registry: str | None, expect_checkpoint: int | None) -> None:
     """Replay the journal, re-verify every signature, recompute every checkpoint (and, with
-    --rpc, compare each with its anchor). Exit 1 on a discrepancy, 2 when the node cannot be
-    reached."""
+    --rpc, compare each with its anchor). An empty journal, one shorter than its signed
+    checkpoints say, or (with --rpc) with fewer markers than the registry has checkpoints,
+    fails. Exit 1 on a discrepancy, 3 when the node cannot be reached."""
     from anchoring.audit import AnchoredRoots
     from anchoring.operator.chain import (
         AnchorNotConfirmed,
@@ -483,26 +553,28 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
         try:
             chain = read_registry(RpcChain(rpc_url, None).w3, address, chain_id=chain_id)
         except AnchorNotConfirmed as exc:
-            raise click.ClickException(f"cannot compare with the chain "
-                                       f"({exc.mismatch.value}): {exc}") from exc
+            raise refused(f"cannot compare with the chain ({exc.mismatch.value}): {exc}") \
+                from exc
         except ChainUnavailable as exc:
             click.echo(f"audit NOT STARTED: {exc} (node {redact_url(rpc_url)})", err=True)
-            raise SystemExit(2) from exc
+            raise SystemExit(ExitCode.ENVIRONMENT) from exc
         click.echo(f"comparing with the {chain.description} ({registry_source}), read from "
                    f"the node {redact_url(rpc_url)}")
     with _app(data_dir) as app:
         try:
             with click.progressbar(length=1, label="auditing") as bar:
-                report = app.service.audit(trusted, _progress(bar), chain=chain)
+                report = app.service.audit(trusted, _progress(bar), chain=chain,
+                                           expect_checkpoint=expect_checkpoint)
         except ChainUnavailable as exc:
             click.echo(f"audit NOT FINISHED: {exc}", err=True)
-            raise SystemExit(2) from exc
+            raise SystemExit(ExitCode.ENVIRONMENT) from exc
     if not report.ok:
         click.echo(f"audit FAILED: {report.first_discrepancy}", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.REFUSED)
     click.echo(f"audit passed: {report.entries} entries replayed and their signatures "
                f"re-verified, {report.checkpoints} signed checkpoints recomputed "
                f"({report.elapsed_s:.2f} s)")
+    _say_step_back(report.largest_step_back)
     if report.anchored is None:
         click.echo("not compared with the chain: add --rpc URL to compare every checkpoint "
                    "with its anchor")
@@ -512,5 +584,8 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
 
 
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
+from api.witness_cli import cosignature, witness  # noqa: E402  (likewise the witness's)
 
 main.add_command(chain)
+main.add_command(witness)
+main.add_command(cosignature)

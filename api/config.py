@@ -57,7 +57,7 @@ def load_config(data_dir: Path) -> LedgerConfig:
         raise ConfigError(f"no ledger in {data_dir}: run `carbonledger init` first") from exc
     except OSError as exc:
         raise ConfigError(f"{path} cannot be read: {exc.strerror}") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
     if os.environ.get("CARBONLEDGER_STORE_URL") and isinstance(document, dict):
         document["store_url"] = os.environ["CARBONLEDGER_STORE_URL"]

@@ -37,6 +37,24 @@ def parse_document(text: str) -> Any:
         if deepest > MAX_NESTING:
             raise DocumentError(f"the document nests deeper than {MAX_NESTING} levels")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object_without_duplicates)
+    except DuplicateKey as exc:
+        raise DocumentError(f"the key {exc} appears twice in one object: a document must "
+                            "say each thing once") from exc
     except ValueError as exc:
         raise DocumentError(f"not JSON: {exc}") from exc
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice (RFC 8259 leaves its meaning open)."""
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would keep the last value silently; what a signer saw and what the ledger
+    # reads must not depend on which value a parser keeps
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(json.dumps(key))
+        found[key] = value
+    return found

@@ -22,7 +22,7 @@ from ledger.errors import Rejected
 from ledger.journal import Receipt
 from ledger.model import Account, Batch, Lot, Participant, SigningKey
 from ledger.modules import OperationSet
-from ledger.replay import Progress, ReplayReport, replay_check
+from ledger.replay import Progress, ReplayReport
 from ledger.store import queries
 from ledger.store.database import Store
 from ledger.store.queries import Holding, JournalEntry
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     # The chain stack (web3) costs a command ~0.3 s to import: it is imported by the commands
     # that reach a chain, when they run, not by every command that starts.
     from anchoring.audit import AuditReport
+    from anchoring.auditor.cosignature import WitnessKey
     from anchoring.auditor.verify import Verified
     from anchoring.operator.bundles import Prover
     from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
@@ -85,6 +86,9 @@ class LedgerService:
         self._parts = parts
         self._checkpointer: Checkpointer | None = None
         self._prover: Prover | None = None
+        self.waiting_for_witnesses: tuple[int, int, int] | None = None
+        """After `anchor`: (checkpoint, attestations kept, attestations the registry requires)
+        when the next checkpoint waits for its witnesses; None when nothing waits for them."""
 
     @property
     def ledger(self) -> Ledger:
@@ -131,7 +135,10 @@ class LedgerService:
         if self._parts.anchoring is None:
             raise ServiceUnavailable("no chain is configured to anchor on: deploy a registry "
                                      "with `carbonledger chain deploy`")
-        return self._parts.anchoring().anchor_pending()
+        worker = self._parts.anchoring()
+        anchored = worker.anchor_pending()
+        self.waiting_for_witnesses = worker.waiting_for_witnesses
+        return anchored
 
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
         """A proof bundle (docs/proof-format.md) of `kind`: entry SEQ, lot ID, holding ACCOUNT
@@ -162,16 +169,41 @@ class LedgerService:
         return verify_bundle(bundle, operator, tuple(self.operations.bundle_kinds.values()))
 
     def audit(self, trusted_operator: str | None = None, progress: Progress | None = None,
-              *, chain: Any = None) -> AuditReport:
+              *, chain: Any = None, expect_checkpoint: int | None = None) -> AuditReport:
         """Replay the whole journal and recompute every signed checkpoint (and compare each
-        with its anchor when `chain` reads the registry)."""
+        with its anchor when `chain` reads the registry); with `expect_checkpoint`, a journal
+        whose markers stop before that checkpoint fails."""
         operator = trusted_operator or self.operator
         if operator is None:
             raise ServiceUnavailable("no trusted operator key: name the key whose checkpoints "
                                      "you trust")
         from anchoring.audit import audit
 
-        return audit(self.store, self.operations, operator, progress, chain=chain)
+        return audit(self.store, self.operations, operator, progress, chain=chain,
+                     expect_checkpoint=expect_checkpoint)
+
+    def add_cosignatures(self, note: str, witnesses: Sequence[WitnessKey]) -> list[Any]:
+        """Keep the cosignatures by `witnesses` on a checkpoint note a witness handed back,
+        once the note is shown to be this ledger's signed checkpoint and each cosignature
+        verifies (anchoring.operator.cosignatures); the new ones are returned. Bundles carry
+        them from then on."""
+        from anchoring.operator.cosignatures import accept_cosigned_note
+
+        operator = self.operator
+        if operator is None:
+            raise ServiceUnavailable("no operator key is configured: the checkpoints a "
+                                     "cosignature is for cannot be checked")
+        with self.store.write() as tx:
+            return accept_cosigned_note(tx, note, witnesses, operator)
+
+    def add_attestation(self, document: Any) -> tuple[int, str, bool]:
+        """Keep a witness's on-chain attestation of a checkpoint, once its signature is
+        checked: (checkpoint, attester, whether it was new). The anchoring worker hands the
+        registry those it requires."""
+        from anchoring.operator.cosignatures import accept_attestation
+
+        with self.store.write() as tx:
+            return accept_attestation(tx, document)
 
     def check_invariants(self) -> list[str]:
         """What must always hold, of the core and of every module: each violation found, in
@@ -180,8 +212,16 @@ class LedgerService:
         return self.operations.check_invariants(self.store)
 
     def replay_check(self, progress: Progress | None = None) -> ReplayReport:
-        """Rebuild every projection from the journal in a scratch store and compare."""
-        return replay_check(self.store, self.operations, progress=progress)
+        """Rebuild every projection from the journal in a scratch store and compare; and hold
+        every signed checkpoint stored to the journal (ledger.replay composed with
+        anchoring.audit.replay_against_checkpoints: the ledger imports nothing of anchoring)."""
+        from anchoring.audit import replay_against_checkpoints
+
+        if self.operator is None and self.checkpoints():
+            raise ServiceUnavailable("no operator key is configured to check the signed "
+                                     "checkpoints against: restore operator.json, or run "
+                                     "`carbonledger audit --operator-key ADDRESS`")
+        return replay_against_checkpoints(self.store, self.operations, self.operator, progress)
 
     # --- queries ------------------------------------------------------------------------
 

@@ -13,6 +13,11 @@ zero bytes in the calldata, which are as rare in these hashes as in any).
 For each anchor the receipt's gasUsed is printed with the calldata's part of it, Prague's
 EIP-7623 calldata floor (a receipt shows the floor when it is higher than the execution cost),
 and the gas of the proof checks alone measured inside the EVM with gasleft().
+
+Then the same extension (1,000 -> 2,000 entries) on registries deployed with 1, 2, 3 and 5
+witnesses, each requiring all of them: anchorWitnessed() with that many EIP-712 attestations
+(65 bytes of calldata, one ecrecover and one cold witness-set read each), beside anchor() on a
+registry without witnesses, and what each witness adds.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ from anchoring.operator.contract import (
     AnchoredCheckpoint,
     AnchorRegistryClient,
     anchor_proof,
+    attestation_digest,
     load_artifact,
     marker_leaf_hash,
 )
+from custody.signatures import address_of, unsafe_sign_digest
 
 EXTENSIONS = [
     (1_000, 2_000),
@@ -47,6 +54,8 @@ EXTENSIONS = [
     ((1 << 63) - 1, (1 << 64) - 1),  # the longest proofs uint64 sizes allow (65 + 62 hashes)
 ]
 BUDGET_GAS = 80_000
+WITNESS_COUNTS = (0, 1, 2, 3, 5)
+WITNESSED_EXTENSION = (1_000, 2_000)
 FILLER_LEAF = merkle.leaf_hash(b'{"filler":true}')
 
 
@@ -122,14 +131,17 @@ class Bench:
         assert address is not None
         return self.w3.eth.contract(address=address, abi=abi)
 
-    def anchors(self, previous_size: int, size: int) -> Figures:
-        """Deploys a registry, anchors checkpoint 1 at previous_size and 2 at size."""
+    def anchors(self, previous_size: int, size: int, witnesses: int = 0) -> Figures:
+        """Deploys a registry, anchors checkpoint 1 at previous_size and 2 at size. With
+        `witnesses`, the registry requires that many witnesses' attestations, and gets them."""
+        keys = [(0xA77E57 + n).to_bytes(32, "big") for n in range(witnesses)]
         registry, deployment = AnchorRegistryClient.deploy(
-            self.w3, owner=self.owner, anchorer=self.anchorer, sender=self.owner
+            self.w3, owner=self.owner, anchorer=self.anchorer, sender=self.owner,
+            witnesses=[address_of(key) for key in keys], witness_threshold=witnesses,
         )
         log = UniformLog()
-        first = self._anchor(registry, log, None, 1, previous_size)
-        second = self._anchor(registry, log, first, 2, size)
+        first = self._anchor(registry, log, None, 1, previous_size, keys)
+        second = self._anchor(registry, log, first, 2, size, keys)
         assert registry.latest_size() == size
         return Figures(deployment["gasUsed"], first[2], second[2])
 
@@ -140,6 +152,7 @@ class Bench:
         previous: tuple[AnchoredCheckpoint, TxReceipt, AnchorGas] | None,
         number: int,
         size: int,
+        witness_keys: list[bytes],
     ) -> tuple[AnchoredCheckpoint, TxReceipt, AnchorGas]:
         log.set_leaf(size - 1, marker_leaf_hash(number, size - 1))
         checkpoint = AnchoredCheckpoint(
@@ -148,8 +161,14 @@ class Bench:
         previous_checkpoint = previous[0] if previous else None
         previous_size = previous_checkpoint.size if previous_checkpoint else 0
         proof = anchor_proof(log, previous_size, size)
+        attestations = None
+        if witness_keys:
+            digest = attestation_digest(self.w3.eth.chain_id, registry.address, checkpoint)
+            attestations = {address_of(key): unsafe_sign_digest(key, digest)
+                            for key in witness_keys}
         receipt = registry.anchor(
-            checkpoint, proof, previous=previous_checkpoint, sender=self.anchorer
+            checkpoint, proof, previous=previous_checkpoint, sender=self.anchorer,
+            attestations=attestations,
         )
         check_gas = None
         if previous_checkpoint:
@@ -225,6 +244,18 @@ def main() -> None:
         if previous_size in (1_000, 1_000_000) and figures.extension.gas_used > BUDGET_GAS:
             budget_failures.append(figures.extension.label)
     print(f"{'deployment':<48} {deployment_gas:>9,} gas")
+    print(f"witnesses, anchor {_count(WITNESSED_EXTENSION[0])} -> "
+          f"{_count(WITNESSED_EXTENSION[1])} entries, every witness required:")
+    baseline = None
+    for count in WITNESS_COUNTS:
+        extension = bench.anchors(*WITNESSED_EXTENSION, witnesses=count).extension
+        baseline = extension.gas_used if baseline is None else baseline
+        added = extension.gas_used - baseline
+        per_witness = f", {added // count:,} per witness" if count else ""
+        call = "anchorWitnessed" if count else "anchor (no witnesses)"
+        print(f"  {count} witness{'es' if count != 1 else '':<2} {call:<24} "
+              f"{extension.gas_used:>9,} gas  (+{added:,}{per_witness}; calldata "
+              f"{extension.calldata_gas:,})")
     new_holder, existing_holder = bench.token_transfers()
     print(f"{'MinimalToken.transfer to a new holder':<48} {new_holder:>9,} gas")
     print(f"{'MinimalToken.transfer to an existing holder':<48} {existing_holder:>9,} gas")

@@ -40,9 +40,15 @@ def write_keystore(
 def read_keystore(path: Path, password: str) -> bytes:
     try:
         document = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise KeystoreError(f"cannot read keystore {path}: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("crypto"), dict):
+        raise KeystoreError(f"{path} is not a keystore (an encrypted key file, Web3 Secret "
+                            "Storage v3): restore it from your backup")
     try:
         return bytes(Account.decrypt(document, password))
     except ValueError as exc:
         raise KeystoreError(f"cannot decrypt keystore {path}: wrong password?") from exc
+    except (KeyError, TypeError) as exc:  # a field missing or of the wrong type
+        raise KeystoreError(f"{path} is not a valid keystore ({exc}): restore it from your "
+                            "backup") from exc

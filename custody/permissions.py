@@ -18,6 +18,8 @@ OPERATION_ROLES: dict[str, frozenset[str]] = {
     # A participant manages its own keys; the registry may also do it (onboarding, a lost key).
     "register_key": frozenset({REGISTRY} | HOLDING_ROLES | {"verifier", "auditor"}),
     "revoke_key": frozenset({REGISTRY} | HOLDING_ROLES | {"verifier", "auditor"}),
+    # signed by the key it retires, whoever holds it
+    "rotate_key": frozenset({REGISTRY} | HOLDING_ROLES | {"verifier", "auditor"}),
     "open_account": frozenset({REGISTRY}),
     "freeze_account": frozenset({REGISTRY}),
     "unfreeze_account": frozenset({REGISTRY}),

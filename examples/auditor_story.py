@@ -180,8 +180,9 @@ def _anchor_and_audit(service: LedgerService, data_dir: Path, config: LedgerConf
     if report.ok:
         raise AuditorStoryError("the audit passed a tampered database")
     say(f"e. In a copy of the database an insider back-dates Baowu's retirement (entry {seq}) "
-        "by one second and fixes the row's hash, so the entry replays cleanly. The audit "
-        f"against the chain catches it:\n   audit FAILED: {report.first_discrepancy}.")
+        "by one second and fixes the row's hash. No entry is ever accepted before the one "
+        "ahead of it, so the replay rebuilds it at another time, and the audit names it:\n"
+        f"   audit FAILED: {report.first_discrepancy}.")
 
 
 def _where(result: AnchorResult) -> str:

@@ -16,6 +16,9 @@ from typing import Any
 
 import orjson
 
+from anchoring.auditor import jcs
+from anchoring.auditor.errors import VerificationFailed
+
 MAX_SAFE_INTEGER = (1 << 53) - 1
 
 
@@ -58,6 +61,20 @@ def _check_subset(value: Any) -> None:
             raise NotCanonicalizable(f"integer {value} is outside ±(2^53-1)")
     else:
         raise NotCanonicalizable(f"{type(value).__name__} is not allowed in journal documents")
+
+
+def parse_canonical(data: bytes) -> Any:
+    """The value of RFC 8785 bytes, strictly: the reverse of `canonical_json`, refusing
+    (NotCanonicalizable) bytes that are not UTF-8, not JSON of the subset (a duplicate key, a
+    number that is not a safe integer) or not exactly the canonical form of their value —
+    keys in UTF-16 code-unit order, as RFC 8785 sorts them. The offline verifier reads entries
+    and records with the same parser (anchoring.auditor.jcs)."""
+    try:
+        return jcs.parse_canonical(data.decode("utf-8"), "the document")
+    except UnicodeDecodeError as exc:
+        raise NotCanonicalizable(f"not UTF-8: {exc}") from exc
+    except VerificationFailed as exc:
+        raise NotCanonicalizable(f"({exc.code.name}) {exc.reason}") from exc
 
 
 def leaf_hash(entry_bytes: bytes) -> bytes:

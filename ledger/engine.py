@@ -16,13 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from custody.eip712 import Domain
 from custody.signatures import SignatureError, recover_address_bytes, to_checksum_address
-from ledger.clock import Clock, format_time, utc_now
+from ledger.clock import Clock, format_time, parse_time, utc_now
 from ledger.effects import Changes, LotIds
 from ledger.errors import Reason, Rejected, require
-from ledger.instructions import SignedInstruction, make_domain
+from ledger.formats import strict_admission
+from ledger.instructions import MAX_NONCE_STEP, SignedInstruction, make_domain
 from ledger.journal import Receipt, body_hash, make_entry, make_marker, receipt_of
 from ledger.model import LotState, SigningKey
 from ledger.modules import OperationSet
@@ -62,17 +64,19 @@ class Ledger:
 
     def submit_many(self, submission: Sequence[SignedInstruction]) -> list[Result]:
         """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
-        domain = self._domain_for(submission)
-        verified = [self._verify_signatures(signed, domain) for signed in submission]
-        reads = _read_ahead([s for s, v in zip(submission, verified, strict=True)
-                             if not isinstance(v, Rejected)], self.operations)
+        admitted = [self._admit(signed) for signed in submission]
+        domain = self._domain_for([s for s in admitted if not isinstance(s, Rejected)])
+        checked = [s if isinstance(s, Rejected) else self._verify_signatures(s, domain) or s
+                   for s in admitted]
+        reads = _read_ahead([s for s in checked if not isinstance(s, Rejected)],
+                            self.operations)
         with self.store.write(reads) as tx:
             ws = WorkingSet(tx, tx.head, tx.checkpoint)
             ws.absorb(reads, tx.read_ahead)
             results: list[Result] = []
-            for signed, check in zip(submission, verified, strict=True):
-                if isinstance(check, Rejected):
-                    results.append(check)
+            for signed in checked:
+                if isinstance(signed, Rejected):
+                    results.append(signed)
                     continue
                 try:
                     results.append(self._apply(ws, tx, signed))
@@ -97,12 +101,52 @@ class Ledger:
         ws = WorkingSet(tx, tx.head, tx.checkpoint)
         number, seq = ws.checkpoint + 1, ws.head + 1
         ws.checkpoint = number
-        ws.append(make_marker(seq, number, format_time(self.clock())))
+        marker = make_marker(seq, number, format_time(self._now(tx.head_time)))
+        ws.append(marker)
         tx.flush(ws)
-        tx.head, tx.checkpoint = seq, number
+        tx.head, tx.checkpoint, tx.head_time = seq, number, marker.accepted_at
         return number, seq + 1
 
+    def _now(self, latest: str | None) -> datetime:
+        """The time to accept the next entry at: the clock's, but never before the entry at
+        the head (format 2 on). Writers in several processes or on several hosts read clocks
+        that disagree by milliseconds, or more; a journal's times must still never go
+        backwards, or a checkpoint's time would precede what it covers. Format 1 entries took
+        the clock as it was, and replay rebuilds them so."""
+        now = self.clock()
+        if latest is not None and strict_admission():
+            head_time = parse_time(latest)
+            if now < head_time:
+                return head_time
+        return now
+
+    def reexecute(self, ws: WorkingSet, tx: SqlTransaction, signed: SignedInstruction,
+                  domain: Domain) -> Receipt:
+        """Verify `signed`'s signatures and apply it in `ws` at this ledger's clock, as a
+        submission would; raise `Rejected` if refused. The checkpointer re-executes the
+        journal's entries this way against the previous checkpoint's state
+        (anchoring.operator.transition): the same code paths, not a second copy of the rules."""
+        refused = self._verify_signatures(signed, domain)
+        if refused is not None:
+            raise refused
+        return self._apply(ws, tx, signed)
+
     # --- the stages -------------------------------------------------------------------------
+
+    def _admit(self, signed: SignedInstruction) -> SignedInstruction | Rejected:
+        """One way in: every instruction passes the same stateless validation, however it was
+        built. The engine parses its JSON form again with this ledger's operation set, so an
+        `Instruction` made by hand (or changed with dataclasses.replace) is held to the same
+        rules as one read from a file — and what the engine journals, its replay accepts."""
+        try:
+            document = signed.as_json()
+        except (AttributeError, TypeError, ValueError) as exc:
+            return Rejected(Reason.malformed_instruction,
+                            f"not a signed instruction ({type(exc).__name__}: {exc})")
+        try:
+            return self.operations.parse_signed(document)
+        except Rejected as refused:
+            return refused
 
     def _domain_for(self, submission: Sequence[SignedInstruction]) -> Domain | Rejected:
         """The ledger's domain; for a submission that starts a ledger, the one its genesis
@@ -149,7 +193,7 @@ class Ledger:
                 tx.journal_row(record.seq)
             assert row is not None
             return receipt_of(row, duplicate=True)
-        now = self.clock()
+        now = self._now(ws.entries[-1].accepted_at if ws.entries else tx.head_time)
         require(now.timestamp() <= ins.deadline, Reason.deadline_expired,
                 f"deadline {ins.deadline}, now {int(now.timestamp())}")
         seq = ws.head + 1
@@ -183,6 +227,10 @@ def _authorize(ws: WorkingSet, signed: SignedInstruction,
         assert key is not None
         require(not key.revoked, Reason.key_revoked, approval.signer)
         require(approval.nonce > key.last_nonce, Reason.stale_nonce,
+                f"{approval.signer} used nonce {key.last_nonce}, got {approval.nonce}")
+        # one instruction must not use up a key's nonces (format 2 on)
+        require(approval.nonce - key.last_nonce <= MAX_NONCE_STEP or not strict_admission(),
+                Reason.nonce_out_of_range,
                 f"{approval.signer} used nonce {key.last_nonce}, got {approval.nonce}")
         participant = ws.participants.get(key.participant)
         assert participant is not None, "a key belongs to a registered participant"

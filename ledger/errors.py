@@ -31,6 +31,10 @@ class Reason(ReasonCode):
     serial_range_mismatch = ("the quantity does not match the length of the serial range", False)
     same_account = ("the source and destination accounts are the same", False)
     invalid_rules = ("the scheme rules document is not valid", False)
+    invalid_text = ("a text field holds a lone surrogate, a control or bidi-override character, "
+                    "or text not in Unicode NFC; normalize it (NFC) and remove those characters",
+                    False)
+    invalid_date = ("a date is not a real calendar date YYYY-MM-DD", False)
     # signatures and authority
     deadline_expired = ("the instruction's deadline has passed; sign a new one", False)
     bad_signature = ("a signature does not match the instruction and its claimed signer", False)
@@ -38,6 +42,8 @@ class Reason(ReasonCode):
     unregistered_key = ("a signing key is not registered to any participant", True)
     key_revoked = ("a signing key has been revoked", False)
     stale_nonce = ("a signer's nonce is not greater than its last used nonce", False)
+    nonce_out_of_range = ("a signer's nonce is more than 2^42 beyond its last used nonce; "
+                          "count nonces up from the last one", False)
     instruction_id_reused = ("this instruction id was used for a different instruction", False)
     role_not_permitted = ("the signer's role may not perform this operation", False)
     not_account_holder = ("the instruction is not signed by the account's holder", False)
@@ -49,6 +55,8 @@ class Reason(ReasonCode):
     participant_exists = ("a participant with this id already exists", False)
     key_exists = ("this signing key is already registered", False)
     unknown_key = ("this signing key is not registered to the participant", False)
+    last_registry_key = ("the registry's last active key cannot be revoked; register another "
+                         "key first, or rotate this one with rotate_key", False)
     unknown_account = ("no account has this id", True)
     account_exists = ("an account with this id already exists", False)
     account_type_not_for_role = ("this participant's role may not own this type of account", False)

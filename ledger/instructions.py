@@ -13,13 +13,16 @@ fields relate. The operation handlers check it against the stored state.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 from custody.eip712 import Domain, StructType, TypedDataError, signing_digest
 from custody.signatures import address_of, to_checksum_address, unsafe_sign_digest
 from ledger.errors import Reason, Rejected
+from ledger.formats import strict_admission
 from ledger.model import MAX_QUANTITY, AccountType, Issuance, Kind, Role
 from ledger.payloads import (
     Cancel,
@@ -32,6 +35,7 @@ from ledger.payloads import (
     RegisterParticipant,
     Retire,
     RevokeKey,
+    RotateKey,
     SetSchemeRules,
     Transfer,
     UnfreezeAccount,
@@ -43,8 +47,20 @@ MAX_APPROVALS = 8
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+STRICT_DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits, nothing after
 MAX_TEXT_CHARS = 2000
 MAX_RULES_CHARS = 100_000
+MAX_NONCE = (1 << 53) - 1  # within JSON's exact integers, as every number on the wire
+MAX_NONCE_STEP = 1 << 42  # how far beyond its last a nonce may be (ledger.engine): room for a
+#                           nonce in milliseconds since 1970 until 2109, yet no single
+#                           instruction can use up a key's nonces
+
+# Characters no text field may hold (format 2 on): controls (category Cc) could rewrite an
+# operator's terminal, and bidi overrides make a name read differently from its bytes
+# (CVE-2021-42574, "Trojan Source").
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
+JSON_WHITESPACE_CONTROLS = frozenset("\t\n\r")
 
 HEADER_FIELDS: tuple[tuple[str, str], ...] = (
     ("instructionId", "bytes32"),
@@ -113,6 +129,8 @@ CORE_SCHEMAS: dict[str, OpSchema] = {
                 ("key", "address", "address")),
         _schema("revoke_key", "RevokeKey", RevokeKey, ("participant", "string", "id"),
                 ("key", "address", "address")),
+        _schema("rotate_key", "RotateKey", RotateKey, ("participant", "string", "id"),
+                ("oldKey", "address", "address"), ("newKey", "address", "address")),
         _schema("open_account", "OpenAccount", OpenAccount, ("account", "string", "id"),
                 ("participant", "string", "id"), ("accountType", "string", "AccountType")),
         _schema("freeze_account", "FreezeAccount", FreezeAccount, ("account", "string", "id"),
@@ -269,21 +287,31 @@ def parse_instruction(document: Mapping[str, Any], operations: Operations) -> In
 
 def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
     check = spec.check
-    if spec.eip712_type == "string" and not isinstance(value, str):
-        raise _malformed(f"{spec.name} must be a string")
+    if spec.eip712_type == "string":
+        if not isinstance(value, str):
+            raise _malformed(f"{spec.name} must be a string")
+        _require_encodable(spec.name, value)
     if check == "id":
-        if not ID_PATTERN.match(value):
+        # `match` let a trailing newline through ("$" matches before one); format 2 holds the
+        # whole value to the pattern
+        if not (ID_PATTERN.fullmatch(value) if strict_admission() else ID_PATTERN.match(value)):
             raise _malformed(f"{spec.name} {value!r} is not a valid id (letters, digits . _ : -, "
                              "at most 64 characters, starting with a letter or digit)")
     elif check == "text":
         if len(value) > MAX_TEXT_CHARS:
             raise _malformed(f"{spec.name} is longer than {MAX_TEXT_CHARS} characters")
+        if strict_admission():
+            check_text(spec.name, value)
     elif check == "json":
         if len(value) > MAX_RULES_CHARS:
             raise _malformed(f"{spec.name} is longer than {MAX_RULES_CHARS} characters")
+        if strict_admission():
+            check_text(spec.name, value, allowed_controls=JSON_WHITESPACE_CONTROLS)
     elif check == "date":
         if value and not DATE_PATTERN.match(value):
             raise _malformed(f"{spec.name} must be a date YYYY-MM-DD or empty")
+        if value and strict_admission():
+            check_date(spec.name, value)
     elif check == "address":
         return _checksum(value, spec.name)
     elif check in operations.field_checks:
@@ -307,12 +335,50 @@ def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
     return value
 
 
+def check_text(name: str, value: str, allowed_controls: frozenset[str] = frozenset()) -> None:
+    """Text as format 2 admits it: in Unicode NFC, without control characters (but
+    `allowed_controls`) or bidi overrides; `Rejected(invalid_text)` naming the first found.
+    Refused rather than repaired: the signature covers the bytes as they were sent."""
+    if value.isascii():
+        bad = next((c for c in value if (c < " " or c == "\x7f") and c not in allowed_controls),
+                   None)
+    else:
+        bad = next((c for c in value if c in BIDI_CONTROLS or (
+            unicodedata.category(c) == "Cc" and c not in allowed_controls)), None)
+        if bad is None and not unicodedata.is_normalized("NFC", value):
+            raise Rejected(Reason.invalid_text, f"{name} is not in Unicode NFC")
+    if bad is not None:
+        raise Rejected(Reason.invalid_text, f"{name} holds the character U+{ord(bad):04X}")
+
+
+def check_date(name: str, value: str) -> None:
+    """A real calendar date (2024-02-29, never 2024-02-31); `Rejected(invalid_date)` if not."""
+    if not STRICT_DATE_PATTERN.fullmatch(value):
+        raise Rejected(Reason.invalid_date, f"{name} {value!r}")
+    try:
+        date.fromisoformat(value)
+    except ValueError as exc:
+        raise Rejected(Reason.invalid_date, f"{name} {value!r}") from exc
+
+
+def _require_encodable(name: str, value: str) -> None:
+    """Every string must be valid Unicode text: a lone surrogate (which JSON's \\ud800 escape
+    can carry) has no UTF-8 form, so it could be neither hashed nor journaled. Refused in every
+    format: no entry could ever hold one."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise Rejected(Reason.invalid_text,
+                           f"{name} holds a lone surrogate U+{ord(value[exc.start]):04X}") from exc
+
+
 def _parse_approval(document: Any) -> Approval:
     if not isinstance(document, Mapping) or set(document) != {"signer", "nonce", "signature"}:
         raise _malformed("an approval is {signer, nonce, signature}")
     nonce = document["nonce"]
-    if not _is_int(nonce) or not 0 < nonce <= MAX_QUANTITY:
-        raise _malformed("nonce must be a positive integer")
+    if not _is_int(nonce) or not 0 < nonce <= MAX_NONCE:
+        raise _malformed(f"nonce must be an integer from 1 to {MAX_NONCE}")
     return Approval(
         _checksum(document["signer"], "signer"), nonce,
         _hex_bytes(document["signature"], 65, "signature"),

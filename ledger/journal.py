@@ -11,13 +11,18 @@ and a new golden vector (tests/vectors/formats/).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.canonical import canonical_json, leaf_hash, sha256
+from ledger.formats import (  # re-exported: the journal's readers find them here
+    ENTRY_FORMAT,
+    KNOWN_FORMATS,
+    EntryForm,
+    current_form,
+    writing_form,
+)
 from ledger.instructions import Instruction, SignedInstruction
 from ledger.state import JournalRow
 
@@ -49,22 +54,6 @@ def body_hash(instruction: Instruction) -> bytes:
     return sha256(canonical_json(instruction.body_json(), checked=False))
 
 
-ENTRY_FORMAT = 1
-"""The format version of the entries this code writes."""
-
-KNOWN_FORMATS = frozenset({1})
-"""Every format version this code can replay (anchoring.auditor.bundle_format.ENTRY_FORMATS
-keeps the same set)."""
-
-EntryForm = int | None
-"""How an entry is written: a format version, or None for format 1's legacy form (no key)."""
-
-# Set only by replay, around the entries of one form; the engine never sets it, so everything
-# it writes is in ENTRY_FORMAT. A context variable rather than a parameter keeps the engine
-# unaware of old forms, and it does not leak into other threads.
-_writing: ContextVar[EntryForm] = ContextVar("carbonledger_entry_form", default=ENTRY_FORMAT)
-
-
 class UnknownEntryFormat(ValueError):
     """A stored entry names a format version this code does not know."""
 
@@ -84,17 +73,6 @@ def stored_form(document: Mapping[str, Any]) -> EntryForm:
     return version
 
 
-@contextmanager
-def writing_form(form: EntryForm) -> Iterator[None]:
-    """Within the block, `make_entry` writes entries in `form` (replay's rebuild of old
-    entries); outside it, in ENTRY_FORMAT."""
-    token = _writing.set(form)
-    try:
-        yield
-    finally:
-        _writing.reset(token)
-
-
 def make_entry(seq: int, signed: SignedInstruction, accepted_at: str,
                effects: dict[str, Any]) -> JournalRow:
     document = {
@@ -103,9 +81,9 @@ def make_entry(seq: int, signed: SignedInstruction, accepted_at: str,
         "instruction": signed.as_json(),
         "effects": effects,
     }
-    # Format 1 is the only document shape so far (a later version would dispatch on `form`
-    # here); its legacy form is the same document without the key.
-    form = _writing.get()
+    # Formats 1 and 2 share one document shape (they differ in the rules that admitted the
+    # instruction); format 1's legacy form is the same document without the key.
+    form = current_form()
     if form is not None:
         document["format"] = form
     entry = canonical_json(document, checked=False)
@@ -156,3 +134,8 @@ def receipt_of(row: JournalRow, duplicate: bool = False,
         effects=effects,
         duplicate=duplicate,
     )
+
+
+__all__ = ["ENTRY_FORMAT", "KNOWN_FORMATS", "MARKER_OP", "EntryForm", "Receipt",
+           "UnknownEntryFormat", "body_hash", "make_entry", "make_marker", "receipt_of",
+           "stored_form", "writing_form"]

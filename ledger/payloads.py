@@ -139,6 +139,17 @@ class RevokeKey(Payload):
 
 
 @dataclass(frozen=True)
+class RotateKey(Payload):
+    participant: str
+    old_key: str
+    new_key: str
+
+    def check(self) -> None:
+        require(self.old_key != self.new_key, Reason.key_exists,
+                "a rotation names a new key, not the one it retires")
+
+
+@dataclass(frozen=True)
 class OpenAccount(Payload):
     account: str
     participant: str

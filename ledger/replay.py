@@ -6,6 +6,11 @@ rebuilt entry must equal the stored one byte for byte (so its effects and hash m
 the end every projection table must equal the live one row for row. The first difference is
 reported with the entry number or the table and key where it lies.
 
+An empty journal is a difference, not a pass over nothing: every ledger begins with its
+genesis entry. Comparing the journal with the signed checkpoints (sizes, roots, times) is
+anchoring's part (`anchoring.audit.replay_against_checkpoints`, which the application
+service's `replay_check` runs): this module imports nothing of anchoring.
+
 Each entry is rebuilt in the form it was stored in, with or without its "format" key
 (ledger.journal): a ledger written by an older version replays exactly, and an entry of a
 format this code does not know is a difference, named, not an exception.
@@ -27,6 +32,7 @@ from ledger.clock import parse_time
 from ledger.engine import Ledger
 from ledger.errors import Rejected
 from ledger.journal import (
+    ENTRY_FORMAT,
     MARKER_OP,
     EntryForm,
     UnknownEntryFormat,
@@ -49,6 +55,12 @@ class ReplayReport:
     entries: int
     elapsed_s: float
     first_difference: str | None
+    checkpoints: int | None = None
+    """Signed checkpoints compared with the journal; None when replayed without them."""
+    largest_step_back: tuple[int, float] | None = None
+    """The entry accepted furthest before an earlier entry's time, and by how many seconds;
+    None if times never went back (or were not looked at). Not a difference: the engine takes
+    each writer's clock as it is (see anchoring.audit)."""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +123,9 @@ def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
     `_ReplayClock`), `group_size` to a transaction."""
     with live.read() as tx:
         head = tx.head
+    if head < 0:
+        return 0, ("the journal is empty: every ledger begins with its genesis entry, so this "
+                   "store lost its journal or was never a ledger")
 
     def stored() -> Iterator[JournalRow]:
         for start in range(0, head + 1, group_size):
@@ -129,13 +144,18 @@ def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
 
 
 def replay_rows(rows: Iterable[JournalRow], scratch: Store, operations: OperationSet,
-                group_size: int = REPLAY_GROUP) -> tuple[int, str | None]:
+                group_size: int = REPLAY_GROUP, *, observer: ReplayObserver | None = None,
+                start: int = 0) -> tuple[int, str | None]:
     """Replay stored journal rows, entry 0 first and in order, into `scratch` (an empty,
     migrated store), as `replay --check` replays a live journal: for rows kept elsewhere, such
     as the golden journal of tests/vectors/formats/. Returns how many entries were replayed and
-    the first difference, None when every entry was rebuilt to its stored bytes."""
-    return _replay_rows(rows, Ledger(scratch, operations, _ReplayClock()), None, group_size,
-                        None)
+    the first difference, None when every entry was rebuilt to its stored bytes.
+
+    With `start`, the rows begin at entry `start` and `scratch` already holds entries
+    0..start-1, replayed before (a witness's replica, resumed): the number returned is then
+    the next entry's sequence number."""
+    return _replay_rows(rows, Ledger(scratch, operations, _ReplayClock()), observer,
+                        group_size, None, start)
 
 
 Segment = list[tuple[JournalRow, dict[str, Any]]]
@@ -143,11 +163,15 @@ Segment = list[tuple[JournalRow, dict[str, Any]]]
 
 def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
                  observer: ReplayObserver | None, group_size: int,
-                 progress: Callable[[int], None] | None) -> tuple[int, str | None]:
+                 progress: Callable[[int], None] | None,
+                 start: int = 0) -> tuple[int, str | None]:
     scratch, clock = rebuilt.store, rebuilt.clock
     assert isinstance(clock, _ReplayClock)
-    done = 0
+    done = start
     iterator = iter(rows)
+    # a marker has no format of its own: it was written under the rules of the entries before
+    # it (format 2 on, never before the head entry's time)
+    entries_form: EntryForm = ENTRY_FORMAT if start else None
     while group := list(islice(iterator, group_size)):
         documents = []
         for expected_seq, row in enumerate(group, done):
@@ -155,18 +179,20 @@ def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
                 return done, f"entry {expected_seq}: missing from the journal"
             try:
                 documents.append(json.loads(row.entry))
-            except ValueError:
+            except (ValueError, RecursionError):  # no entry nests deeper than a few levels
                 return done, f"entry {row.seq}: stored bytes are not JSON"
         segments, unreadable = _segments(group, documents)
         for form, segment in segments:
             if segment[0][0].op == MARKER_OP:
-                difference = _replay_marker(rebuilt, clock, *segment[0])
+                with writing_form(entries_form):
+                    difference = _replay_marker(rebuilt, clock, *segment[0])
                 if difference is None and observer:
                     row, document = segment[0]
                     difference = observer.checkpoint(scratch, document["checkpoint"],
                                                      row.seq + 1)
             else:
                 difference = _replay_instructions(rebuilt, clock, scratch, segment, form)
+                entries_form = form
             if difference:
                 return done, difference
             done += len(segment)
@@ -213,17 +239,19 @@ def _replay_marker(rebuilt: Ledger, clock: _ReplayClock, row: JournalRow,
 
 def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
                          segment: Segment, form: EntryForm) -> str | None:
-    signed = []
-    for row, document in segment:
-        try:
-            signed.append(rebuilt.operations.parse_signed(document["instruction"]))
-        except (Rejected, KeyError, TypeError) as exc:
-            return f"entry {row.seq}: instruction does not parse: {exc}"
-    try:
-        clock.feed([parse_time(document["accepted_at"]) for _, document in segment])
-    except (KeyError, ValueError):
-        return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
+    # Each entry is parsed and applied under the admission rules of the format it was written
+    # in (ledger.formats), never under today's stricter ones.
     with writing_form(form):
+        signed = []
+        for row, document in segment:
+            try:
+                signed.append(rebuilt.operations.parse_signed(document["instruction"]))
+            except (Rejected, KeyError, TypeError) as exc:
+                return f"entry {row.seq}: instruction does not parse: {exc}"
+        try:
+            clock.feed([parse_time(document["accepted_at"]) for _, document in segment])
+        except (KeyError, ValueError):
+            return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
         results = rebuilt.submit_many(signed)
     for (row, _), result in zip(segment, results, strict=True):
         if isinstance(result, Rejected):

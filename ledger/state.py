@@ -75,6 +75,8 @@ class ReadAheadRows:
     batches: dict[str, Batch] = field(default_factory=dict)
     rules: dict[str, SchemeRules | None] = field(default_factory=dict)
     held: dict[tuple[str, str], list[Lot]] = field(default_factory=dict)
+    # the holdings of the `held` pairs: what the lots they spend must be counted in
+    holdings: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
     def add_batches(self, found: Mapping[str, tuple[Batch, SchemeRules | None]]) -> None:
         for batch_id, (batch, rules) in found.items():
@@ -87,6 +89,7 @@ class Source(Protocol):
 
     def participants(self, ids: Sequence[str]) -> dict[str, Participant]: ...
     def keys(self, addresses: Sequence[str]) -> dict[str, SigningKey]: ...
+    def key_addresses_of(self, participant: str) -> list[str]: ...
     def accounts(self, ids: Sequence[str]) -> dict[str, Account]: ...
     def batches(self, ids: Sequence[str]) -> dict[str, Batch]: ...
     def liens(self, ids: Sequence[str]) -> dict[str, Lien]: ...
@@ -100,6 +103,11 @@ class Source(Protocol):
         ...
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]: ...
     def lots_under_lien(self, lien: str) -> list[Lot]: ...
+    def holdings(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                tuple[int, ...]]:
+        """Per (account, batch): its buckets in LOT_STATES order; a pair without a holding
+        is absent."""
+        ...
     def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None: ...
 
 
@@ -176,6 +184,16 @@ class WorkingSet:
         # last write of each key in this transaction
         self._rows: dict[RowKey, Mapping[str, Any] | None] = {}
         self.rows_written: dict[RowKey, Row] = {}
+        # each such row as it was before this transaction first wrote it, with the seq of
+        # the entry that did: the store keeps these (table row_undo) so that the checkpointer
+        # can read a row as it was at the previous checkpoint (anchoring.operator.transition)
+        self.rows_before: dict[RowKey, tuple[int, Mapping[str, Any] | None]] = {}
+        # the store's version of each lot read from it and not yet taken out of its holding
+        # in this transaction; what those lots take out of each holding, by state; and the
+        # holdings read, which must cover it (`debits_not_covered`)
+        self._stored_live: dict[str, Lot] = {}
+        self.stored_debits: dict[tuple[str, str], list[int]] = {}
+        self._holdings: dict[tuple[str, str], tuple[int, ...] | None] = {}
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -183,6 +201,14 @@ class WorkingSet:
         if scheme not in self._rules:
             self._rules[scheme] = self.source.scheme_rules(scheme)
         return self._rules[scheme]
+
+    def active_keys_of(self, participant: str) -> list[SigningKey]:
+        """The participant's keys that are not revoked, this transaction's changes included."""
+        addresses = set(self.source.key_addresses_of(participant))
+        addresses.update(a for a, key in self.keys.rows.items()
+                         if key is not None and key.participant == participant)
+        found = (self.keys.get(address) for address in sorted(addresses))
+        return [key for key in found if key is not None and not key.revoked]
 
     def _remember_signers(self, asked: Iterable[str],
                           found: Iterable[tuple[SigningKey, Participant]]) -> None:
@@ -203,6 +229,7 @@ class WorkingSet:
         for account, batch in asked.held:
             self._take_first_page((account, batch, asked.held_state),
                                   found.held.get((account, batch), []))
+            self._holdings[(account, batch)] = found.holdings.get((account, batch))
 
     def record(self, instruction_id: bytes) -> InstructionRecord | None:
         if instruction_id not in self._records:
@@ -284,6 +311,7 @@ class WorkingSet:
         for lot in stored:
             if lot.id not in self.lots:
                 self.stored_lot_ids.add(lot.id)
+                self._stored_live[lot.id] = lot
                 self._index(lot)
 
     # --- writes --------------------------------------------------------------------------
@@ -303,11 +331,13 @@ class WorkingSet:
             self._rules[rules.scheme] = rules
             self.rules_changed[rules.scheme] = (rules, seq)
         for row in changes.rows:
-            self._put_row(row)
+            self._put_row(row, seq)
         self.apply_lots(changes.lots)
 
-    def _put_row(self, row: Row) -> None:
+    def _put_row(self, row: Row, seq: int) -> None:
         where = (row.table, row.key)
+        if where not in self.rows_before:
+            self.rows_before[where] = (seq, None if row.new else self.row(row.table, row.key))
         earlier = self.rows_written.get(where)
         if earlier is not None and earlier.new:  # inserted earlier in this transaction
             row = replace(row, new=True)
@@ -343,10 +373,35 @@ class WorkingSet:
         del self._by_batch[lot.batch][lot.id]
         del self._held[(lot.account, lot.batch, lot.state)][lot.id]
         self._add_holding(lot, -lot.quantity)
+        if self._stored_live.pop(lot.id, None) is not None:
+            debits = self.stored_debits.setdefault((lot.account, lot.batch),
+                                                   [0] * len(LOT_STATES))
+            debits[LOT_STATES.index(lot.state)] += lot.quantity
 
     def _add_holding(self, lot: Lot, quantity: int) -> None:
         deltas = self.holding_deltas.setdefault((lot.account, lot.batch), [0] * len(LOT_STATES))
         deltas[LOT_STATES.index(lot.state)] += quantity
+
+    def debits_not_covered(self) -> str | None:
+        """The first holding whose stored lots this transaction took out more units from than
+        the holding holds, in words; None when every debit is covered.
+
+        A lot read from the store is counted in the holding of its account, batch and state;
+        a lot whose row was changed behind the ledger's back (its holder, say) is not, and
+        spending it would take that holding below zero. Reads the holdings not yet read."""
+        missing = [pair for pair in self.stored_debits if pair not in self._holdings]
+        if missing:
+            found = self.source.holdings(missing)
+            for pair in missing:
+                self._holdings[pair] = found.get(pair)
+        for (account, batch), debits in sorted(self.stored_debits.items()):
+            held = self._holdings[(account, batch)] or (0,) * len(LOT_STATES)
+            for state, debit, have in zip(LOT_STATES, debits, held, strict=True):
+                if debit > have:
+                    return (f"holding ({account}, {batch}): {debit} t of stored "
+                            f"{state.value} lots were spent from it, but it holds {have} t "
+                            f"{state.value}: the lots and holdings tables disagree")
+        return None
 
     def append(self, row: JournalRow) -> None:
         assert row.seq == self.head + 1, "journal sequence numbers are gapless"

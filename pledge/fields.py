@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from ledger.errors import Reason, Rejected
-from ledger.instructions import DATE_PATTERN, FieldCheck
+from ledger.formats import strict_admission
+from ledger.instructions import DATE_PATTERN, FieldCheck, check_date, check_text
 from ledger.model import MAX_QUANTITY
 
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")  # the shape of an ISO 4217 alphabetic code
@@ -48,6 +49,9 @@ def check_currency(name: str, value: str) -> str:
 
 def check_day(name: str, value: str) -> str:
     """A calendar day, YYYY-MM-DD: unlike the core's `date` check, never empty."""
+    if strict_admission():
+        check_date(name, value)
+        return value
     try:
         if not DATE_PATTERN.match(value):
             raise ValueError(value)
@@ -66,6 +70,8 @@ def check_flag(name: str, value: Any) -> bool:
 def check_reference(name: str, value: str) -> str:
     if not value.strip() or len(value) > MAX_REFERENCE_CHARS:
         raise _malformed(f"{name} must be 1 to {MAX_REFERENCE_CHARS} characters")
+    if strict_admission():
+        check_text(name, value)
     return value
 
 

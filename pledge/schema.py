@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -39,6 +49,11 @@ pledges = Table(
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_pledges_pledgee", "pledgee"),
     Index("ix_pledges_account", "account"),
+    # impossible quantities are refused by the database (migration pledge_0001)
+    CheckConstraint("quantity > 0", name="ck_pledges_quantity"),
+    CheckConstraint("released >= 0", name="ck_pledges_released"),
+    CheckConstraint("enforced >= 0", name="ck_pledges_enforced"),
+    CheckConstraint("released + enforced <= quantity", name="ck_pledges_resolved"),
 )
 
 repos = Table(
@@ -62,6 +77,8 @@ repos = Table(
     Column("updated_seq", BigInteger, nullable=False),
     Index("ix_repos_buyer", "buyer"),
     Index("ix_repos_seller", "seller"),
+    CheckConstraint("quantity > 0", name="ck_repos_quantity"),
+    CheckConstraint("returned >= 0 AND returned <= quantity", name="ck_repos_returned"),
 )
 
 # Every journal entry that acted on a pledge or repo: its history, in order.
@@ -71,6 +88,7 @@ agreement_events = Table(
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("op", String(40), nullable=False),
     Column("quantity", BigInteger, nullable=False),
+    CheckConstraint("quantity >= 0", name="ck_agreement_events_quantity"),
 )
 
 TABLES = (pledges, repos, agreement_events)

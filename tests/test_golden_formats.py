@@ -38,6 +38,7 @@ from ledger.journal import (
     UnknownEntryFormat,
     make_entry,
     stored_form,
+    writing_form,
 )
 from ledger.replay import replay_rows
 from ledger.state import JournalRow
@@ -70,7 +71,12 @@ def check_operation(vector: Vector) -> None:
     domain = make_domain(vector["domain"]["chainId"])
     if domain.as_dict() != vector["domain"]:
         raise Mismatch("domain_mismatch", f"{vector['domain']} is not the ledger's domain")
-    signed = OPERATIONS.parse_signed(vector["instruction"])  # Rejected: its reason
+    document = json.loads(vector["entry"])
+    form = stored_form(document)  # UnknownEntryFormat
+    if form is None:  # each vector is in a format with the key
+        raise Mismatch("entry_mismatch", "the entry is not in format 1 or later (no key)")
+    with writing_form(form):  # admitted under the rules of the format it was written in
+        signed = OPERATIONS.parse_signed(vector["instruction"])  # Rejected: its reason
     instruction = signed.instruction
     if instruction.op != vector["op"]:
         raise Mismatch("op_mismatch", f"the instruction is a {instruction.op}")
@@ -95,12 +101,11 @@ def check_operation(vector: Vector) -> None:
         if sign(instruction, key, approval.nonce, domain).signature != approval.signature:
             raise Mismatch("signature_mismatch", "signing again gives other bytes")
     check_entry_bytes(vector["entry"])
-    document = json.loads(vector["entry"])
     if document.get("instruction") != vector["instruction"]:
         raise Mismatch("instruction_mismatch", "the entry holds another instruction")
-    if document.get("format") != ENTRY_FORMAT:
-        raise Mismatch("entry_mismatch", f"the entry is not in format {ENTRY_FORMAT}")
-    rebuilt = make_entry(document["seq"], signed, document["accepted_at"], document["effects"])
+    with writing_form(form):
+        rebuilt = make_entry(document["seq"], signed, document["accepted_at"],
+                             document["effects"])
     if rebuilt.entry != vector["entry"].encode("utf-8"):
         raise Mismatch("entry_mismatch", f"the code writes {rebuilt.entry.decode()}")
     if leaf_hash(rebuilt.entry) != _hex(vector["leaf_hash"]):
@@ -232,7 +237,8 @@ def test_the_golden_journal_is_varied_and_holds_both_forms() -> None:
     forms = [None if row.op == MARKER_OP else stored_form(json.loads(row.entry))
              for row in rows]
     assert forms.count(None) - sum(row.op == MARKER_OP for row in rows) >= 10  # legacy
-    assert forms.count(ENTRY_FORMAT) >= 10
+    assert forms.count(1) >= 10
+    assert forms.count(2) >= 4
     assert {"pledge_register", "pledge_enforce", "repo_open", "repo_default",
             MARKER_OP} <= {row.op for row in rows}
     for row in rows:
@@ -268,7 +274,7 @@ def _first_entry(rows: list[JournalRow], form: int | None) -> int:
                 and stored_form(json.loads(row.entry)) == form)
 
 
-@pytest.mark.parametrize("form", [None, ENTRY_FORMAT])
+@pytest.mark.parametrize("form", [None, *sorted(KNOWN_FORMATS)])
 def test_an_entry_of_a_newer_format_is_a_named_difference(sqlite_store: Store,
                                                           form: int | None) -> None:
     rows = golden_rows()
@@ -299,7 +305,8 @@ def test_the_engine_writes_entries_in_the_current_format(world: World) -> None:
 
 
 def test_a_ledger_upgraded_from_the_legacy_form_passes_the_audit(sqlite_store: Store) -> None:
-    """The golden history, built again (legacy form up to checkpoint 4, format 1 after): the
+    """The golden history, built again (legacy form up to checkpoint 4, format 1 to checkpoint
+    5, format 2 after): the
     full audit (replay, every checkpoint's roots recomputed from the journal, the state
     commitment's changes taken from entries of both forms, invariants) finds nothing, and
     the pledge's history reads entries of both forms."""
@@ -309,7 +316,7 @@ def test_a_ledger_upgraded_from_the_legacy_form_passes_the_audit(sqlite_store: S
     with sqlite_store.read() as tx:
         forms = {stored_form(json.loads(row.entry))
                  for row in tx.journal_rows(0, tx.head + 1) if row.op != MARKER_OP}
-    assert forms == {None, ENTRY_FORMAT}
+    assert forms == {None, 1, 2}
     report = audit(sqlite_store, OPERATIONS, history.operator)
     assert report.ok, report.first_discrepancy
     assert report.checkpoints == 5

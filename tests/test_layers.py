@@ -30,6 +30,7 @@ STORE_LAYERS = {
     "anchoring/operator/checkpoints.py": "the checkpoints table: cut, signed, anchored",
     "anchoring/operator/log_store.py": "the Merkle log: log_nodes and the journal's leaf hashes",
     "anchoring/operator/state_versions.py": "the state leaves' versions (state_leaves)",
+    "anchoring/operator/cosignatures.py": "witnesses' cosignatures and attestations, as kept",
 }
 
 # SQL that is not the ledger's, allowed in one function each.

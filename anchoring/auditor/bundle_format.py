@@ -8,15 +8,15 @@ The prover (anchoring.operator.bundles) writes the format and version named here
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from anchoring.auditor import smt
+from anchoring.auditor import jcs, smt
 from anchoring.auditor.errors import VerificationFailed, VerifyFailure
 from anchoring.auditor.note import CheckpointBody, NoteError, open_note, parse_address
+from anchoring.auditor.records import check_record
 
 BUNDLE_FORMAT = "carbonledger/proof-bundle"
 BUNDLE_VERSION = 1
@@ -26,11 +26,13 @@ ANCHOR_FIELDS = frozenset({"chain_id", "contract", "checkpoint", "tx_hash", "blo
 MAX_PROOF_HASHES = 130  # longer than any RFC 9162 proof of a uint64-sized log
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
 _TX_HASH = re.compile(r"0x[0-9a-f]{64}")
-MAX_UINT64 = 2**64 - 1
+MAX_SAFE_INTEGER = jcs.MAX_SAFE_INTEGER
 # The journal entry format versions this verifier can read: ledger.journal.KNOWN_FORMATS (this
 # module imports nothing of the ledger; a test keeps the two equal). An entry without "format"
-# is format 1 in its legacy form.
-ENTRY_FORMATS = frozenset({1})
+# is format 1 in its legacy form. Every format listed here has format 1's fields
+# (anchoring.auditor.entries.ENTRY_FIELDS): a format that changes only what the engine admits
+# joins this set alone; one that changes the fields changes that module too.
+ENTRY_FORMATS = frozenset({1, 2})
 
 KindCheck = Callable[[Mapping[str, Any], CheckpointBody, str], str]
 """(bundle, its verified checkpoint, the trusted operator key) -> what it proves, in words;
@@ -69,13 +71,15 @@ def check_anchor(anchor: Any, number: int) -> Mapping[str, Any] | None:
                                  f"anchor must be null or an object with exactly "
                                  f"{', '.join(sorted(ANCHOR_FIELDS))}")
     for name in ("chain_id", "checkpoint", "block_number", "block_time"):
-        value = anchor[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UINT64:
+        value = integer(anchor[name], f"anchor {name}")
+        if not 0 <= value <= MAX_SAFE_INTEGER:
             raise VerificationFailed(VerifyFailure.bad_anchor,
-                                     f"anchor {name} must be an integer in 0..2^64-1, got "
+                                     f"anchor {name} must be an integer in 0..2^53-1, got "
                                      f"{value!r:.40}")
+    typed(anchor["contract"], str, "the anchor's contract")
+    typed(anchor["tx_hash"], str, "anchor tx_hash")
     address(anchor["contract"], "the anchor's contract")
-    if not isinstance(anchor["tx_hash"], str) or not _TX_HASH.fullmatch(anchor["tx_hash"]):
+    if not _TX_HASH.fullmatch(anchor["tx_hash"]):
         raise VerificationFailed(VerifyFailure.bad_anchor,
                                  "anchor tx_hash must be 0x and 64 lowercase hex digits")
     if anchor["checkpoint"] != number:
@@ -86,30 +90,24 @@ def check_anchor(anchor: Any, number: int) -> Mapping[str, Any] | None:
 
 
 def verify_state(state: Any, checkpoint: CheckpointBody, key: bytes, subject: str,
-                 identity: Mapping[str, str]) -> dict[str, Any] | None:
+                 identity: Mapping[str, str], record_kind: str | None = None
+                 ) -> dict[str, Any] | None:
     """Check a membership or non-membership proof of `key` against the checkpoint's state
-    root; return the proven record (None: absent). The record must name the subject."""
-    if not isinstance(state, Mapping) or set(state) != {"key", "value", "proof"}:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "state must be an object with exactly key, value, proof")
+    root; return the proven record (None: absent). The record must name the subject, and
+    follow the rules of `record_kind` (anchoring.auditor.records) when one is named."""
+    typed(state, Mapping, "state")
+    exact_fields(state, frozenset({"key", "value", "proof"}), "state")
+    typed(state["key"], str, "the state key")
     if state["key"] != key.hex():
         raise VerificationFailed(VerifyFailure.wrong_subject,
                                  f"the proof is for key {state['key']!r:.70}, but {subject} "
                                  f"has key {key.hex()}")
     value = state["value"]
+    typed(state["proof"], Mapping, "the state proof")
     record = None
     if value is not None:
-        if not isinstance(value, str):
-            raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                     "state value must be the record's JSON text, or null")
-        try:
-            record = json.loads(value)
-        except ValueError as exc:
-            raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                     f"the state value is not JSON: {exc}") from exc
-        if canonical_text(record) != value:
-            raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                     "the state value is not in its canonical form (RFC 8785)")
+        typed(value, str, "the state value (the record's JSON text, or null)")
+        record = jcs.parse_canonical(value, f"the state value of {subject}")
         if not isinstance(record, dict) or any(record.get(k) != v for k, v in identity.items()):
             raise VerificationFailed(VerifyFailure.wrong_subject,
                                      f"the proven record does not describe {subject}")
@@ -121,6 +119,10 @@ def verify_state(state: Any, checkpoint: CheckpointBody, key: bytes, subject: st
         raise VerificationFailed(VerifyFailure.state_proof_failed,
                                  f"the state proof of {subject} does not hold at checkpoint "
                                  f"{checkpoint.number}: {exc}") from exc
+    if record is not None and record_kind is not None:
+        # After the proof: a record that breaks its kind's rules yet is committed was
+        # committed by a broken or dishonest signer, which is what this says.
+        check_record(record_kind, record, subject)
     return record
 
 
@@ -134,10 +136,13 @@ def address(value: Any, what: str) -> bytes:
 
 def hash_list(value: Any, what: str) -> list[bytes]:
     """A proof's list of hashes, each 64 lowercase hex digits."""
-    if not isinstance(value, list) or len(value) > MAX_PROOF_HASHES:
+    typed(value, list, what)
+    if len(value) > MAX_PROOF_HASHES:
         raise VerificationFailed(VerifyFailure.malformed_bundle,
                                  f"{what} must be a list of at most {MAX_PROOF_HASHES} hashes")
-    if not all(isinstance(item, str) and _HEX_HASH.fullmatch(item) for item in value):
+    for item in value:
+        typed(item, str, f"every {what} hash")
+    if not all(_HEX_HASH.fullmatch(item) for item in value):
         raise VerificationFailed(VerifyFailure.malformed_bundle,
                                  f"every {what} hash must be 64 lowercase hex digits")
     return [bytes.fromhex(item) for item in value]
@@ -145,20 +150,39 @@ def hash_list(value: Any, what: str) -> list[bytes]:
 
 def text_field(value: Any, what: str) -> str:
     """An id field: a non-empty string without NUL (NUL separates the parts of state keys)."""
-    if not isinstance(value, str) or not value or "\x00" in value:
+    typed(value, str, what)
+    if not value or "\x00" in value:
         raise VerificationFailed(VerifyFailure.malformed_bundle,
                                  f"{what} must be a non-empty string without NUL")
-    return value
+    return str(value)
 
 
-def canonical_text(value: Any) -> str:
-    """RFC 8785 text of a parsed journal document: on the JSON subset the ledger writes (no
-    floats, ASCII keys) it is exactly Python's sorted, compact encoding (ledger.canonical)."""
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False)
-    except ValueError:
-        return ""
+_JSON_TYPES = {str: "a string", int: "an integer", list: "an array", Mapping: "an object",
+               bool: "true or false"}
+
+
+def typed(value: Any, kind: type, what: str) -> None:
+    """Refuse a value of another JSON type than `kind` (a bool is no integer here)."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise VerificationFailed(VerifyFailure.wrong_type,
+                                 f"{what} must be {_JSON_TYPES.get(kind, kind.__name__)}, got "
+                                 f"{_json_type(value)}")
+
+
+def integer(value: Any, what: str) -> int:
+    typed(value, int, what)
+    return int(value)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    for kind, name in _JSON_TYPES.items():
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def exact_fields(document: Mapping[str, Any], fields: frozenset[str], what: str) -> None:

@@ -23,6 +23,21 @@ class VerifyFailure(enum.Enum):
                    "this verifier: upgrade carbonledger, or ask for a bundle of a kind it reads")
     malformed_bundle = ("a field of the bundle is missing, unknown or of the wrong shape: ask "
                         "its issuer for a new bundle made by `carbonledger proof`")
+    wrong_type = ("a value of the bundle or of a journal entry in it has the wrong JSON type "
+                  "(true where a number belongs, a string where an object does): ask its "
+                  "issuer for a new bundle made by `carbonledger proof`")
+    duplicate_key = ("a JSON object in the bundle names one key twice, so that two readers "
+                     "could see two different bundles: the file was altered")
+    bad_number = ("a number in the bundle is not an integer within ±(2^53-1), the only "
+                  "numbers the format has: the file was altered or not made by carbonledger")
+    not_canonical = ("a journal entry or a record in the bundle is not in its RFC 8785 "
+                     "canonical form, which is the form the log and the state tree commit "
+                     "to: the text was altered")
+    malformed_record = ("a record (lot, holding or account) in the bundle lacks a field, has "
+                        "an unknown one, or one of the wrong type or outside its values: the "
+                        "record was altered, or the ledger that committed it is broken")
+    bad_time = ("a time is not a real UTC instant written as YYYY-MM-DDTHH:MM:SS.sssZ: the "
+                "checkpoint or entry was altered, or its signer is broken")
     bad_address = ("an address is not 0x and 40 hex digits with a valid EIP-55 checksum: check "
                    "it for a typo")
     untrusted_operator = ("the bundle was issued under another operator key than the one you "
@@ -33,8 +48,30 @@ class VerifyFailure(enum.Enum):
                             "note: it was damaged in transit or is not a checkpoint")
     checkpoint_not_signed = ("the checkpoint carries no valid signature by the key you trust: "
                              "it was changed after it was signed, or another key signed it")
+    wrong_ledger = ("the checkpoint's origin names another ledger than its log's genesis "
+                    "entry does: the evidence mixes two ledgers")
+    bad_marker = ("the checkpoint's log does not end with that checkpoint's marker entry, or "
+                  "a marker in it claims a later checkpoint: the signer of the checkpoint is "
+                  "broken or dishonest")
     bad_anchor = ("the bundle's anchor claim is malformed or names another checkpoint: ask for "
                   "a new bundle (the chain was not asked)")
+    # witnesses' cosignatures (anchoring.auditor.cosignature)
+    bad_witness_key = ("a witness key is not a cosignature/v1 verifier key (name+keyid+base64 "
+                       "of 0x04 and an Ed25519 key, with the key ID that name and key give): "
+                       "check it for a typo against the key the witness published")
+    cosignature_invalid = ("a cosignature by a witness you trust does not verify: the "
+                           "checkpoint was changed after it was cosigned, or the cosignature "
+                           "was forged or damaged")
+    too_few_cosignatures = ("the checkpoint is not cosigned by as many of the witnesses you "
+                            "trust as you require: ask its issuer for a bundle made after the "
+                            "witnesses cosigned, or find out why they did not")
+    # a witness (anchoring.witness)
+    witness_refused = ("the witness replayed the operator's journal and does not agree with a "
+                       "signed checkpoint, so it cosigns nothing more of this log: the history "
+                       "or the state it signs is not what the entries give; investigate")
+    witness_not_ready = ("the witness cannot run: its state directory, its keys or the "
+                         "operator's journal it follows are missing or unreadable; `carbonledger "
+                         "witness init` makes a witness, --source names the journal")
     # the proofs
     wrong_subject = ("the proof is about another item than the bundle names: a proof about one "
                      "record cannot stand for another's")

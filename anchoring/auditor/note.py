@@ -24,9 +24,9 @@ number) and the public key is the signer's 20-byte address, which is what an aud
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from hashlib import sha256
 
 from anchoring.auditor.errors import VerifyError, VerifyFailure
@@ -43,7 +43,10 @@ SIGNATURE_SIZE = 65
 MAX_NOTE_BYTES = 16_384
 MAX_SIGNATURE_LINES = 16
 _DASH = "\u2014 "
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+# carbonledger/<registry id>/<genesis entry's leaf hash, first 8 bytes in hex>; the id's
+# alphabet is ledger.instructions.ID_PATTERN's
+_ORIGIN = re.compile(r"carbonledger/([A-Za-z0-9][A-Za-z0-9._:-]{0,63})/([0-9a-f]{16})")
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 _KEY_NAME = re.compile(r"[^\s+]+")
 
@@ -175,7 +178,7 @@ def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
                             f"malformed signature line {line!r:.80}")
         try:
             blob = base64.b64decode(parts[2], validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a character beyond ASCII
             raise NoteError(VerifyFailure.malformed_checkpoint,
                             f"signature line is not base64: {line!r:.80}") from exc
         if len(blob) < 5:
@@ -208,14 +211,39 @@ def parse_text(text: str) -> CheckpointBody:
 
 
 def check_body(body: CheckpointBody) -> None:
-    if not _TIME.fullmatch(body.time):
+    if not _ORIGIN.fullmatch(body.origin):
         raise NoteError(VerifyFailure.malformed_checkpoint,
-                        f"time {body.time!r} is not RFC 3339 UTC with milliseconds")
+                        f"origin {body.origin!r:.80} is not carbonledger/<registry id>/<16 "
+                        "lowercase hex digits of the genesis entry's leaf hash>")
+    if not is_utc_instant(body.time):
+        raise NoteError(VerifyFailure.bad_time,
+                        f"time {body.time!r:.40} is not a real instant in RFC 3339 UTC with "
+                        "milliseconds")
     if body.number < 1 or body.size < 1:
         raise NoteError(VerifyFailure.malformed_checkpoint,
                         "checkpoints are numbered from 1 and hold at least their marker")
     if len(body.log_root) != 32 or len(body.state_root) != 32:
         raise NoteError(VerifyFailure.malformed_checkpoint, "roots are 32 bytes")
+
+
+def origin_parts(origin: str) -> tuple[str, str]:
+    """(registry id, genesis leaf hash prefix in hex) of a well-formed origin."""
+    match = _ORIGIN.fullmatch(origin)
+    if match is None:
+        raise NoteError(VerifyFailure.malformed_checkpoint, f"origin {origin!r:.80} is malformed")
+    return match[1], match[2]
+
+
+def is_utc_instant(text: object) -> bool:
+    """YYYY-MM-DDTHH:MM:SS.sssZ naming a real instant: no 2024-02-30, no 24:00, no leap
+    second (the ledger's clock never writes one)."""
+    if not isinstance(text, str) or not _TIME.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
 
 
 def _field(line: str, name: str) -> str:
@@ -236,7 +264,7 @@ def _decimal(text: str, what: str) -> int:
 def _root(text: str, what: str) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a character beyond ASCII
         raise NoteError(VerifyFailure.malformed_checkpoint, f"{what} is not base64") from exc
     if len(raw) != 32 or _b64(raw) != text:
         raise NoteError(VerifyFailure.malformed_checkpoint,

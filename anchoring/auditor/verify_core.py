@@ -8,20 +8,22 @@ here (anchoring.auditor.verify_pledge checks each entry and lot of a pack with t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from anchoring.auditor import jcs
 from anchoring.auditor.bundle_format import (
-    ENTRY_FORMATS,
     BundleKind,
-    canonical_text,
     check_anchor,
+    exact_fields,
     hash_list,
+    integer,
     open_checkpoint,
     text_field,
+    typed,
     verify_state,
 )
+from anchoring.auditor.entries import check_entry, check_genesis, check_marker
 from anchoring.auditor.errors import VerificationFailed, VerifyFailure
 from anchoring.auditor.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from anchoring.auditor.note import CheckpointBody
@@ -30,51 +32,32 @@ from anchoring.auditor.state_keys import account_key, holding_key, lot_key
 
 def verify_entry(bundle: Mapping[str, Any], checkpoint: CheckpointBody, _trusted: str) -> str:
     text = bundle["entry"]
-    if not isinstance(text, str):
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "entry must be the entry's JSON text")
-    try:
-        data = text.encode("utf-8")
-        document = json.loads(text)
-    except (UnicodeEncodeError, ValueError) as exc:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 f"the entry is not valid UTF-8 JSON: {exc}") from exc
-    if canonical_text(document) != text:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "the entry is not in its canonical form (RFC 8785), which "
-                                 "is the form the log commits to")
-    seq = document.get("seq") if isinstance(document, dict) else None
-    if isinstance(seq, bool) or not isinstance(seq, int):
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "the entry has no integer seq")
-    version = document.get("format", 1)
-    if isinstance(version, bool) or not isinstance(version, int) or \
-            version not in ENTRY_FORMATS:
-        # Its inclusion may hold, but what this verifier would say the entry does may not.
-        raise VerificationFailed(VerifyFailure.unsupported,
-                                 f"journal entry {seq} is in journal format {version!r:.40}, "
-                                 "which this verifier does not know: upgrade carbonledger")
+    typed(text, str, "entry (the entry's JSON text)")
+    document = jcs.parse_canonical(text, "the entry")
+    seq = check_entry(document)
     inclusion = bundle["inclusion"]
-    if not isinstance(inclusion, Mapping) or set(inclusion) != {"index", "hashes"}:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "inclusion must be an object with exactly index, hashes")
-    index = inclusion["index"]
-    if index != seq or isinstance(index, bool):
+    typed(inclusion, Mapping, "inclusion")
+    exact_fields(inclusion, frozenset({"index", "hashes"}), "inclusion")
+    index = integer(inclusion["index"], "the inclusion index")
+    if index != seq:
         raise VerificationFailed(VerifyFailure.wrong_subject,
                                  f"the entry says seq {seq}, but the proof is for log index "
                                  f"{index}: an entry's position in the log is its seq")
+    entry_hash = leaf_hash(text.encode("utf-8"))
     try:
-        verify_inclusion(leaf_hash(data), index, checkpoint.size,
+        verify_inclusion(entry_hash, index, checkpoint.size,
                          hash_list(inclusion["hashes"], "inclusion"), checkpoint.log_root)
     except ProofError as exc:
         raise VerificationFailed(VerifyFailure.log_proof_failed,
                                  f"entry {seq} is not in checkpoint {checkpoint.number}'s "
                                  f"log: {exc.reason}") from exc
+    check_marker(document, seq, checkpoint)
+    if seq == 0:
+        check_genesis(document, entry_hash, checkpoint)
     if "checkpoint" in document:
         what = f"the marker that closes checkpoint {document['checkpoint']}"
     else:
-        op = document.get("instruction", {}).get("op", "?")
-        what = f"{op}, accepted {document.get('accepted_at', '?')}"
+        what = f"{document['instruction']['op']}, accepted {document['accepted_at']}"
     return (f"journal entry {seq} ({what}) is entry {seq} of the log of {checkpoint.size} "
             f"entries signed in checkpoint {checkpoint.number} at {checkpoint.time}")
 
@@ -82,7 +65,7 @@ def verify_entry(bundle: Mapping[str, Any], checkpoint: CheckpointBody, _trusted
 def verify_lot(bundle: Mapping[str, Any], checkpoint: CheckpointBody, _trusted: str) -> str:
     lot_id = text_field(bundle["lot"], "lot")
     record = verify_state(bundle["state"], checkpoint, lot_key(lot_id), f"lot {lot_id}",
-                          {"id": lot_id})
+                          {"id": lot_id}, "lot")
     at = f"at checkpoint {checkpoint.number} ({checkpoint.time})"
     if record is None:
         return f"lot {lot_id} was not a live lot {at}: no such lot, or it had been split"
@@ -95,14 +78,13 @@ def verify_lot(bundle: Mapping[str, Any], checkpoint: CheckpointBody, _trusted: 
 def verify_holding(bundle: Mapping[str, Any], checkpoint: CheckpointBody,
                    _trusted: str) -> str:
     holding = bundle["holding"]
-    if not isinstance(holding, Mapping) or set(holding) != {"account", "batch"}:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "holding must be an object with exactly account, batch")
+    typed(holding, Mapping, "holding")
+    exact_fields(holding, frozenset({"account", "batch"}), "holding")
     account = text_field(holding["account"], "holding account")
     batch = text_field(holding["batch"], "holding batch")
     record = verify_state(bundle["state"], checkpoint, holding_key(account, batch),
                           f"the holding of account {account} in batch {batch}",
-                          {"account": account, "batch": batch})
+                          {"account": account, "batch": batch}, "holding")
     at = f"at checkpoint {checkpoint.number} ({checkpoint.time})"
     if record is None:
         return f"account {account} held no units of batch {batch} {at}"
@@ -115,7 +97,7 @@ def verify_account(bundle: Mapping[str, Any], checkpoint: CheckpointBody,
                    _trusted: str) -> str:
     account = text_field(bundle["account"], "account")
     record = verify_state(bundle["state"], checkpoint, account_key(account),
-                          f"account {account}", {"id": account})
+                          f"account {account}", {"id": account}, "account")
     at = f"at checkpoint {checkpoint.number} ({checkpoint.time})"
     if record is None:
         return f"account {account} did not exist {at}"
@@ -126,16 +108,22 @@ def verify_account(bundle: Mapping[str, Any], checkpoint: CheckpointBody,
 
 def verify_consistency_bundle(bundle: Mapping[str, Any], checkpoint: CheckpointBody,
                               trusted: str) -> str:
+    typed(bundle["from_checkpoint"], str, "from_checkpoint (the signed note's text)")
     older = open_checkpoint(bundle["from_checkpoint"], trusted)
     check_anchor(bundle["from_anchor"], older.number)
     if older.origin != checkpoint.origin:
-        raise VerificationFailed(VerifyFailure.wrong_subject,
+        raise VerificationFailed(VerifyFailure.wrong_ledger,
                                  f"the checkpoints are of different logs: {older.origin} and "
                                  f"{checkpoint.origin}")
     if older.number >= checkpoint.number:
         raise VerificationFailed(VerifyFailure.wrong_subject,
                                  f"from_checkpoint ({older.number}) must come before the "
                                  f"checkpoint ({checkpoint.number})")
+    if older.size >= checkpoint.size:
+        # Each checkpoint adds at least its marker: an equal size is no extension to prove.
+        raise VerificationFailed(VerifyFailure.wrong_subject,
+                                 f"from_checkpoint's log ({older.size} entries) must be "
+                                 f"shorter than the checkpoint's ({checkpoint.size})")
     try:
         verify_consistency(older.size, checkpoint.size,
                            hash_list(bundle["consistency"], "consistency"),

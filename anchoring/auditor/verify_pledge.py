@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from anchoring.auditor.bundle_format import BundleKind
+from anchoring.auditor.bundle_format import BundleKind, exact_fields, text_field, typed
 from anchoring.auditor.errors import VerificationFailed, VerifyFailure
 from anchoring.auditor.note import CheckpointBody
 from anchoring.auditor.verify_core import verify_account, verify_entry, verify_lot
@@ -63,16 +63,19 @@ class _Lot:
 
 
 def verify_pledge(bundle: Mapping[str, Any], checkpoint: CheckpointBody, trusted: str) -> str:
-    pledge_id = bundle["pledge"]
-    if not isinstance(pledge_id, str) or not pledge_id:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "pledge must be the pledge's id")
+    pledge_id = text_field(bundle["pledge"], "pledge (the pledge's id)")
     entries = _entries(bundle["entries"], pledge_id, checkpoint, trusted)
     registration = entries[0]
     account = _field(registration, "account", str)
     batch = _field(registration, "batch", str)
-    _field(registration, "pledgee", str)
+    pledgee = _field(registration, "pledgee", str)
     pledgor = _pledgor(bundle["pledgor_account"], account, checkpoint, trusted)
+    if pledgor == pledgee:
+        # pledge_register refuses a pledgee who holds the account (PledgeReason.same_party)
+        raise VerificationFailed(VerifyFailure.wrong_subject,
+                                 f"account {account}'s record names {pledgor}, the pledge's "
+                                 "pledgee, as its holder: the pledgor and the pledgee are "
+                                 "never one participant")
     lots = _lots(bundle["lots"], pledge_id, account, batch, checkpoint, trusted)
 
     registered = _field(registration, "quantity", int)
@@ -96,7 +99,8 @@ def verify_pledge(bundle: Mapping[str, Any], checkpoint: CheckpointBody, trusted
 def _entries(items: Any, pledge_id: str, checkpoint: CheckpointBody,
              trusted: str) -> list[_Entry]:
     """The registration first, then the later entries in journal order; each in the log."""
-    if not isinstance(items, list) or not items:
+    typed(items, list, "entries")
+    if not items:
         raise VerificationFailed(VerifyFailure.malformed_bundle,
                                  "entries must be a list starting with the registration")
     entries: list[_Entry] = []
@@ -150,9 +154,7 @@ def _lots(items: Any, pledge_id: str, account: str, batch: str, checkpoint: Chec
           trusted: str) -> list[_Lot]:
     """Each lot is live at the checkpoint, under this pledge's lien, in the pledgor's account
     and the pledge's batch; in serial order without overlap (so none is counted twice)."""
-    if not isinstance(items, list):
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 "lots must be a list")
+    typed(items, list, "lots")
     lots: list[_Lot] = []
     for position, item in enumerate(items):
         _exact(item, {"lot", "state"}, f"lots[{position}]")
@@ -182,10 +184,8 @@ def _lots(items: Any, pledge_id: str, account: str, batch: str, checkpoint: Chec
 # --- small checks -----------------------------------------------------------------------------
 
 def _exact(item: Any, fields: set[str], what: str) -> None:
-    if not isinstance(item, Mapping) or set(item) != fields:
-        raise VerificationFailed(VerifyFailure.malformed_bundle,
-                                 f"{what} must be an object with exactly "
-                                 f"{', '.join(sorted(fields))}")
+    typed(item, Mapping, what)
+    exact_fields(item, frozenset(fields), what)
 
 
 def _record(item: Mapping[str, Any], subject: str,

@@ -7,7 +7,9 @@
     prover.consistency(2, 5)                     # checkpoint 5 extends checkpoint 2
 
 Each bundle carries the signed checkpoint it is checked against, verbatim, and the proof; the
-sizes and roots a proof uses are read from that note, never from elsewhere. Given the state
+sizes and roots a proof uses are read from that note, never from elsewhere. The note carries
+the witnesses' cosignatures stored for it (anchoring.operator.cosignatures) as further
+signature lines after the operator's. Given the state
 commitment of a running checkpointer, state proofs come from its in-memory snapshots
 (microseconds); otherwise the checkpoint's tree is rebuilt from the stored leaf versions and
 the last one rebuilt is kept.
@@ -16,14 +18,17 @@ the last one rebuilt is kept.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from anchoring.auditor.bundle_format import BUNDLE_FORMAT, BUNDLE_VERSION
+from anchoring.auditor.cosignature import with_cosignatures
 from anchoring.auditor.merkle_log import MerkleLog
 from anchoring.auditor.note import CheckpointBody, NoteError, parse_text, split_note
 from anchoring.auditor.smt import Snapshot
 from anchoring.auditor.state_keys import account_key, holding_key, lot_key
 from anchoring.operator.checkpoints import StoredCheckpoint, checkpoint_at, latest_checkpoint
+from anchoring.operator.cosignatures import cosignature_lines
 from anchoring.operator.errors import NotCheckpointed, StoreInconsistent
 from anchoring.operator.log_store import open_log
 from anchoring.operator.state_commitment import rebuild_at
@@ -118,7 +123,11 @@ def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoin
             f"there is no checkpoint {number}: the latest is {latest.number}")
     try:
         text, _ = split_note(checkpoint.note)
-        return checkpoint, parse_text(text)
+        body = parse_text(text)
+        lines = cosignature_lines(tx, checkpoint.number)
+        if lines:
+            checkpoint = replace(checkpoint, note=with_cosignatures(checkpoint.note, lines))
+        return checkpoint, body
     except NoteError as exc:
         raise StoreInconsistent(f"checkpoint {checkpoint.number}'s stored note is unreadable "
                                 f"({exc}); run `carbonledger audit`") from exc

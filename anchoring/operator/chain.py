@@ -27,9 +27,9 @@ import enum
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 from urllib.parse import urlsplit
@@ -331,6 +331,11 @@ class ChainRecord:
     """For network "rpc" only; a managed anvil's URL changes with each start (anvil.json)."""
     anchorer_keystore: str | None = None
     """Relative to the data directory; None when the key comes from the environment."""
+    witnesses: list[str] = field(default_factory=list)
+    """The witnesses' attester addresses the registry was deployed with (none: it needs no
+    attestation; chain.json files written before witnesses existed have none)."""
+    witness_threshold: int = 0
+    """How many of them must attest a checkpoint before the registry anchors it."""
 
     def save(self, data_dir: Path) -> Path:
         path = data_dir / CHAIN_FILE
@@ -349,7 +354,7 @@ class ChainRecord:
             raise ChainRecordError(
                 f"no registry recorded in {data_dir}: deploy one with "
                 "`carbonledger chain deploy`") from error
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ChainRecordError(f"{path} is not valid JSON: {error}") from error
         try:
             return cls(**document)
@@ -376,9 +381,12 @@ class Deployment:
     anchorer: str
 
 
-def deploy_registry(chain: Chain, *, owner: str) -> tuple[AnchorRegistryClient, Deployment]:
+def deploy_registry(chain: Chain, *, owner: str, witnesses: Sequence[str] = (),
+                    witness_threshold: int = 0) -> tuple[AnchorRegistryClient, Deployment]:
     """Deploy an AnchorRegistry whose anchorer is the chain's sender (who also pays) and whose
-    owner (who alone may rotate the anchorer) is ``owner``."""
+    owner (who alone may rotate the anchorer) is ``owner``; with ``witnesses`` (their attester
+    addresses) and a threshold k > 0, one that anchors a checkpoint only with k of their
+    attestations."""
     sender = chain.sender
     try:
         if chain.w3.eth.get_balance(sender.address) == 0:
@@ -386,7 +394,8 @@ def deploy_registry(chain: Chain, *, owner: str) -> tuple[AnchorRegistryClient, 
                 f"the anchorer {sender.address} has no funds on the {chain.description}: fund "
                 "it before deploying; it pays for the deployment and every anchor")
         client, receipt = AnchorRegistryClient.deploy(
-            chain.w3, owner=owner, anchorer=sender.address, sender=sender)
+            chain.w3, owner=owner, anchorer=sender.address, sender=sender,
+            witnesses=witnesses, witness_threshold=witness_threshold)
     except (OSError, Web3Exception) as error:
         raise ChainUnavailable(f"deployment failed on the {chain.description}: "
                                f"{without_url(error)}") \

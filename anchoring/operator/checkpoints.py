@@ -6,9 +6,12 @@ A cut is one write transaction holding the journal head, so nothing moves while 
 2. extend the Merkle log over the entries since the previous checkpoint
    (anchoring.operator.log_store), rehashing their bytes: a leaf hash that disagrees with its
    entry stops the cut;
-3. advance the state commitment by what those entries touched
+3. re-execute those entries against the previous checkpoint's committed state, with the
+   engine's own code, and refuse to go on, naming the first entry, when an entry or the state
+   it leaves differs from the journal and the tables (anchoring.operator.transition);
+4. advance the state commitment by what those entries touched
    (anchoring.operator.state_commitment);
-4. sign the checkpoint as a signed note with the operator's key (anchoring.auditor.note) and
+5. sign the checkpoint as a signed note with the operator's key (anchoring.auditor.note) and
    store it.
 
 `Checkpointer.maybe_cut()` cuts when N entries or T seconds have passed since the last
@@ -25,9 +28,10 @@ from typing import Any
 from anchoring.auditor.merkle import leaf_hash
 from anchoring.auditor.note import CheckpointBody, sign_note
 from anchoring.auditor.smt import EMPTY_ROOT as EMPTY_STATE_ROOT
-from anchoring.operator.errors import LedgerNotInitialized, StoreInconsistent
+from anchoring.operator.errors import LedgerNotInitialized, StoreInconsistent, TransitionDiffers
 from anchoring.operator.log_store import open_log
 from anchoring.operator.state_commitment import StateCommitment
+from anchoring.operator.transition import reexecute
 from custody.signatures import address_of
 from ledger.clock import parse_time
 from ledger.engine import Ledger
@@ -181,12 +185,17 @@ class Checkpointer:
     Keep one per process: it holds the state tree between cuts (see StateCommitment), so a cut
     costs what changed since the last one. Several processes may cut; each cut is serialised
     by the journal head lock, and a process that finds a newer checkpoint than its own rebuilds.
+
+    `check_transitions=False` signs the tables' state without re-executing the entries since
+    the previous checkpoint: for measuring what the check costs, never for a ledger in use.
     """
 
     def __init__(self, ledger: Ledger, operator_key: bytes,
                  policy: CheckpointPolicy | None = None,
-                 state: StateCommitment | None = None) -> None:
+                 state: StateCommitment | None = None, *,
+                 check_transitions: bool = True) -> None:
         self.ledger = ledger
+        self.check_transitions = check_transitions
         self.policy = policy or CheckpointPolicy()
         self.state = state or StateCommitment()
         self.operator = address_of(operator_key)
@@ -215,6 +224,8 @@ class Checkpointer:
         try:
             with self.ledger.store.write() as tx:
                 checkpoint = self._cut(tx)
+        except TransitionDiffers:
+            raise  # refused before the tree moved: it still holds the previous checkpoint
         except BaseException:
             self.state.discard()  # the tree may be ahead of what was committed
             raise
@@ -256,9 +267,16 @@ class Checkpointer:
             raise StoreInconsistent(f"entries {size_before}..{size - 1} are not all in the "
                                     "journal")
         log.extend(hashes)
+        operations = self.ledger.operations
+        check = None
+        if self.check_transitions and len(rows) > 1:
+            transition = reexecute(tx, self.ledger, self.state.leaves, self.state.lot_index(),
+                                   number_before, size_before, rows[:-1])
+            check = lambda read: transition.check_leaves(  # noqa: E731
+                tx, read, operations, self.state.previous)
         state_root, _ = self.state.advance(tx, number,
                                            [json.loads(row.entry) for row in rows[:-1]],
-                                           self.ledger.operations)
+                                           operations, check)
         body = CheckpointBody(self._ledger_origin(tx), size, log.root(), number, state_root,
                               rows[-1].accepted_at)
         checkpoint = StoredCheckpoint(number, size, body.log_root, state_root, body.time,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -39,7 +39,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 from web3.types import TxParams, TxReceipt
 
 from anchoring.auditor import merkle
@@ -62,6 +62,7 @@ __all__ = [
     "anchor_proof",
     "anchor_proof_from_leaf_hashes",
     "artifact_path",
+    "attestation_digest",
     "checkpoint_commitment",
     "load_artifact",
     "marker_entry_bytes",
@@ -171,6 +172,31 @@ def marker_leaf_hash(number: int, seq: int) -> bytes:
     return merkle.leaf_hash(marker_entry_bytes(number, seq))
 
 
+ATTESTATION_DOMAIN_NAME = "carbonledger AnchorRegistry"
+ATTESTATION_DOMAIN_VERSION = "1"
+_DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,"
+                               "address verifyingContract)")
+ATTESTATION_TYPEHASH = keccak(text="CheckpointAttestation(uint32 number,uint64 size,"
+                                   "bytes32 logRoot,bytes32 stateRoot)")
+
+
+def attestation_digest(chain_id: int, registry: str, checkpoint: AnchoredCheckpoint) -> bytes:
+    """The EIP-712 digest a witness signs (secp256k1) to attest `checkpoint` to the registry at
+    `registry` on chain `chain_id`: domain {name "carbonledger AnchorRegistry", version "1",
+    chainId, verifyingContract}, struct CheckpointAttestation(uint32 number, uint64 size,
+    bytes32 logRoot, bytes32 stateRoot). The domain binds the chain and the contract, so an
+    attestation is good for one registry only; the struct, every field the registry anchors."""
+    domain = keccak(abi_encode(
+        ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+        [_DOMAIN_TYPEHASH, keccak(text=ATTESTATION_DOMAIN_NAME),
+         keccak(text=ATTESTATION_DOMAIN_VERSION), chain_id, to_checksum_address(registry)]))
+    struct = keccak(abi_encode(
+        ["bytes32", "uint32", "uint64", "bytes32", "bytes32"],
+        [ATTESTATION_TYPEHASH, checkpoint.number, checkpoint.size, checkpoint.log_root,
+         checkpoint.state_root]))
+    return keccak(b"\x19\x01" + domain + struct)
+
+
 @dataclass(frozen=True)
 class AnchorProof:
     """The two proofs the contract wants with a checkpoint (see `anchor_proof`)."""
@@ -254,6 +280,13 @@ class AnchorRejection(enum.Enum):
     MARKER_PROOF_LENGTH = "MarkerProofLength"
     MARKER_NOT_LAST_LEAF = "MarkerNotLastLeaf"
     SHA256_FAILED = "Sha256Failed"
+    INVALID_WITNESS_SET = "InvalidWitnessSet"
+    WITNESSES_REQUIRED = "WitnessesRequired"
+    TOO_FEW_ATTESTATIONS = "TooFewAttestations"
+    ATTESTATIONS_LENGTH = "AttestationsLength"
+    INVALID_ATTESTATION = "InvalidAttestation"
+    NOT_A_WITNESS = "NotAWitness"
+    ATTESTATIONS_NOT_ASCENDING = "AttestationsNotAscending"
 
     @property
     def message(self) -> str:
@@ -287,6 +320,18 @@ _REJECTION_MESSAGES = {
     AnchorRejection.MARKER_NOT_LAST_LEAF: "the log's last leaf is not this checkpoint's "
     "marker: the claimed size is not the size of the log whose root was given",
     AnchorRejection.SHA256_FAILED: "the SHA-256 precompile ran out of gas; raise the gas limit",
+    AnchorRejection.INVALID_WITNESS_SET: "the witness set has a zero or repeated address, or a "
+    "threshold above the number of witnesses",
+    AnchorRejection.WITNESSES_REQUIRED: "this registry requires witnesses' attestations: "
+    "anchor with them (anchorWitnessed)",
+    AnchorRejection.TOO_FEW_ATTESTATIONS: "fewer witnesses attested the checkpoint than the "
+    "registry requires; wait for more attestations",
+    AnchorRejection.ATTESTATIONS_LENGTH: "the attestations are not whole 65-byte signatures",
+    AnchorRejection.INVALID_ATTESTATION: "an attestation is not a valid low-s signature",
+    AnchorRejection.NOT_A_WITNESS: "an attestation is signed by a key that is not one of the "
+    "registry's witnesses (or over another checkpoint, registry or chain)",
+    AnchorRejection.ATTESTATIONS_NOT_ASCENDING: "attestations must be ordered by signer, each "
+    "witness once",
 }
 
 _RETRYABLE = frozenset(
@@ -294,6 +339,8 @@ _RETRYABLE = frozenset(
         # Succeeds once the checkpoints before it are anchored.
         AnchorRejection.WRONG_CHECKPOINT_NUMBER,
         AnchorRejection.SHA256_FAILED,
+        # Succeeds once enough witnesses have attested.
+        AnchorRejection.TOO_FEW_ATTESTATIONS,
     }
 )
 
@@ -446,11 +493,17 @@ class AnchorRegistryClient:
         anchorer: str,
         sender: Sender,
         artifact: Artifact | None = None,
+        witnesses: Sequence[str] = (),
+        witness_threshold: int = 0,
     ) -> tuple[AnchorRegistryClient, TxReceipt]:
-        """Deploys a registry; returns its client and the deployment receipt."""
+        """Deploys a registry; returns its client and the deployment receipt. With witnesses
+        (their attester addresses) and a threshold k > 0, every anchor needs k of their
+        attestations (`anchor(..., attestations=...)`)."""
         artifact = artifact or load_artifact()
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        constructor = factory.constructor(to_checksum_address(owner), to_checksum_address(anchorer))
+        constructor = factory.constructor(
+            to_checksum_address(owner), to_checksum_address(anchorer),
+            [to_checksum_address(w) for w in witnesses], witness_threshold)
         try:
             # Estimates gas, which runs the constructor: a refusal surfaces here.
             tx = constructor.build_transaction(_base_tx(sender))
@@ -471,14 +524,25 @@ class AnchorRegistryClient:
         previous: AnchoredCheckpoint | None,
         sender: Sender,
         gas: int = ANCHOR_GAS_LIMIT,
+        attestations: Mapping[str, bytes] | None = None,
     ) -> TxReceipt:
-        """Anchors ``checkpoint``, the successor of ``previous`` (None for the first).
+        """Anchors ``checkpoint``, the successor of ``previous`` (None for the first); with
+        ``attestations`` (witness address -> 65-byte signature of `attestation_digest`), for a
+        registry that requires witnesses.
 
         Raises `AnchorRejected` if the contract refuses it. The call is simulated first, so a
         refusal costs no gas and carries the error's name on every provider.
         """
+        return self._transact(self.anchor_call(checkpoint, proof, previous, attestations),
+                              sender, gas)
+
+    def anchor_call(self, checkpoint: AnchoredCheckpoint, proof: AnchorProof,
+                    previous: AnchoredCheckpoint | None,
+                    attestations: Mapping[str, bytes] | None = None) -> Any:
+        """The contract call that anchors ``checkpoint``: anchor(), or anchorWitnessed() with
+        the attestations concatenated in ascending order of witness, as the registry wants."""
         zero = bytes(32)
-        call = self.contract.functions.anchor(
+        arguments = [
             checkpoint.number,
             checkpoint.size,
             checkpoint.log_root,
@@ -487,8 +551,12 @@ class AnchorRegistryClient:
             previous.state_root if previous else zero,
             list(proof.consistency),
             list(proof.marker),
-        )
-        return self._transact(call, sender, gas)
+        ]
+        if attestations is None:
+            return self.contract.functions.anchor(*arguments)
+        ordered = sorted(attestations.items(), key=lambda item: int(item[0], 16))
+        return self.contract.functions.anchorWitnessed(
+            *arguments, b"".join(signature for _, signature in ordered))
 
     def rotate_anchorer(
         self, new_anchorer: str, *, sender: Sender, gas: int = ROTATE_GAS_LIMIT
@@ -521,6 +589,23 @@ class AnchorRegistryClient:
     def latest_size(self) -> int:
         """Log size at the latest anchored checkpoint; 0 before the first."""
         return cast(int, self.contract.functions.latestSize().call())
+
+    def witness_threshold(self) -> int:
+        """How many witnesses' attestations an anchor needs (0: none). A registry deployed
+        before witnesses existed has no such function, and needs none."""
+        try:
+            return cast(int, self.contract.functions.witnessThreshold().call())
+        except (ContractLogicError, BadFunctionCallOutput):
+            return 0
+
+    def is_witness(self, address: str) -> bool:
+        return bool(self.contract.functions.isWitness(to_checksum_address(address)).call())
+
+    def attestation_digest(self, checkpoint: AnchoredCheckpoint) -> bytes:
+        """The digest the contract checks attestations against (`attestation_digest`)."""
+        return bytes(self.contract.functions.attestationDigest(
+            checkpoint.number, checkpoint.size, checkpoint.log_root, checkpoint.state_root
+        ).call())
 
     def commitment_of(self, number: int) -> bytes:
         """The commitment stored for checkpoint ``number``; 32 zero bytes if not anchored."""

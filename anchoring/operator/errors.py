@@ -30,6 +30,11 @@ class OperatorFailure(enum.Enum):
     store_inconsistent = ("the database disagrees with itself or with what was signed: it was "
                           "changed outside the ledger, and nothing is signed or proven on top "
                           "of it; `carbonledger audit` names the place", False)
+    transition_differs = ("re-executing the journal's entries since the previous checkpoint "
+                          "against that checkpoint's state does not give what the tables hold: "
+                          "they were changed outside the ledger, and nothing is signed; the "
+                          "exception names the first entry, and `carbonledger audit` the rest",
+                          False)
     state_leaves_mismatch = ("the stored state leaf versions do not rebuild a signed state "
                              "root: the state_leaves table was changed outside the ledger; "
                              "`carbonledger audit` names the checkpoint", False)
@@ -127,6 +132,14 @@ class StoreInconsistent(CheckpointError):
     ledger. Nothing is signed or proven on top of it; `carbonledger audit` names the place."""
 
     code = OperatorFailure.store_inconsistent
+
+
+class TransitionDiffers(StoreInconsistent):
+    """The entries since the previous checkpoint, re-executed against its committed state, do
+    not give the state the tables hold (anchoring.operator.transition): the checkpoint is not
+    signed. The message names the first entry (its seq) and what differs."""
+
+    code = OperatorFailure.transition_differs
 
 
 class NotCheckpointed(CheckpointError, LookupError):

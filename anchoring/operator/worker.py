@@ -14,6 +14,12 @@ For each checkpoint after the chain's latest, one at a time:
 3. the receipt, then the block's time; all three are recorded in the checkpoint's row
    (anchoring.operator.checkpoints.record_anchor).
 
+A registry deployed with witnesses (k > 0) accepts a checkpoint only with k of their
+attestations. The worker sends those the operator keeps (`carbonledger cosignature add`,
+anchoring.operator.cosignatures) by the registry's current witnesses; while fewer than k are
+kept it waits, as for a slow chain: nothing is sent, `waiting_for_witnesses` says which
+checkpoint waits, and the next pass looks again.
+
 The ledger never waits for any of this: it appends and cuts checkpoints in its own
 transactions, and the worker reads them from the store. While the chain is slow or down the
 checkpoints simply queue in the table; the worker retries with exponential backoff and, after
@@ -82,6 +88,7 @@ from anchoring.operator.contract import (
     checkpoint_commitment,
     rejection_from_exception,
 )
+from anchoring.operator.cosignatures import attestations_at
 from anchoring.operator.errors import OperatorError, OperatorFailure
 from anchoring.operator.log_store import open_log
 from ledger.store.database import Store
@@ -288,6 +295,10 @@ class AnchoringWorker:
         self._client: AnchorRegistryClient | None = None
         self._chain_latest: int | None = None  # None: reconcile before anchoring
         self._in_flight: _InFlight | None = None
+        self._threshold: int | None = None  # the registry's witness threshold, once read
+        self.waiting_for_witnesses: tuple[int, int, int] | None = None
+        """(checkpoint, attestations kept, attestations required) while a checkpoint waits
+        for its witnesses; None otherwise."""
         self._wake = threading.Event()
         self._stopping = threading.Event()
 
@@ -539,8 +550,11 @@ class AnchoringWorker:
         self._check_signed(checkpoint)
         if previous is not None:
             self._check_signed(previous)
+        ready, attestations = self._attestations(number)
+        if not ready:
+            return None  # waits for its witnesses
         receipt = self._send(_anchored(checkpoint), proof,
-                             _anchored(previous) if previous else None)
+                             _anchored(previous) if previous else None, attestations)
         with self._chain_calls():
             chain, _ = self._connected()
             block = chain.w3.eth.get_block(receipt["blockNumber"])
@@ -554,8 +568,33 @@ class AnchoringWorker:
                  anchor.tx_hash.hex(), anchor.block_number)
         return AnchorResult(number, anchor, int(receipt["gasUsed"]))
 
+    def _attestations(self, number: int) -> tuple[bool, dict[str, bytes] | None]:
+        """Whether checkpoint `number` can be anchored now, and with which attestations: the
+        kept ones by the registry's witnesses when it requires them (None: it does not).
+        Not ready while fewer are kept than it requires."""
+        with self._chain_calls():
+            _, client = self._connected()
+            if self._threshold is None:
+                self._threshold = client.witness_threshold()
+            threshold = self._threshold
+            if threshold == 0:
+                self.waiting_for_witnesses = None
+                return True, None
+            with self.store.read() as tx:
+                kept = attestations_at(tx, number, self.target.chain_id, self.target.registry)
+            usable = {a: s for a, s in kept.items() if client.is_witness(a)}
+        if len(usable) < threshold:
+            if self.waiting_for_witnesses != (number, len(usable), threshold):
+                log.info("checkpoint %d waits for its witnesses: %d of the %d attestations the "
+                         "registry requires are kept", number, len(usable), threshold)
+            self.waiting_for_witnesses = (number, len(usable), threshold)
+            return False, None
+        self.waiting_for_witnesses = None
+        return True, usable
+
     def _send(self, checkpoint: AnchoredCheckpoint, proof: AnchorProof,
-              previous: AnchoredCheckpoint | None) -> Any:
+              previous: AnchoredCheckpoint | None,
+              attestations: dict[str, bytes] | None = None) -> Any:
         with self._chain_calls():
             chain, client = self._connected()
             sender = chain.sender
@@ -563,11 +602,7 @@ class AnchoringWorker:
                 receipt = self._await_in_flight(chain)
                 if receipt is not None:
                     return self._checked(receipt)
-            zero = bytes(32)
-            call = client.contract.functions.anchor(
-                checkpoint.number, checkpoint.size, checkpoint.log_root, checkpoint.state_root,
-                previous.log_root if previous else zero, previous.state_root if previous else zero,
-                list(proof.consistency), list(proof.marker))
+            call = client.anchor_call(checkpoint, proof, previous, attestations)
             try:
                 call.call({"from": sender.address})
             except Exception as error:
@@ -676,6 +711,7 @@ class AnchoringWorker:
     def _forget(self) -> None:
         self._chain = None
         self._client = None
+        self._threshold = None
         self._chain_latest = None
 
 

@@ -9,7 +9,12 @@ from ledger.ops.cancel import cancel
 from ledger.ops.context import Context, Signer
 from ledger.ops.genesis import genesis, set_scheme_rules
 from ledger.ops.issue import issue_batch
-from ledger.ops.participants import register_key, register_participant, revoke_key
+from ledger.ops.participants import (
+    register_key,
+    register_participant,
+    revoke_key,
+    rotate_key,
+)
 from ledger.ops.retire import retire
 from ledger.ops.transfer import transfer
 
@@ -19,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
     "register_participant": register_participant,
     "register_key": register_key,
     "revoke_key": revoke_key,
+    "rotate_key": rotate_key,
     "open_account": open_account,
     "freeze_account": freeze_account,
     "unfreeze_account": unfreeze_account,

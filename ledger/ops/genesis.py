@@ -32,7 +32,7 @@ def set_scheme_rules(p: SetSchemeRules, ctx: Context) -> Changes:
     ctx.require_registry()
     try:
         document = json.loads(p.rules)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nesting past the recursion limit, too
         raise Rejected(Reason.invalid_rules, f"not JSON: {exc}") from exc
     rules = SchemeRules.from_json(document)
     require(rules.scheme == p.scheme, Reason.invalid_rules,

@@ -101,7 +101,7 @@ def rules_document(rules: Mapping[str, SchemeRules]) -> str:
 def parse_rules_document(text: str) -> dict[str, SchemeRules]:
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nesting past the recursion limit, too
         raise Rejected(Reason.invalid_rules, f"not JSON: {exc}") from exc
     if not isinstance(document, dict) or not document:
         raise Rejected(Reason.invalid_rules, "rules are an object keyed by scheme id")

@@ -31,6 +31,9 @@ class StoreFailure(enum.Enum):
                        "committing: it may or may not have committed; submit the SAME signed "
                        "instructions again (a receipt marked duplicate means the first attempt "
                        "committed), never newly signed ones", True)
+    store_inconsistent = ("the store's tables disagree with each other (lots and the holdings "
+                          "they are counted in): they were changed outside the ledger; nothing "
+                          "was written; run `carbonledger audit` to find where", False)
 
     def __init__(self, message: str, retryable: bool) -> None:
         self.message = message

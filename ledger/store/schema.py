@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+HOLDING_BUCKETS = ("tradable", "pledged", "retired", "surrendered", "cancelled")
 
 journal = Table(
     "journal", metadata,
@@ -84,6 +86,7 @@ batches = Table(
     Column("quantity", BigInteger, nullable=False),
     Column("serial_prefix", Text, nullable=False),
     Column("issued_seq", BigInteger, nullable=False),
+    CheckConstraint("quantity > 0", name="ck_batches_quantity"),
 )
 
 lots = Table(
@@ -103,6 +106,10 @@ lots = Table(
     # lots under a lien, by lien (most lots have none: their NULLs are not indexed)
     Index("ix_lots_lien", "lien", sqlite_where=text("lien IS NOT NULL"),
           postgresql_where=text("lien IS NOT NULL")),
+    # a lot is a non-empty serial range (the database refuses a row that is not, whoever
+    # writes it; revision 0006)
+    CheckConstraint("serial_first >= 1", name="ck_lots_serial_first"),
+    CheckConstraint("serial_last >= serial_first", name="ck_lots_serial_last"),
 )
 
 holdings = Table(
@@ -114,6 +121,9 @@ holdings = Table(
     Column("retired", BigInteger, nullable=False),
     Column("surrendered", BigInteger, nullable=False),
     Column("cancelled", BigInteger, nullable=False),
+    # no bucket is ever below zero (revision 0006)
+    *(CheckConstraint(f"{bucket} >= 0", name=f"ck_holdings_{bucket}")
+      for bucket in HOLDING_BUCKETS),
 )
 
 liens = Table(
@@ -129,6 +139,20 @@ scheme_rules = Table(
     Column("scheme", String(64), primary_key=True),
     Column("rules", Text, nullable=False),
     Column("recorded_seq", BigInteger, nullable=False),
+)
+
+
+# Each row of a module's table (ledger.effects.Row) as it was before a transaction first
+# changed it (`before` NULL: it did not exist), under the seq of the entry that did. The
+# checkpointer reads a row as it was at the previous checkpoint from here (the earliest undo
+# at or after that checkpoint's size; none: the row as it is), since such rows are changed in
+# place and the state root does not commit them (docs/adr/0008).
+row_undo = Table(
+    "row_undo", metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("row_key", Text, primary_key=True),  # the primary-key values as a JSON array
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("before", Text, nullable=True),  # the row's values as a JSON object
 )
 
 
@@ -181,6 +205,27 @@ state_leaves = Table(
     Column("value", LargeBinary, nullable=False),
     Index("ix_state_leaves_from", "from_checkpoint"),
     Index("ix_state_leaves_to", "to_checkpoint"),
+)
+
+# Witnesses' cosignatures of checkpoints (anchoring/operator/cosignatures.py): the signature
+# line each witness added to checkpoint `number`'s note, verified before it was stored; and the
+# attestations (secp256k1, EIP-712) the witnesses gave for the registry at (chain_id,
+# registry), which an AnchorRegistry deployed with witnesses requires with the anchor.
+cosignatures = Table(
+    "cosignatures", metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", Text, primary_key=True),
+    Column("key_id", LargeBinary(4), primary_key=True),
+    Column("cosigned_at", BigInteger, nullable=False),  # the cosignature's timestamp, unix s
+    Column("line", Text, nullable=False),
+)
+witness_attestations = Table(
+    "witness_attestations", metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("attester", String(42), primary_key=True),
+    Column("chain_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("registry", String(42), primary_key=True),
+    Column("signature", LargeBinary(65), nullable=False),
 )
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,7 +31,7 @@ from ledger.model import (
     Role,
     SigningKey,
 )
-from ledger.schemes import SchemeRules
+from ledger.schemes import SchemeRules, parse_rules_document
 from ledger.state import (
     HELD_FIRST_PAGE,
     InstructionRecord,
@@ -39,6 +40,7 @@ from ledger.state import (
     ReadAheadRows,
     WorkingSet,
 )
+from ledger.store.errors import StoreError, StoreFailure
 from ledger.store.pq_pipeline import round_trip, rows_of
 from ledger.store.schema import metadata
 
@@ -184,6 +186,28 @@ def _held_read(pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
     return Read(" UNION ALL ".join(parts), params, parse)
 
 
+_HOLDING_COLUMNS = ", ".join(state.value for state in LOT_STATES)
+
+
+def _holdings_read(pairs: Sequence[tuple[str, str]]) -> Read:
+    """The holdings of (account, batch) pairs, in one statement."""
+    params: dict[str, Any] = {}
+    rows = []
+    for i, (account, batch) in enumerate(pairs):
+        params[f"a{i}"], params[f"b{i}"] = account, batch
+        rows.append(f"(account = :a{i} AND batch = :b{i})")
+
+    def parse(found: list[Any]) -> dict[tuple[str, str], tuple[int, ...]]:
+        return {(r[0], r[1]): tuple(int(v) for v in r[2:]) for r in found}
+
+    return Read(f"SELECT account, batch, {_HOLDING_COLUMNS} FROM holdings WHERE "
+                + " OR ".join(rows), params, parse)
+
+
+def _holdings_reads(pairs: Sequence[tuple[str, str]]) -> list[Read]:
+    return [_holdings_read(pairs[start:start + 100]) for start in range(0, len(pairs), 100)]
+
+
 def _held_reads(pairs: Sequence[tuple[str, str]], state: LotState, limit: int,
                 after: int) -> list[Read]:
     """`_held_read` for any number of pairs, a hundred to a statement (bounded statement size)."""
@@ -222,12 +246,13 @@ class SqlTransaction:
             begin = "BEGIN IMMEDIATE" if lock_head else "BEGIN"
         else:
             begin = "BEGIN" if lock_head else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        # the head, and the head entry's time (the engine never accepts an entry before it)
+        head = ("SELECT h.seq, h.checkpoint, j.accepted_at FROM journal_head h "
+                "LEFT JOIN journal j ON j.seq = h.seq WHERE h.id = 1")
         if lock_head and dialect == "postgresql":
             # the head lock, and an asynchronous commit: see `commit`
-            head = ("SELECT seq, checkpoint, set_config('synchronous_commit', 'off', true) "
-                    "FROM journal_head WHERE id = 1 FOR UPDATE")
-        else:
-            head = "SELECT seq, checkpoint FROM journal_head WHERE id = 1"
+            head = head.replace(" FROM", ", set_config('synchronous_commit', 'off', true) FROM",
+                                1) + " FOR UPDATE OF h"
         self.read_ahead = ReadAheadRows()
         reads = [Read(begin, {}, _no_rows), Read(head, {}, lambda rows: rows[0])]
         if read_ahead is not None:
@@ -235,6 +260,7 @@ class SqlTransaction:
         _, row, *_ = self.run(reads)
         self.head: int = row[0]
         self.checkpoint: int = row[1]  # number of the last checkpoint marker
+        self.head_time: str | None = row[2]  # the head entry's accepted_at (None: no entry)
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -309,6 +335,11 @@ class SqlTransaction:
         rows = self.all(f"SELECT address, participant, registered_seq, revoked_seq, "
                         f"last_nonce FROM signing_keys WHERE {where}", params)
         return {r[0]: SigningKey(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    def key_addresses_of(self, participant: str) -> list[str]:
+        return [r[0] for r in self.all("SELECT address FROM signing_keys "
+                                       "WHERE participant = :participant",
+                                       {"participant": participant})]
 
     def accounts(self, ids: Sequence[str]) -> dict[str, Account]:
         (result,) = self.run([self._accounts_read(ids)])
@@ -387,7 +418,16 @@ class SqlTransaction:
             reads.append(kept(self._batches_read(ahead.batches), into.add_batches))
         reads += [kept(read, into.held.update)
                   for read in _held_reads(ahead.held, ahead.held_state, HELD_FIRST_PAGE, 0)]
+        # the holdings those lots are counted in, which the flush checks they cover
+        reads += [kept(read, into.holdings.update) for read in _holdings_reads(ahead.held)]
         return reads
+
+    def holdings(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
+                                                                tuple[int, ...]]:
+        found: dict[tuple[str, str], tuple[int, ...]] = {}
+        for chunk in self.run(_holdings_reads(pairs)):
+            found.update(chunk)
+        return found
 
     def lots_overlapping(self, batch: str, first: int, last: int) -> list[Lot]:
         # Lots partition the batch: the overlapping ones are those ending inside first..last,
@@ -410,6 +450,36 @@ class SqlTransaction:
                          dict(zip(keys, key, strict=True)))
         return dict(zip(columns, found, strict=True)) if found else None
 
+    def row_as_of(self, table: Table, key: tuple[Any, ...],
+                  size: int) -> Mapping[str, Any] | None:
+        """A module's row as it was when the journal held `size` entries: the value kept
+        before the first change since (row_undo), or the row as it is if none changed it."""
+        undo = self.one("SELECT before FROM row_undo WHERE table_name = :table_name AND "
+                        "row_key = :row_key AND seq >= :size ORDER BY seq LIMIT 1",
+                        {"table_name": table.name, "row_key": row_key_text(key),
+                         "size": size})
+        if undo is None:
+            return self.row(table, key)
+        return None if undo[0] is None else json.loads(undo[0])
+
+    def scheme_rules_as_of(self, scheme: str, size: int) -> SchemeRules | None:
+        """A scheme's rules when the journal held `size` entries. The table keeps the latest
+        only; rules set since are looked for in the journal's genesis and set_scheme_rules
+        entries (rare: a scan of the journal by op)."""
+        row = self.one("SELECT rules, recorded_seq FROM scheme_rules WHERE scheme = :scheme",
+                       {"scheme": scheme})
+        if row is None or row[1] < size:
+            return _parse_rules(row[0]) if row else None
+        for (entry,) in self.all("SELECT entry FROM journal WHERE op IN ('genesis', "
+                                 "'set_scheme_rules') AND seq < :size ORDER BY seq DESC",
+                                 {"size": size}):
+            fields = json.loads(bytes(entry))["instruction"]["fields"]
+            if fields.get("scheme") == scheme:  # set_scheme_rules
+                return SchemeRules.from_json(json.loads(fields["rules"]))
+            if "registryKey" in fields:  # the genesis: every scheme's first rules
+                return parse_rules_document(fields["rules"]).get(scheme)
+        return None
+
     def journal_row(self, seq: int) -> JournalRow | None:
         row = self.one(f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE seq = :seq", {"seq": seq})
         return journal_row_from(row) if row else None
@@ -425,6 +495,7 @@ class SqlTransaction:
     def flush(self, ws: WorkingSet) -> None:
         """Write everything the working set changed: one statement per table and kind; on
         PostgreSQL all of them in one pipeline, so the flush costs one round trip."""
+        _require_debits_covered(ws)
         if self.dialect == "postgresql":
             round_trip(self.connection.driver_connection, self._gathered_flush(ws))
         else:
@@ -445,9 +516,12 @@ class SqlTransaction:
         changes cannot be durable without them (WAL is sequential).
         """
         assert not self.finished, "the transaction has ended"
+        if ws is not None:
+            _require_debits_covered(ws)
         if self.dialect == "sqlite":
             if ws is not None:
-                self._flush(ws)
+                with _checks_named():
+                    self._flush(ws)
             self.committing = True
             self.cursor.execute("COMMIT")
         else:
@@ -459,13 +533,16 @@ class SqlTransaction:
                 # transaction, committed synchronously when the round trip's sync arrives
                 statements.append(("SELECT txid_current()", {}))
             self.committing = True
-            results = round_trip(self.connection.driver_connection, statements)
+            with _checks_named():
+                results = round_trip(self.connection.driver_connection, statements)
             committed = results[commit_at]
             # COMMIT of a transaction that failed reports ROLLBACK instead of raising
             if committed.command_status != b"COMMIT":
                 raise RuntimeError(f"the transaction did not commit: {committed.command_status!r}")
         if ws is not None:
             self.head, self.checkpoint = ws.head, ws.checkpoint  # as committed
+            if ws.entries:
+                self.head_time = ws.entries[-1].accepted_at
         self.finished = True
 
     def _gathered_flush(self, ws: WorkingSet) -> list[tuple[str, dict[str, Any]]]:
@@ -565,6 +642,11 @@ class SqlTransaction:
                          "WHERE id = :id", updated)
 
     def _flush_holdings(self, ws: WorkingSet) -> None:
+        """Add each holding's deltas: an update of the holdings that exist, then an insert of
+        those that do not. (One upsert would not do: the database checks the row it would
+        insert, a delta below zero, against the buckets' CHECK before it finds the row to
+        update.) A holding a transaction creates can only gain, so only the rows with no
+        delta below zero are inserted; a debited holding exists (`debits_not_covered`)."""
         names = [s.value for s in LOT_STATES]
         rows = []
         for (account, batch), deltas in ws.holding_deltas.items():
@@ -572,16 +654,36 @@ class SqlTransaction:
                 row: dict[str, Any] = {"account": account, "batch": batch}
                 row.update(zip(names, deltas, strict=True))
                 rows.append(row)
-        columns = ", ".join(names)
-        values = ", ".join(f":{n}" for n in names)
-        updates = ", ".join(f"{n} = holdings.{n} + excluded.{n}" for n in names)
+        if not rows:
+            return
+        if self.dialect == "postgresql" and len(rows) > 1:
+            arrays = ", ".join(["%(account)s::text[]", "%(batch)s::text[]",
+                                *(f"%({n})s::bigint[]" for n in names)])
+            self._send("UPDATE holdings SET "
+                       + ", ".join(f"{n} = holdings.{n} + u.{n}" for n in names)
+                       + f" FROM unnest({arrays}) AS u(account, batch, {', '.join(names)}) "
+                       "WHERE holdings.account = u.account AND holdings.batch = u.batch",
+                       {column: [row[column] for row in rows]
+                        for column in ("account", "batch", *names)})
+        else:
+            self.executemany("UPDATE holdings SET "
+                             + ", ".join(f"{n} = {n} + :{n}" for n in names)
+                             + " WHERE account = :account AND batch = :batch", rows)
+        gaining = [row for row in rows if min(row[n] for n in names) >= 0]
         self.executemany(
-            f"INSERT INTO holdings (account, batch, {columns}) VALUES (:account, :batch, "
-            f"{values}) ON CONFLICT (account, batch) DO UPDATE SET {updates}", rows)
-
+            f"INSERT INTO holdings (account, batch, {', '.join(names)}) VALUES (:account, "
+            f":batch, {', '.join(f':{n}' for n in names)}) ON CONFLICT (account, batch) "
+            "DO NOTHING", gaining)
 
     def _flush_rows(self, ws: WorkingSet) -> None:
-        """Rows of the tables modules declare: one insert and one update per table."""
+        """Rows of the tables modules declare: one insert and one update per table; and
+        each row's value before this transaction, with the entry that first changed it."""
+        self.executemany(
+            "INSERT INTO row_undo (table_name, row_key, seq, before) "
+            "VALUES (:table_name, :row_key, :seq, :before)",
+            [{"table_name": table.name, "row_key": row_key_text(key), "seq": seq,
+              "before": None if before is None else row_text(before)}
+             for (table, key), (seq, before) in ws.rows_before.items()])
         by_table: dict[tuple[str, bool], tuple[Table, list[dict[str, Any]]]] = {}
         for row in ws.rows_written.values():
             by_table.setdefault((row.table.name, row.new), (row.table, []))[1].append(
@@ -595,6 +697,40 @@ class SqlTransaction:
                 settings = ", ".join(f"{c} = :{c}" for c in columns if c not in keys)
                 self.executemany(f"UPDATE {name} SET {settings} WHERE "
                                  + " AND ".join(f"{k} = :{k}" for k in keys), rows, table)
+
+
+def row_key_text(key: Sequence[Any]) -> str:
+    """A module row's primary-key values as the text row_undo keeps."""
+    return json.dumps(list(key), separators=(",", ":"))
+
+
+def row_text(values: Mapping[str, Any]) -> str:
+    """A module row's values, as the ledger read or wrote them, as the text row_undo keeps."""
+    return json.dumps({str(name): value for name, value in values.items()},
+                      separators=(",", ":"), sort_keys=True)
+
+
+@contextmanager
+def _checks_named() -> Iterator[None]:
+    """A row the schema's CHECK constraints refuse (revision 0006: a bucket below zero, an
+    empty serial range) is the store's inconsistency, named, not a driver's exception. The
+    ledger's own checks come first; this is what stops a write they did not foresee."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__name__ not in ("IntegrityError", "CheckViolation") \
+                or "ck_" not in str(exc):
+            raise
+        raise StoreError(StoreFailure.store_inconsistent,
+                         str(exc).strip().split("\n", 1)[0]) from exc
+
+
+def _require_debits_covered(ws: WorkingSet) -> None:
+    """Nothing is written when the lots a transaction spent are not counted in their holdings:
+    the store was changed behind the ledger's back, and writing on top would hide it."""
+    problem = ws.debits_not_covered()
+    if problem is not None:
+        raise StoreError(StoreFailure.store_inconsistent, problem)
 
 
 @lru_cache(maxsize=16)

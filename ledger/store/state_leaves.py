@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from anchoring.auditor.state_keys import account_key, holding_key, lot_key
 from ledger.canonical import canonical_json
 from ledger.store.sql import SqlTransaction
+from ledger.store.touched import take_touched
 
 if TYPE_CHECKING:
     from ledger.modules import LeafKind
@@ -123,6 +124,21 @@ def all_leaves(tx: SqlTransaction, kinds: Iterable[LeafKind]) -> Iterator[tuple[
     reference."""
     for kind in kinds:
         yield from kind.read_all(tx)
+
+
+def touched_leaves(tx: SqlTransaction, kinds: Iterable[LeafKind]) -> Leaves:
+    """The current values of the leaves of `kinds` whose rows the database's triggers saw
+    change since the last call (ledger.store.touched), and forget them: how a replay that is
+    tracked that way (the audit, a witness) learns what a checkpoint's entries changed."""
+    kinds = list(kinds)
+    ids: dict[str, list[Any]] = {kind.name: [] for kind in kinds}
+    pairs = {kind.name for kind in kinds if kind.id_columns == 2}
+    for label, a, b in take_touched(tx):
+        ids[label].append((a, b) if label in pairs else a)
+    fresh: Leaves = {}
+    for kind in kinds:
+        fresh.update(kind.read(tx, ids[kind.name]))
+    return fresh
 
 
 def _lot_row_value(row: Sequence[Any]) -> bytes:

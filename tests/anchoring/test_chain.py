@@ -304,7 +304,7 @@ def test_chain_up_deploy_anchor_status_down(data_dir: Path) -> None:
         assert "anvil stopped" in cli(data_dir, "chain", "down")
         cli(data_dir, "checkpoint")  # the ledger goes on with the chain down
         down = CliRunner().invoke(main, ["--data-dir", str(data_dir), "chain", "anchor"])
-        assert down.exit_code == 1 and "Nothing is lost" in down.output
+        assert down.exit_code == 3 and "Nothing is lost" in down.output
         assert "unreachable" in cli(data_dir, "chain", "status")
 
         cli(data_dir, "chain", "up")  # the same chain, from its state file
@@ -326,7 +326,7 @@ def test_anchoring_stops_loudly_on_a_reset_node(data_dir: Path) -> None:
         cli(data_dir, "chain", "up")
         assert "the registry is NOT on it" in cli(data_dir, "chain", "status")
         stopped = CliRunner().invoke(main, ["--data-dir", str(data_dir), "chain", "anchor"])
-        assert stopped.exit_code == 2
+        assert stopped.exit_code == 3  # the environment: the node lost the registry
         assert "ANCHORING STOPPED" in stopped.output and "was reset" in stopped.output
 
         # The way out: a new registry, and the checkpoints anchored again on it. The same
@@ -335,7 +335,7 @@ def test_anchoring_stops_loudly_on_a_reset_node(data_dir: Path) -> None:
         cli(data_dir, "chain", "deploy", "--owner", Account.create().address)
         assert ChainRecord.load(data_dir).registry == registry
         lost = CliRunner().invoke(main, ["--data-dir", str(data_dir), "chain", "anchor"])
-        assert lost.exit_code == 2 and "the chain lost them" in lost.output
+        assert lost.exit_code == 1 and "the chain lost them" in lost.output
         assert "checkpoint 1 anchored" in cli(data_dir, "chain", "anchor", "--reanchor")
         assert "nothing to anchor" in cli(data_dir, "chain", "anchor")
     finally:
@@ -349,3 +349,40 @@ def test_the_chain_commands_name_the_variable_and_file_the_chain_reads() -> None
 
     assert chain_cli.ANCHORER_KEY_VARIABLE == ANCHORER_KEY_VARIABLE
     assert bootstrap.CHAIN_FILE == CHAIN_FILE
+
+
+def test_a_witnessed_registry_waits_for_its_witness_then_anchors(data_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    """An operator deploys a registry that needs one witness's attestation; `chain anchor`
+    says what it waits for, and anchors once the witness's attestation is added."""
+    anvil_or_skip()
+    owner = Account.create().address
+    witness = ["witness", "--witness-dir", str(tmp_path / "w1")]
+    try:
+        cli(data_dir, "chain", "up")
+        operator = cli(data_dir, "operator-key", "--create").strip().split()[-1]
+        created = cli(data_dir, *witness, "init", "--name", "witness.example/w1",
+                      "--operator-key", operator)
+        attester = next(line.split()[1] for line in created.splitlines()
+                        if line.startswith("attester "))
+        twice = CliRunner().invoke(main, ["--data-dir", str(data_dir), "chain", "deploy",
+                                          "--owner", owner, "--witness", attester,
+                                          "--witness", attester.lower()])
+        assert twice.exit_code == 2 and "named twice" in twice.output
+        deployed = cli(data_dir, "chain", "deploy", "--owner", owner, "--witness", attester)
+        assert f"anchors need 1 of 1 witnesses' attestations: {attester}" in deployed
+        record = ChainRecord.load(data_dir)
+        assert (record.witnesses, record.witness_threshold) == ([attester], 1)
+
+        cli(data_dir, "checkpoint")
+        waiting = cli(data_dir, "chain", "anchor")
+        assert "checkpoint 1 waits for its witnesses: 0 of the 1 attestations" in waiting
+        assert "anchored" not in waiting
+
+        cli(data_dir, *witness, "run", "--source", str(data_dir), "--attest-chain-id",
+            str(record.chain_id), "--attest-registry", record.registry)
+        attestation = tmp_path / "w1" / "cosigned" / "1.attestation.json"
+        cli(data_dir, "cosignature", "add", str(attestation))
+        assert "checkpoint 1 anchored" in cli(data_dir, "chain", "anchor")
+    finally:
+        cli(data_dir, "chain", "down")

@@ -526,6 +526,6 @@ def test_a_node_out_of_reach_is_no_verdict_and_its_url_stays_private(scene: Scen
     for args in (["verify", str(path)], ["audit", "--anchor-registry", scene.registry]):
         result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args, "--operator-key",
                                            OPERATOR, "--rpc", url])
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == 3, result.output
         assert "NOT CHECKED" in result.output or "audit NOT STARTED" in result.output
         assert "secret-api-key" not in result.output and "http://127.0.0.1:1/…" in result.output

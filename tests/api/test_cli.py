@@ -80,3 +80,21 @@ def test_the_registry_story_is_told(tmp_path: Path) -> None:
     output = "\n".join(told)
     assert "individual_cannot_hold_allowances" in output
     assert "replay --check:" in output
+
+
+def test_an_array_is_submitted_in_one_transaction_and_a_bad_one_refuses_itself_alone(
+        runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "ledger"
+    assert runner.invoke(main, ["--data-dir", str(data), "init"]).exit_code == 0
+    wallet = registry_wallet(load_config(data), data, "correct horse")
+    documents = [wallet.sign(OPERATIONS.instruction(
+        "register_participant", participant=name, name=name.upper(), role="bank")).as_json()
+        for name in ("icbc", "boc", "ccb")]
+    text = json.dumps(documents).replace('"BOC"', '"B\\ud800C"')  # a lone surrogate, escaped
+    path = tmp_path / "batch.json"
+    path.write_text(text)
+    result = runner.invoke(main, ["--data-dir", str(data), "submit", str(path)])
+    assert result.exit_code == 1, result.output
+    first, second, third = json.loads(result.output)
+    assert (first["seq"], third["seq"]) == (1, 2)
+    assert second["reason"] == "invalid_text" and "surrogate" in second["detail"]

@@ -40,8 +40,13 @@ def _write(name: str, text: str) -> Breakage:
     (_write("operator.json", '{"a": 1}'), ["audit"], "is not a valid operator.json"),
     (_write("chain.json", "{bad"), ["chain", "status"], "chain.json is not valid JSON"),
     (_write("chain.json", "{bad"), ["chain", "anchor"], "chain.json is not valid JSON"),
+    (_write("keystores/operator.json", "{}"), ["checkpoint"], "is not a keystore"),
+    (_write("keystores/operator.json", '{"crypto": {}}'), ["checkpoint"],
+     "is not a valid keystore"),
+    (_write("keystores/operator.json", "[" * 50_000), ["checkpoint"], "cannot read keystore"),
 ], ids=["config-not-json", "config-not-object", "config-keys", "operator-not-json",
-        "operator-keys", "chain-status", "chain-anchor"])
+        "operator-keys", "chain-status", "chain-anchor", "keystore-empty-object",
+        "keystore-fields-missing", "keystore-nested"])
 def test_a_broken_file_is_named_in_one_line(data: Path, breakage: Breakage,
                                             command: list[str], says: str) -> None:
     breakage(data)
@@ -64,7 +69,9 @@ def test_a_data_dir_that_is_a_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("option", "value"), [("--chain-id", "-1"), ("--chain-id", "0"),
                                                ("--registry-id", "../../x"),
-                                               ("--registry-id", "a/b")])
+                                               ("--registry-id", "a/b"),
+                                               ("--registry-id", "MEE\n"),
+                                               ("--registry-name", "MEE\u202e")])
 def test_init_refuses_a_bad_argument_before_writing_anything(tmp_path: Path, option: str,
                                                               value: str) -> None:
     data = tmp_path / "deep" / "ledger"

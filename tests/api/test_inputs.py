@@ -53,10 +53,10 @@ def test_the_cli_refuses_a_deeply_nested_file_in_one_line(tmp_path: Path) -> Non
                "--operator-key", "0x" + "11" * 20]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT,
                             timeout=120)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr  # a bad input file: usage
     assert "NOT VERIFIED: the bundle cannot be read: the document nests deeper" in result.stderr
     assert "Traceback" not in result.stderr
     submitted = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "none"), "submit",
                                           str(hostile)])
-    assert submitted.exit_code == 1
+    assert submitted.exit_code == 2
     assert "nests deeper than" in submitted.output

@@ -50,7 +50,7 @@ def test_a_deleted_database_file_is_refused_and_not_recreated(data: Path,
     for leftover in database.parent.glob(database.name + "-*"):  # its WAL and shared memory
         leftover.unlink()
     result = CliRunner().invoke(main, ["--data-dir", str(data), *command])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output  # the environment: no ledger there
     assert "no_ledger: the store holds no ledger" in result.output
     assert "Traceback" not in result.output
     assert not database.exists()
@@ -62,7 +62,7 @@ def test_a_mistyped_store_url_creates_nothing(data: Path, tmp_path: Path) -> Non
     instruction = tmp_path / "instruction.json"
     instruction.write_text("{}")
     result = CliRunner().invoke(main, ["--data-dir", str(data), "submit", str(instruction)])
-    assert result.exit_code == 1 and "no_ledger" in result.output
+    assert result.exit_code == 3 and "no_ledger" in result.output
     assert not typo.exists()
 
 
@@ -88,7 +88,7 @@ def test_an_empty_database_or_a_schema_without_genesis_is_no_ledger(data: Path,
 def test_an_unreachable_database_is_one_line(data: Path) -> None:
     _point_at(data, "postgresql+psycopg://postgres@127.0.0.1:1/test")
     result = CliRunner().invoke(main, ["--data-dir", str(data), "replay", "--check"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "unreachable: the database cannot be reached" in result.output
     assert "Traceback" not in result.output
 

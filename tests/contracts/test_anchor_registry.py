@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from anchoring.auditor import merkle
@@ -420,7 +421,8 @@ def test_deployment_needs_an_owner_and_an_anchorer(chain: Chain) -> None:
     registry, receipt = AnchorRegistryClient.deploy(
         chain.w3, owner=chain.owner, anchorer=chain.anchorer, sender=chain.owner
     )
-    events = registry.contract.events.AnchorerRotated().process_receipt(receipt)
+    # the deployment also logs its (empty) witness set: read each event kind on its own
+    events = registry.contract.events.AnchorerRotated().process_receipt(receipt, errors=DISCARD)
     assert [(e["args"]["previousAnchorer"], e["args"]["newAnchorer"]) for e in events] == [
         (zero, chain.anchorer)
     ]

@@ -9,6 +9,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,9 @@ def test_proof_pledge_and_verify_commands(clock: FixedClock, tmp_path: Path,
     result = runner.invoke(main, [*cli, "proof", "pledge", "P1"])
     assert result.exit_code != 0 and "no checkpoint yet" in result.output, result.output
     assert runner.invoke(main, [*cli, "checkpoint"]).exit_code == 0
+    # the command cut it by the wall clock, and no entry is ever accepted before the entry
+    # ahead of it: the world's instructions are signed from then on
+    clock.moment = datetime.now(UTC)
     register(world, pledge="P3", quantity=10)
     world.store.dispose()
     result = runner.invoke(main, [*cli, "proof", "pledge", "P3"])

@@ -96,8 +96,8 @@ FIELDS_REFUSED: list[tuple[dict[str, Any], ReasonCode]] = [
     (dict(currency="cny"), Reason.malformed_instruction),
     (dict(principal=0), Reason.malformed_instruction),
     (dict(principal=2**53), Reason.malformed_instruction),
-    (dict(maturityDate="2026-02-30"), Reason.malformed_instruction),
-    (dict(maturityDate=""), Reason.malformed_instruction),
+    (dict(maturityDate="2026-02-30"), Reason.invalid_date),
+    (dict(maturityDate=""), Reason.invalid_date),
     (dict(loanReference=" "), Reason.malformed_instruction),
 ]
 

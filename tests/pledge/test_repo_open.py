@@ -55,7 +55,7 @@ FIELDS_REFUSED: list[tuple[dict[str, Any], ReasonCode]] = [
     (dict(purchasePrice=0), Reason.malformed_instruction),
     (dict(currency="CN"), Reason.malformed_instruction),
     (dict(freeUse=1), Reason.malformed_instruction),
-    (dict(repurchaseDate="30/09/2026"), Reason.malformed_instruction),
+    (dict(repurchaseDate="30/09/2026"), Reason.invalid_date),
 ]
 
 

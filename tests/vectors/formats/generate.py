@@ -39,7 +39,7 @@ from anchoring.operator.pledge_evidence import prove_pledge
 from custody.signatures import address_of
 from ledger.canonical import canonical_json, leaf_hash
 from ledger.clock import FixedClock
-from ledger.journal import MARKER_OP, make_entry, writing_form
+from ledger.journal import ENTRY_FORMAT, MARKER_OP, make_entry, stored_form, writing_form
 from ledger.schemes import load_rules_dir
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
@@ -77,6 +77,15 @@ def build(store: Store) -> History:
         open_repo(world)  # R1: HN sells 400 t of A1 to ICBC, to buy back by 2026-09-30
         history.cut()
 
+    with writing_form(1):
+        _in_format_1(world, clock, history)
+    _in_format_2(world)
+    world.assert_invariants()
+    assert not check_agreement_invariants(store)
+    return history
+
+
+def _in_format_1(world: World, clock: FixedClock, history: History) -> None:
     clock.moment = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
     by(world, PLEDGORS, "pledge_amend", pledge="P1", loanReference="ICBC-SZ-2026-0042",
        principal=9_000_000_00, currency="CNY", maturityDate="2026-12-31")
@@ -99,9 +108,19 @@ def build(store: Store) -> History:
     clock.advance(seconds=30)
     history.cut()
     world.by("registry", "freeze_account", account="BOC", reason="court order 2027-3")
-    world.assert_invariants()
-    assert not check_agreement_invariants(store)
-    return history
+
+
+def _in_format_2(world: World) -> None:
+    """After the last checkpoint, in format 2 (the bundles and the note above stay those of
+    checkpoint 5): a key rotation, text in several scripts, and ordinary operations."""
+    old, new = world.wallets["huaneng"], fresh_wallet()
+    world.by("huaneng", "rotate_key", participant="huaneng", oldKey=old.address,
+             newKey=new.address)
+    world.wallets["huaneng"], world.wallets["huaneng-retired"] = new, old
+    world.by("huaneng", "transfer", fromAccount="HN", toAccount="GW", batch="A1", quantity=10)
+    world.by("gw", "retire", account="GW", batch="C1", quantity=5, beneficiary="深圳地铁集团",
+             reason="2027 年度运营", claim="Café Zürich: carbon neutral travel 2027")
+    world.by("registry", "unfreeze_account", account="BOC", reason="court order lifted 2027-4")
 
 
 # --- vectors ----------------------------------------------------------------------------------
@@ -115,12 +134,15 @@ def operation_vectors(world: World, rows: list[JournalRow]) -> dict[str, Vector]
         if row.op == MARKER_OP or f"entry-{row.op}" in vectors:
             continue
         document = json.loads(row.entry)
-        signed = OPERATIONS.parse_signed(document["instruction"])
-        entry = make_entry(row.seq, signed, row.accepted_at, document["effects"]).entry
+        form = stored_form(document) or 1  # a legacy entry's vector is written in format 1
+        with writing_form(form):
+            signed = OPERATIONS.parse_signed(document["instruction"])
+            entry = make_entry(row.seq, signed, row.accepted_at, document["effects"]).entry
         instruction = signed.instruction
         vectors[f"entry-{row.op}"] = {
             "description": f"{row.op}: the signed instruction of journal entry {row.seq}, "
-                           "its EIP-712 digest per signer, and its entry in journal format 1",
+                           f"its EIP-712 digest per signer, and its entry in journal format "
+                           f"{form}",
             "op": row.op,
             "domain": world.registry.domain.as_dict(),
             "eip712_type": instruction.schema.struct.encode_type(),
@@ -411,8 +433,9 @@ MUTATIONS = [
              "leaf hash kept", _effects_changed, "leaf_hash_mismatch", "the code gives"),
     Mutation("entry-transfer", "not-canonical", "the entry's JSON indented: not RFC 8785",
              _not_canonical, "not_canonical", "RFC 8785"),
-    Mutation("entry-transfer", "format-unknown", "an entry of journal format 2",
-             _entry_field("format", 2), "UnknownEntryFormat", "newer than this code knows"),
+    Mutation("entry-transfer", "format-unknown", f"an entry of journal format {ENTRY_FORMAT + 1}",
+             _entry_field("format", ENTRY_FORMAT + 1), "UnknownEntryFormat",
+             "newer than this code knows"),
     Mutation("entry-transfer", "format-not-a-number", "format \"1\", a string",
              _entry_field("format", "1"), "UnknownEntryFormat", "not a format version"),
     Mutation("entry-transfer", "format-removed", "the legacy form: a valid stored entry, but "
@@ -444,8 +467,9 @@ MUTATIONS = [
     Mutation("bundle-entry", "accepted-at-changed", "the entry's acceptance time a day later",
              _bundle(_entry_text(_set("accepted_at", "2026-07-02T02:00:00.000Z"))),
              "VerificationFailed", NOT_IN_LOG),
-    Mutation("bundle-entry", "format-unknown", "the entry claims journal format 2",
-             _bundle(_entry_text(_set("format", 2))), "VerificationFailed",
+    Mutation("bundle-entry", "format-unknown",
+             f"the entry claims journal format {ENTRY_FORMAT + 1}",
+             _bundle(_entry_text(_set("format", ENTRY_FORMAT + 1))), "VerificationFailed",
              "which this verifier does not know"),
     Mutation("bundle-entry-legacy", "format-added", "\"format\":1 added to a legacy entry: "
              "another byte string than the log holds", _bundle(_entry_text(_set("format", 1))),
