@@ -282,6 +282,7 @@ class Checkpointer:
         checkpoint = StoredCheckpoint(number, size, body.log_root, state_root, body.time,
                                       body.origin, self.operator, sign_note(body, self._key))
         _insert(tx, checkpoint)
+        tx.forget_row_undo(size)  # what re-executing the next checkpoint's entries needs is after
         return checkpoint
 
     def _ledger_origin(self, tx: SqlTransaction) -> str:

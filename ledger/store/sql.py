@@ -462,6 +462,11 @@ class SqlTransaction:
             return self.row(table, key)
         return None if undo[0] is None else json.loads(undo[0])
 
+    def forget_row_undo(self, size: int) -> None:
+        """Drop the module rows' earlier values kept for entries before `size`: once the
+        checkpoint of that log size is signed, the next re-execution starts after it."""
+        self.execute("DELETE FROM row_undo WHERE seq < :size", {"size": size})
+
     def scheme_rules_as_of(self, scheme: str, size: int) -> SchemeRules | None:
         """A scheme's rules when the journal held `size` entries. The table keeps the latest
         only; rules set since are looked for in the journal's genesis and set_scheme_rules

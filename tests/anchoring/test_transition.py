@@ -220,7 +220,15 @@ def test_an_honest_pledge_lifecycle_is_cut_by_a_held_and_a_fresh_process(world: 
     by(market, ("icbc",), "pledge_release", pledge="P1", quantity=10)
     Checkpointer(market.ledger, OPERATOR_KEY).cut()  # the CLI: loads the tree
     by(market, ("icbc",), "pledge_release", pledge="P1", quantity=10)
-    held.cut()  # finds a newer checkpoint than its own, rebuilds, checks
+    last = held.cut()  # finds a newer checkpoint than its own, rebuilds, checks
+    # what the next re-execution needs starts after the last checkpoint: nothing older is kept
+    with market.store.read() as tx:
+        kept = tx.all("SELECT seq FROM row_undo")
+    assert kept == [] and last.log_size > 0
+    by(market, ("icbc",), "pledge_release", pledge="P1", quantity=10)
+    with market.store.read() as tx:
+        assert {row[0] for row in tx.all("SELECT seq FROM row_undo")} == {last.log_size}
+    held.cut()
 
 
 def test_many_lots_in_one_holding_and_mixed_submissions(world: World) -> None:
