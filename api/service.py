@@ -234,6 +234,16 @@ class LedgerService:
         with self.store.read() as tx:
             return queries.keys(tx, participant)
 
+    def signer(self, address: str) -> tuple[SigningKey, Participant] | None:
+        """A registered key (revoked or not) and the participant it signs for."""
+        with self.store.read() as tx:
+            found = tx.signers([address])
+        return found[0] if found else None
+
+    def account(self, account_id: str) -> Account | None:
+        with self.store.read() as tx:
+            return tx.accounts([account_id]).get(account_id)
+
     def last_nonce(self, address: str) -> int:
         """The last nonce `address` signed with; 0 for a key that has not signed yet or is
         not registered."""
