@@ -108,9 +108,11 @@ class Prover:
         live = self.state.snapshot(number) if self.state else None
         if live is not None:
             return live
-        if self._rebuilt is None or self._rebuilt[0] != number:
-            self._rebuilt = (number, rebuild_at(tx, number))
-        return self._rebuilt[1]
+        # read once: a service proves in several threads, and another may replace the pair
+        rebuilt = self._rebuilt
+        if rebuilt is None or rebuilt[0] != number:
+            rebuilt = self._rebuilt = (number, rebuild_at(tx, number))
+        return rebuilt[1]
 
 
 def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoint, CheckpointBody]:
