@@ -110,20 +110,15 @@ class LedgerService:
 
     def submit(self, document: Mapping[str, Any]) -> Receipt:
         """Apply one signed instruction (its JSON form); raise `Rejected` if refused."""
-        return self.ledger.submit(self.operations.parse_signed(document))
+        (result,) = self.ledger.submit_documents([document])
+        if isinstance(result, Rejected):
+            raise result
+        return result
 
     def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
         """Apply signed instructions in one transaction, in order: a receipt or a refusal
         each. A document that does not parse is refused alone; the others still apply."""
-        parsed: list[Any] = []
-        for document in documents:
-            try:
-                parsed.append(self.operations.parse_signed(document))
-            except Rejected as refused:
-                parsed.append(refused)
-        signed = [p for p in parsed if not isinstance(p, Rejected)]
-        applied = iter(self.ledger.submit_many(signed) if signed else [])
-        return [p if isinstance(p, Rejected) else next(applied) for p in parsed]
+        return self.ledger.submit_documents(documents)
 
     def cut_checkpoint(self, *, if_due: bool = False) -> StoredCheckpoint | None:
         """Cut and sign a checkpoint (with `if_due`, only if the policy says one is due)."""

@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from custody.eip712 import Domain
 from custody.signatures import SignatureError, recover_address_bytes, to_checksum_address
@@ -64,7 +65,14 @@ class Ledger:
 
     def submit_many(self, submission: Sequence[SignedInstruction]) -> list[Result]:
         """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
-        admitted = [self._admit(signed) for signed in submission]
+        return self._submit([self._admit(signed) for signed in submission])
+
+    def submit_documents(self, documents: Sequence[Any]) -> list[Result]:
+        """`submit_many` of signed instructions in their JSON form (a file's, a request's),
+        parsed here once: the same one way in, without building them twice."""
+        return self._submit([self._parse(document) for document in documents])
+
+    def _submit(self, admitted: Sequence[SignedInstruction | Rejected]) -> list[Result]:
         domain = self._domain_for([s for s in admitted if not isinstance(s, Rejected)])
         checked = [s if isinstance(s, Rejected) else self._verify_signatures(s, domain) or s
                    for s in admitted]
@@ -143,6 +151,9 @@ class Ledger:
         except (AttributeError, TypeError, ValueError) as exc:
             return Rejected(Reason.malformed_instruction,
                             f"not a signed instruction ({type(exc).__name__}: {exc})")
+        return self._parse(document)
+
+    def _parse(self, document: Any) -> SignedInstruction | Rejected:
         try:
             return self.operations.parse_signed(document)
         except Rejected as refused:

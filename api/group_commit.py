@@ -1,0 +1,217 @@
+"""Group commit: concurrent submissions gathered into one database transaction by one writer.
+
+    committer = GroupCommitter(service)
+    result = committer.submit(document)            # from any thread: a Receipt or a Rejected
+    results = committer.submit_many(documents)     # kept together, in order, in one transaction
+    committer.close()                              # drains what is queued, then stops
+
+A transaction costs a round trip, the head lock and, above all, a wait for the disk; an
+instruction's own work is small beside them. So one writer thread takes everything queued
+when it is free and applies it with `LedgerService.submit_many`, in one transaction: while it
+commits, the next submissions queue, and they go together in the next one. Nobody waits for a
+batch to fill (there is no timer): under a light load each transaction carries one submission
+and answers as fast as `LedgerService.submit` would; under a heavy one the transactions grow
+(up to `max_batch` instructions) and the rate climbs towards the batched one.
+
+Each instruction is still its own journal entry with its own receipt, and a refused one refuses
+nothing else (`ledger.engine.Ledger.submit_many`); a document that does not parse is refused
+alone (`LedgerService.submit_many`). A submitter is answered only when `submit_many` has
+returned, that is after the engine's `commit`: on PostgreSQL the commit's round trip is
+answered only once the WAL is flushed (ledger.store.sql.SqlTransaction.commit); on SQLite
+COMMIT returns once the transaction is in the write-ahead log, which survives a killed process
+(with `synchronous=NORMAL`, the store's default) and also a power loss with `synchronous=FULL`.
+No receipt is ever handed out for something that did not commit.
+
+When the transaction fails as a whole, every submitter whose instructions were in it gets the
+same exception, and nobody else; what a client does then (the instruction being idempotent on
+its id, the retry is always the SAME signed instruction, never a newly signed one):
+
+- `StoreError` `connection_lost` or `unreachable`: nothing was written; submit it again.
+- `StoreError` `outcome_unknown`: the commit may have happened; submit it again, and a receipt
+  marked `duplicate` says the first attempt had committed.
+- `StoreError` `store_inconsistent`: the store was changed behind the ledger's back; nothing
+  was written, and a retry fails the same way until an operator has run the audit.
+- anything else (a fault of the ledger itself): nothing was written; the operator must look.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from api.service import LedgerService
+from ledger.engine import Result
+
+DEFAULT_MAX_BATCH = 500  # instructions in one transaction, at most
+
+
+class CommitterClosed(RuntimeError):
+    """The group committer was closed: it takes no more submissions."""
+
+    def __init__(self) -> None:
+        super().__init__("the group committer is closed: it takes no more submissions "
+                         "(the service is shutting down); submit again once it is back")
+
+
+@dataclass(frozen=True)
+class CommitStatistics:
+    """What the writer has done since it started."""
+
+    received: int  # instructions handed in
+    transactions: int  # transactions it ran (committed or failed as a whole)
+    failed: int  # of them, those that failed as a whole
+    instructions: int  # instructions the transactions carried
+    largest: int  # the most instructions one transaction carried
+    queued: int  # instructions waiting for the writer now
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """One caller's documents, answered together."""
+
+    documents: list[Any]
+    answer: Future[list[Result]]
+
+
+class GroupCommitter:
+    """One writer thread applying queued submissions to `service` (see the module's docstring).
+
+    `max_batch` bounds the instructions of one transaction; a submission of more goes alone
+    in its own, never split."""
+
+    def __init__(self, service: LedgerService, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self._service = service
+        self._max_batch = max_batch
+        self._queue: deque[_Submission] = deque()
+        self._queued_instructions = 0
+        self._changed = threading.Condition()
+        self._closing = False
+        self._received = self._transactions = self._failed = 0
+        self._instructions = self._largest = 0
+        # a daemon: a process that exits without close() is not held up by an idle writer;
+        # a transaction cut short that way commits nothing, and nobody was answered for it
+        self._writer = threading.Thread(target=self._run, name="group-commit writer",
+                                        daemon=True)
+        self._writer.start()
+
+    # --- the submitter's side -----------------------------------------------------------
+
+    def submit(self, document: Mapping[str, Any]) -> Result:
+        """Apply one signed instruction (its JSON form): its receipt, or the `Rejected` that
+        refused it, once its transaction has committed. Raises what failed the transaction
+        as a whole (see the module's docstring), or `CommitterClosed`."""
+        (result,) = self.submit_many([document])
+        return result
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
+        """Apply signed instructions together, in order, in one transaction: a receipt or a
+        refusal each, as `LedgerService.submit_many`. Blocks until that transaction has
+        committed; raises as `submit` does."""
+        submission = _Submission(list(documents), Future())
+        if not submission.documents:
+            return []
+        with self._changed:
+            if self._closing:
+                raise CommitterClosed()
+            self._queue.append(submission)
+            self._queued_instructions += len(submission.documents)
+            self._received += len(submission.documents)
+            self._changed.notify()
+        return submission.answer.result()
+
+    @property
+    def statistics(self) -> CommitStatistics:
+        with self._changed:
+            return CommitStatistics(self._received, self._transactions, self._failed,
+                                    self._instructions, self._largest,
+                                    self._queued_instructions)
+
+    @property
+    def closed(self) -> bool:
+        """True once `close` was called (or the writer stopped): submissions are refused."""
+        with self._changed:
+            return self._closing
+
+    def close(self) -> None:
+        """Take no more submissions, apply those queued, and stop the writer. Calling it
+        again does nothing; a submission after it raises `CommitterClosed`."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify()
+        self._writer.join()
+
+    def __enter__(self) -> GroupCommitter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- the writer -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._queue and not self._closing:
+                    self._changed.wait()
+                if not self._queue:
+                    return  # closing, and everything queued has been applied
+                batch = self._take()
+            self._apply(batch)
+
+    def _take(self) -> list[_Submission]:
+        """Whatever is queued, in order, up to `max_batch` instructions (at least one
+        submission, however large). Called with the lock held."""
+        batch = [self._queue.popleft()]
+        size = len(batch[0].documents)
+        while self._queue and size + len(self._queue[0].documents) <= self._max_batch:
+            size += len(self._queue[0].documents)
+            batch.append(self._queue.popleft())
+        self._queued_instructions -= size
+        return batch
+
+    def _apply(self, batch: list[_Submission]) -> None:
+        documents = [document for submission in batch for document in submission.documents]
+        try:
+            results = self._service.submit_many(documents)
+        except BaseException as failure:
+            self._count(len(documents), failed=True)
+            for submission in batch:
+                submission.answer.set_exception(failure)
+            if not isinstance(failure, Exception):  # the interpreter is stopping the thread
+                self._refuse_the_queue()
+                raise
+            return
+        # submit_many has returned: the transaction has committed (durably: see above)
+        assert len(results) == len(documents), (len(results), len(documents))
+        self._count(len(documents), failed=False)
+        start = 0
+        for submission in batch:
+            end = start + len(submission.documents)
+            submission.answer.set_result(results[start:end])
+            start = end
+
+    def _count(self, instructions: int, *, failed: bool) -> None:
+        with self._changed:
+            self._transactions += 1
+            self._failed += failed
+            self._instructions += instructions
+            self._largest = max(self._largest, instructions)
+
+    def _refuse_the_queue(self) -> None:
+        """The writer is ending without a close(): nobody queued may wait for it forever."""
+        with self._changed:
+            self._closing = True
+            waiting = list(self._queue)
+            self._queue.clear()
+            self._queued_instructions = 0
+        for submission in waiting:
+            submission.answer.set_exception(CommitterClosed())
+
+
+__all__ = ["DEFAULT_MAX_BATCH", "CommitStatistics", "CommitterClosed", "GroupCommitter"]
