@@ -26,7 +26,7 @@ from ledger.journal import Receipt
 from ledger.modules import Module, OperationSet
 from ledger.schemes import load_rules_dir, rules_document
 from ledger.store import queries
-from ledger.store.database import Store
+from ledger.store.database import Store, sqlite_url
 from ledger.store.errors import StoreError, StoreFailure
 from pledge.module import PLEDGE
 
@@ -72,7 +72,13 @@ def open_ledger(config: LedgerConfig, clock: Clock = utc_now, *,
         if not store.is_migrated():
             store.upgrade(operations)
         return Ledger(store, operations, clock)
-    store = _existing_store(config)
+    return existing_ledger(config.store_url, clock)
+
+
+def existing_ledger(store_url: str, clock: Clock = utc_now) -> Ledger:
+    """The ledger in the store at `store_url`, refused (`no_ledger`) unless the database
+    exists, holds the schema and a journal that has its genesis."""
+    store = existing_store(store_url)
     try:
         with store.read() as tx:
             if tx.head < 0:
@@ -80,7 +86,7 @@ def open_ledger(config: LedgerConfig, clock: Clock = utc_now, *,
     except BaseException:
         store.dispose()
         raise
-    return Ledger(store, operations, clock)
+    return Ledger(store, operation_set(), clock)
 
 
 def _existing_store(config: LedgerConfig) -> Store:
@@ -106,6 +112,27 @@ def existing_store(store_url: str) -> Store:
         store.dispose()
         raise StoreError(StoreFailure.no_ledger, "the database has no ledger schema")
     return store
+
+
+def store_url_of(source: str) -> str:
+    """A store named on a command line: a store URL (scheme://...) as it is, or a SQLite
+    database file (a copy of a ledger's ledger.db) as its URL."""
+    if "://" in source:
+        return source
+    path = Path(source)
+    if path.is_dir():
+        raise StoreError(StoreFailure.no_ledger, f"{source} is a directory: name the database "
+                         "file (its ledger.db) or a store URL")
+    return sqlite_url(path.resolve())
+
+
+def build_from_store(source: str, operator: str | None, clock: Clock = utc_now
+                     ) -> LedgerService:
+    """The application service over a copy of a ledger's database alone (`audit --store`,
+    `replay --check --store`): no data directory, no config.json, no keys; the operator key
+    whose checkpoints are trusted is the one the auditor names. The database must exist and
+    hold a ledger; nothing is created in it."""
+    return LedgerService(Parts(existing_ledger(store_url_of(source), clock), operator))
 
 
 def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: str,
@@ -266,16 +293,23 @@ Say = Callable[[str], None]
 
 
 def chain_dir(data_dir: Path) -> Path:
-    """Where the managed anvil node keeps its state and log."""
+    """Where the managed local node (anvil or the embedded one) keeps its state and log."""
     return data_dir / "chain"
+
+
+LOCAL_NETWORKS = ("local", "anvil", "embedded-rpc")
+"""What `chain deploy --chain` accepts for a managed local node: "local" is whichever runs."""
 
 
 def reach_chain(data_dir: Path, network: str, anchorer: LocalAccount | None, *,
                 fund: bool = False) -> Chain:
-    """The chain `network` names: "anvil", the managed node in DATA_DIR/chain (with `fund`,
-    an anchorer holding nothing is given LOCAL_FUNDING_WEI there), or a JSON-RPC URL."""
+    """The chain `network` names: "anvil" or "embedded-rpc", the managed node in
+    DATA_DIR/chain, or "local", whichever of them runs (with `fund`, an anchorer holding
+    nothing is given LOCAL_FUNDING_WEI there); or a JSON-RPC URL."""
     from anchoring.operator.chain import RpcChain
 
+    if network == "local":
+        network = local_network(data_dir)
     if network == "anvil":
         from anchoring.operator.anvil import connect_anvil, set_balance
 
@@ -284,14 +318,35 @@ def reach_chain(data_dir: Path, network: str, anchorer: LocalAccount | None, *,
                 chain.w3.eth.get_balance(anchorer.address) == 0:
             set_balance(chain, anchorer.address, LOCAL_FUNDING_WEI)
         return chain
+    if network == "embedded-rpc":
+        from anchoring.operator import embedded_node
+
+        chain = embedded_node.connect_embedded(chain_dir(data_dir), anchorer)
+        if fund and anchorer is not None and \
+                chain.w3.eth.get_balance(anchorer.address) == 0:
+            embedded_node.fund(chain, anchorer.address, LOCAL_FUNDING_WEI)
+        return chain
     return RpcChain(network, anchorer)
+
+
+def local_network(data_dir: Path) -> str:
+    """The network of the local node running for `data_dir`: "anvil" or "embedded-rpc"."""
+    from anchoring.operator.anvil import AnvilNotRunning
+    from anchoring.operator.local_node import running_local
+
+    running = running_local(chain_dir(data_dir))
+    if running is None:
+        raise AnvilNotRunning(f"no local chain node is running ({chain_dir(data_dir)}): start "
+                              "one with `carbonledger chain up` (anvil) or `carbonledger "
+                              "chain up --embedded`")
+    return running[0]
 
 
 def recorded_chain(data_dir: Path, record: ChainRecord,
                    anchorer: LocalAccount | None) -> Chain:
-    """The chain a deployment record names: the managed anvil node, or a JSON-RPC URL."""
-    if record.network == "anvil":
-        return reach_chain(data_dir, "anvil", anchorer)
+    """The chain a deployment record names: a managed local node, or a JSON-RPC URL."""
+    if record.network in LOCAL_NETWORKS:
+        return reach_chain(data_dir, record.network, anchorer)
     assert record.rpc_url is not None, "an rpc record has its URL"
     return reach_chain(data_dir, record.rpc_url, anchorer)
 

@@ -1,15 +1,19 @@
 """`carbonledger chain ...`: the chain that checkpoints are anchored on.
 
     carbonledger chain up          # start the local anvil node (state kept in DATA_DIR/chain/)
+    carbonledger chain up --embedded   # or serve the embedded py-evm chain (no anvil, no npm)
     carbonledger chain deploy      # deploy the AnchorRegistry; record it in DATA_DIR/chain.json
     carbonledger chain anchor      # anchor the stored checkpoints (--follow: keep at it)
     carbonledger chain status      # the chain, the registry, what is anchored and what waits
     carbonledger chain down        # stop the local node (it writes its state on the way out)
 
-`--chain` picks the network for `deploy`: ``anvil`` (the managed local node, the default),
-``embedded`` (py-evm in this process: EPHEMERAL, every output says so, nothing is recorded),
-or a JSON-RPC URL (Besu, Quorum, Geth, a public network). The anchorer's key comes from
-CARBONLEDGER_ANCHORER_KEY or from a keystore file, never from an argument.
+`--chain` picks the network for `deploy`: ``local`` (the default: the managed local node that
+runs, ``anvil`` or ``embedded-rpc``, named explicitly too), ``embedded`` (py-evm in this
+process: EPHEMERAL, every output says so, nothing is recorded), or a JSON-RPC URL (Besu,
+Quorum, Geth, a public network). A local node listens on the port its data directory keeps
+(DATA_DIR/chain/port.json; `chain up --port N` changes it), so its URL does not change. The
+anchorer's key comes from CARBONLEDGER_ANCHORER_KEY or from a keystore file, never from an
+argument.
 
 A failure is one line exiting with its class's code (api/exit_codes.py): a node that is down,
 a missing or broken chain.json or keystore, a registry not on the node are the environment (3);
@@ -23,15 +27,17 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from api.bootstrap import (
     ANCHORER_KEYSTORE,
+    LOCAL_NETWORKS,
     OWNER_KEYSTORE,
     anchorer_key,
     chain_dir,
+    local_network,
     local_owner,
     reach_chain,
     recorded_chain,
@@ -42,7 +48,9 @@ from api.exit_codes import ExitCode, Failed, exit_code_of, failed, refused
 # web3 costs every command ~0.6 s to import: the chain modules are imported where used.
 if TYPE_CHECKING:
 
-    from anchoring.operator.chain import Chain, ChainRecord
+    from anchoring.operator.anvil import RunningAnvil
+    from anchoring.operator.chain import Chain, ChainRecord, Network
+    from anchoring.operator.embedded_node import RunningEmbedded
     from anchoring.operator.worker import AnchoringWorker, AnchorResult
 
 
@@ -72,51 +80,92 @@ def _config(data_dir: Path) -> LedgerConfig:
 
 @click.group()
 def chain() -> None:
-    """The chain checkpoints are anchored on: a local anvil node, or any JSON-RPC network."""
+    """The chain checkpoints are anchored on: a local node (anvil, or the embedded py-evm
+    chain served over JSON-RPC), or any JSON-RPC network."""
 
 
 # --- the local node ------------------------------------------------------------------------
 
 
 @chain.command()
+@click.option("--embedded", is_flag=True,
+              help="Serve the embedded py-evm chain over JSON-RPC instead of running anvil "
+                   "(no anvil, no npm); its chain persists in DATA_DIR/chain/.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="The port to listen on (0: any free port). Default: the port this data "
+                   "directory's node used last, kept in DATA_DIR/chain/port.json.")
 @click.pass_obj
-def up(data_dir: Path) -> None:
-    """Start the local anvil node; its chain persists in DATA_DIR/chain/anvil-state.json."""
-    from anchoring.operator.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
+def up(data_dir: Path, embedded: bool, port: int | None) -> None:
+    """Start the local chain node (anvil, or with --embedded the embedded py-evm node); its
+    chain persists in DATA_DIR/chain/, and it listens on the same port at every start."""
+    from anchoring.operator.anvil import ANVIL_CHAIN_ID, AnvilNode
+    from anchoring.operator.chain import ChainError
+    from anchoring.operator.embedded_node import EMBEDDED_NODE_CHAIN_ID, EmbeddedNode
+    from anchoring.operator.local_node import keep_port, kept_port, running_local
 
-    node = AnvilNode(chain_dir(data_dir))
-    already = node.running()
+    directory = chain_dir(data_dir)
+    kind = "embedded-rpc" if embedded else "anvil"
+    name = "embedded chain node" if embedded else "anvil"
+    already = running_local(directory)
+    if already is not None and already[0] != kind:
+        other = "anvil" if already[0] == "anvil" else "the embedded chain node"
+        raise refused(f"{other} is running for this data directory ({already[1].url}): stop "
+                      "it with `carbonledger chain down` first")
+    if already is not None and port not in (None, 0, already[1].port):
+        raise refused(f"the {name} is already running on port {already[1].port}: `carbonledger "
+                      f"chain down`, then `carbonledger chain up --port {port}`")
+    wanted = port if port is not None else kept_port(directory) or 0
+    running: RunningAnvil | RunningEmbedded
     try:
-        running = already or node.start()
-    except AnvilError as error:
-        raise _fail(error) from error
+        if embedded:
+            running = EmbeddedNode(directory).start(port=wanted)
+        else:
+            running = AnvilNode(directory).start(port=wanted)
+    except ChainError as error:
+        hint = (f" (port {wanted} is the one kept for this data directory: pass --port N for "
+                "another, or --port 0 for any free one)" if wanted and port is None else "")
+        raise Failed(f"{error}{hint}", exit_code_of(error) or ExitCode.ENVIRONMENT) \
+            from error
+    keep_port(directory, running.port)
     state = "already running" if already else "started"
-    click.echo(f"anvil {state}: {running.url} (pid {running.pid}), chain id {ANVIL_CHAIN_ID}")
+    chain_id = EMBEDDED_NODE_CHAIN_ID if embedded else ANVIL_CHAIN_ID
+    click.echo(f"{name} {state}: {running.url} (pid {running.pid}), chain id {chain_id}")
+    click.echo(f"port {running.port} is kept for this data directory: every `chain up` "
+               f"listens there again (--port N changes it), so --rpc {running.url} stays "
+               "right")
     click.echo(f"its chain persists in {running.state_file}; log {running.log_file}")
 
 
 @chain.command()
 @click.pass_obj
 def down(data_dir: Path) -> None:
-    """Stop the local anvil node (SIGTERM: it writes its state file, then exits)."""
-    from anchoring.operator.anvil import AnvilError, AnvilNode
+    """Stop the local chain node (SIGTERM: it saves its chain, then exits)."""
+    from anchoring.operator.anvil import AnvilNode
+    from anchoring.operator.chain import ChainError
+    from anchoring.operator.embedded_node import EmbeddedNode
 
+    directory = chain_dir(data_dir)
     try:
-        stopped = AnvilNode(chain_dir(data_dir)).stop()
-    except AnvilError as error:
+        anvil = AnvilNode(directory).stop()
+        embedded = EmbeddedNode(directory).stop()
+    except ChainError as error:
         raise _fail(error) from error
-    if stopped is None:
-        click.echo("anvil is not running")
-        return
-    click.echo(f"anvil stopped (pid {stopped.pid}); its chain is saved in {stopped.state_file}")
+    if anvil is not None:
+        click.echo(f"anvil stopped (pid {anvil.pid}); its chain is saved in {anvil.state_file}")
+    if embedded is not None:
+        click.echo(f"embedded chain node stopped (pid {embedded.pid}); its chain is saved in "
+                   f"{embedded.state_file}")
+    if anvil is None and embedded is None:
+        click.echo("no local chain node is running (neither anvil nor the embedded node)")
 
 
 # --- deployment ----------------------------------------------------------------------------
 
 
 @chain.command()
-@click.option("--chain", "network", default="anvil", show_default=True, metavar="NETWORK",
-              help="anvil (the local node), embedded (in process, EPHEMERAL) or a JSON-RPC URL.")
+@click.option("--chain", "network", default="local", show_default=True, metavar="NETWORK",
+              help="local (the local node `chain up` started, anvil or embedded), anvil, "
+                   "embedded-rpc, embedded (in process, EPHEMERAL) or a JSON-RPC URL.")
 @click.option("--owner", default=None, metavar="ADDRESS",
               help="The registry's owner, who alone may rotate the anchorer. Required on a "
                    "JSON-RPC network (keep its key off this machine); on a local chain a new "
@@ -146,15 +195,17 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
     if network == "embedded":
         _deploy_embedded(owner, witness_set, threshold)
         return
-    local = network == "anvil"
+    local = network in LOCAL_NETWORKS
     if not local and not network.startswith(("http://", "https://")):
-        raise click.BadParameter("anvil, embedded, or an http(s):// JSON-RPC URL",
-                                 param_hint="--chain")
+        raise click.BadParameter("local, anvil, embedded-rpc, embedded, or an http(s):// "
+                                 "JSON-RPC URL", param_hint="--chain")
     if not local and owner is None:
         raise click.UsageError("--owner ADDRESS is required on a JSON-RPC network: the "
                                "owner's key should not live on the ledger's machine")
     keystore = anchorer_keystore or data_dir / ANCHORER_KEYSTORE
     try:
+        if network == "local":
+            network = local_network(data_dir)
         anchorer, keystore_used = anchorer_key(keystore, _password, create=local,
                                                say=click.echo)
         target: Chain = reach_chain(data_dir, network, anchorer, fund=local)
@@ -167,10 +218,11 @@ def deploy(data_dir: Path, network: str, owner: str | None, anchorer_keystore: P
     except (ChainError, OSError) as error:
         raise _fail(error) from error
     record = ChainRecord(
-        network="anvil" if local else "rpc", chain_id=chain_id, registry=deployment.registry,
+        network=cast("Network", network) if local else "rpc", chain_id=chain_id,
+        registry=deployment.registry,
         deployment_block=deployment.block_number, deployment_tx=deployment.tx_hash,
         owner=deployment.owner, anchorer=deployment.anchorer,
-        rpc_url=None if local else network,
+        rpc_url=_url_of(target) if local else network,
         anchorer_keystore=_relative(keystore, data_dir) if keystore_used else None,
         witnesses=list(witness_set), witness_threshold=threshold)
     path = record.save(data_dir)
@@ -218,8 +270,8 @@ def _deploy_embedded(owner: str | None, witnesses: list[str], threshold: int) ->
     click.echo(f"AnchorRegistry deployed at {deployment.registry} in block "
                f"{deployment.block_number} ({deployment.gas_used:,} gas)")
     click.echo("EPHEMERAL: this chain ends with this command; nothing was recorded. Use "
-               "`--chain anvil` (after `carbonledger chain up`) or a JSON-RPC URL for a "
-               "registry that lasts.")
+               "the local node (after `carbonledger chain up`, or `chain up --embedded` for "
+               "no anvil) or a JSON-RPC URL for a registry that lasts.")
 
 
 def _refuse_overwrite(data_dir: Path, target: Chain, replace: bool) -> None:
@@ -236,6 +288,11 @@ def _refuse_overwrite(data_dir: Path, target: Chain, replace: bool) -> None:
             f"{existing.chain_id}, and it is still there: keep anchoring on it, or pass "
             "--replace to deploy a new one (its checkpoints are then anchored again with "
             "`carbonledger chain anchor --reanchor`)")
+
+
+def _url_of(target: Chain) -> str | None:
+    """The URL a chain over JSON-RPC was reached at."""
+    return getattr(target, "url", None)
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -336,12 +393,15 @@ def status(data_dir: Path) -> None:
     """The chain, the registry, and how far the ledger's checkpoints are anchored."""
     from eth_utils import to_checksum_address
 
-    from anchoring.operator.anvil import AnvilNode
     from anchoring.operator.chain import ChainError, ChainRecord
     from anchoring.operator.contract import AnchorRegistryClient
+    from anchoring.operator.local_node import kept_port, running_local
 
-    running = AnvilNode(chain_dir(data_dir)).running()
-    click.echo(f"local anvil: {running.description if running else 'not running'}")
+    directory = chain_dir(data_dir)
+    running = running_local(directory)
+    port = kept_port(directory)
+    kept = f"; port {port} kept for this data directory" if port else ""
+    click.echo(f"local node: {running[1].description if running else 'not running'}{kept}")
     record = ChainRecord.load_if_present(data_dir)
     if record is None:
         click.echo("registry: none recorded (deploy one with `carbonledger chain deploy`)")

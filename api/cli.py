@@ -27,6 +27,7 @@ from api.bootstrap import (
 from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
 from api.exit_codes import HELP, ExitCode, Failed, environment, failed, refused
 from api.inputs import MAX_DOCUMENT_CHARS, DocumentError, parse_document, read_document
+from api.roles_cli import SERVER, submit_to_server
 from ledger.errors import Rejected
 from ledger.instructions import ID_PATTERN, check_text
 
@@ -47,12 +48,19 @@ class _Commands(click.Group):
 
 
 @click.group(cls=_Commands, epilog=HELP)
+@click.version_option(package_name="carbonledger", prog_name="carbonledger",
+                      message="%(prog)s %(version)s")
 @click.option("--data-dir", default=None, help="Ledger data directory (default ./.carbonledger; "
               "or CARBONLEDGER_DATA_DIR).")
+@click.option("--server", default=None, envvar="CARBONLEDGER_SERVER", metavar="URL",
+              help="A carbonledger server (http://host:port, or CARBONLEDGER_SERVER): the "
+                   "role commands, queries and submit go there instead of the data "
+                   "directory's ledger.")
 @click.pass_context
-def main(ctx: click.Context, data_dir: str | None) -> None:
+def main(ctx: click.Context, data_dir: str | None, server: str | None) -> None:
     """carbonledger: a permissioned carbon allowance and credit registry."""
     ctx.obj = resolve_data_dir(data_dir)
+    ctx.meta[SERVER] = server  # read by the commands that can reach a server (api/roles_cli)
 
 
 def _password(confirm: bool = False) -> str:
@@ -142,6 +150,10 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
     except DocumentError as exc:
         raise Failed(f"{exc}: submit one signed instruction, or an array of them",
                      ExitCode.USAGE) from exc
+    server = click.get_current_context().meta.get(SERVER)
+    if server:
+        submit_to_server(server, document)
+        return
     with _app(data_dir) as app:
         if isinstance(document, list):
             results = app.service.submit_many(document)
@@ -157,20 +169,67 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
     click.echo(json.dumps(receipt.as_dict(), indent=2))
 
 
+def _store_option(function: Any) -> Any:
+    return click.option(
+        "--store", default=None, metavar="URL|FILE",
+        help="Check this store instead of the data directory's ledger: a store URL "
+             "(postgresql+psycopg://..., sqlite:///...) or a SQLite database file. A copy of "
+             "the database is all it takes: no `init`, no config.json; name the operator key "
+             "you trust with --operator-key.")(function)
+
+
+def _ledger_service(data_dir: Path, store: str | None, operator: str | None) -> Any:
+    """The service over `store` alone (trusting `operator`), or over the data directory's
+    ledger; closed by `contextlib.closing`."""
+    from api.bootstrap import build_from_store
+
+    if store is not None:
+        return build_from_store(store, operator)
+    return _app(data_dir).service
+
+
+def _operator_for_store(service: Any, operator: str | None) -> None:
+    """A store with signed checkpoints is checked against a key the auditor names."""
+    from anchoring.auditor.note import NoteError, parse_address
+
+    if operator is not None:
+        try:
+            parse_address(operator, "--operator-key")
+        except NoteError as exc:
+            raise click.BadParameter(str(exc), param_hint="--operator-key") from exc
+        return
+    signed = len(service.checkpoints())
+    if signed:
+        raise click.UsageError(
+            f"the store holds {signed} signed checkpoints: pass --operator-key ADDRESS, the "
+            "operator key whose checkpoints you trust")
+
+
 @main.command()
 @click.option("--check", is_flag=True, required=True,
               help="Rebuild from the journal in a scratch database and compare.")
+@_store_option
+@click.option("--operator-key", default=None, metavar="ADDRESS",
+              help="With --store: the operator key whose signed checkpoints you trust "
+                   "(required when the store holds checkpoints).")
 @click.pass_obj
-def replay(data_dir: Path, check: bool) -> None:
+def replay(data_dir: Path, check: bool, store: str | None, operator_key: str | None) -> None:
     """Rebuild every projection from the journal, re-verify every signature, compare; and
     hold every signed checkpoint to the journal (its signature by the ledger's operator key,
     its marker's position, its log root from the entries' bytes, its time, which never goes
     back). An empty journal or one shorter than its checkpoints say fails. Exit 1 on a
-    difference."""
-    with _app(data_dir) as app:
+    difference. With --store, a copy of a ledger's database alone is checked."""
+    from contextlib import closing
+
+    if operator_key is not None and store is None:
+        raise click.UsageError("--operator-key goes with --store: inside a data directory "
+                               "its own operator key is used")
+    with closing(_ledger_service(data_dir, store, operator_key)) as service:
+        if store is not None:
+            _operator_for_store(service, operator_key)
         with click.progressbar(length=1, label="replaying") as bar:
-            report = app.service.replay_check(_progress(bar))
-        problems = app.service.check_invariants() if report.ok else []
+            report = service.replay_check(_progress(bar))
+        problems = service.check_invariants() if report.ok else []
     if report.ok and not problems:
         click.echo(f"replay --check passed: {report.entries} entries, {report.checkpoints} "
                    f"signed checkpoints agree with them ({report.elapsed_s:.2f} s)")
@@ -290,10 +349,58 @@ def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO) ->
 @click.argument("lot_id")
 @_checkpoint_option
 @_output_option
+@click.option("--absent", is_flag=True,
+              help="Prove that the lot was not live at the checkpoint, even if it was split "
+                   "or closed before it (without this flag that is refused, naming the lots "
+                   "that replaced it).")
 @click.pass_obj
-def proof_lot(data_dir: Path, lot_id: str, number: int | None, output: TextIO) -> None:
-    """A lot's state at a checkpoint, or proof that it was not a live lot."""
+def proof_lot(data_dir: Path, lot_id: str, number: int | None, output: TextIO,
+              absent: bool) -> None:
+    """A lot's state at a checkpoint. A lot split or closed before the checkpoint is refused
+    (exit 1) naming the lots that replaced it; --absent proves that it was not a live lot."""
+    if not absent:
+        with _app(data_dir) as app:
+            ended = _lot_ended(app.service, lot_id, number)
+        if ended is not None:
+            raise refused(ended)
     _emit_bundle(data_dir, "lot", lot_id, number=number, output=output)
+
+
+def _lot_ended(service: Any, lot_id: str, number: int | None) -> str | None:
+    """Why lot `lot_id` is no live lot at checkpoint `number` (default: the latest) when an
+    entry before it closed the lot: that entry, and the lots it created in the closed lot's
+    serials (the journal entry's effects); None if no entry before the checkpoint closed it."""
+    created_at, _, _ = lot_id.partition(".")
+    checkpoints = service.checkpoints()
+    checkpoint = next((c for c in checkpoints if c.number == number), None) if number \
+        else (checkpoints[-1] if checkpoints else None)
+    if not created_at.isdigit() or checkpoint is None:
+        return None  # not an id the ledger makes, or no checkpoint: the prover says so
+    lot = None
+    start = int(created_at)
+    while start < checkpoint.log_size:
+        entries = service.journal(start, checkpoint.log_size)
+        for entry in entries:
+            effects = entry.document.get("effects", {})
+            if lot is None:
+                lot = next((c for c in effects.get("created", []) if c["id"] == lot_id), None)
+                if lot is None:
+                    return None  # the entry its id names did not create it
+            elif lot_id in effects.get("closed", []):
+                parts = [c for c in effects.get("created", []) if c["batch"] == lot["batch"]
+                         and c["first"] <= lot["last"] and c["last"] >= lot["first"]]
+                replaced = "; ".join(f"{c['id']} (serials {c['first']}-{c['last']}, "
+                                     f"{c['account']}, {c['state']})" for c in parts)
+                return (f"lot {lot_id} (serials {lot['first']}-{lot['last']} of {lot['batch']}) "
+                        f"is not live at checkpoint {checkpoint.number}: entry {entry.seq} "
+                        f"({entry.op}) closed it"
+                        + (f" and replaced it with {replaced}" if parts else "")
+                        + ". Prove those lots, or pass --absent to prove that this one is "
+                        "not live")
+        if not entries:
+            break
+        start = entries[-1].seq + 1
+    return None
 
 
 @proof.command("holding")
@@ -453,9 +560,11 @@ def _say_verified(verified: Any) -> None:
     click.echo(f"The checkpoint is signed by {verified.operator}, the key trusted above.")
 
 
-def _trusted_registry(data_dir: Path, option: str | None) -> tuple[str | None, int | None, str]:
+def _trusted_registry(data_dir: Path | None, option: str | None
+                      ) -> tuple[str | None, int | None, str]:
     """The registry (and its chain id) to check anchors against, and where it came from;
-    (None, None, ...) when the auditor names none and no ledger is at hand."""
+    (None, None, ...) when the auditor names none and no ledger is at hand (`data_dir`
+    None: a store audited alone, whose data directory is not here)."""
     from anchoring.auditor.note import NoteError, parse_address
     from anchoring.operator.chain import ChainRecord, ChainRecordError
 
@@ -466,10 +575,10 @@ def _trusted_registry(data_dir: Path, option: str | None) -> tuple[str | None, i
             raise click.BadParameter(str(exc), param_hint="--anchor-registry") from exc
         return option, None, "given with --anchor-registry"
     try:
-        record = ChainRecord.load_if_present(data_dir)
+        record = ChainRecord.load_if_present(data_dir) if data_dir is not None else None
     except ChainRecordError as exc:
         raise environment(str(exc)) from exc
-    if record is not None:
+    if record is not None and data_dir is not None:
         return record.registry, record.chain_id, \
             f"the ledger's registry, {data_dir / 'chain.json'}"
     return None, None, ("the one the bundle names: pin the registry you trust with "
@@ -522,14 +631,63 @@ def _verify_on_chain(data_dir: Path, document: Any, trusted: str, rpc_url: str,
               help="Checkpoint N is known to exist (from an earlier audit, a proof bundle, a "
                    "report): fail if the journal's markers stop before it, even when the "
                    "store's checkpoints were cut short with it.")
+@_store_option
 @click.pass_obj
 def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
-                  anchor_registry: str | None, expect_checkpoint: int | None) -> None:
+                  anchor_registry: str | None, expect_checkpoint: int | None,
+                  store: str | None) -> None:
     """Replay the journal, re-verify every signature, recompute every checkpoint (and, with
     --rpc, compare each with its anchor). An empty journal, one shorter than its signed
     checkpoints say, or (with --rpc) with fewer markers than the registry has checkpoints,
-    fails. Exit 1 on a discrepancy, 3 when the node cannot be reached."""
-    from anchoring.audit import AnchoredRoots
+    fails. Exit 1 on a discrepancy, 3 when the node cannot be reached. With --store, a copy
+    of a ledger's database alone is audited (no data directory, no config.json)."""
+    if anchor_registry is not None and rpc_url is None:
+        raise click.UsageError("--anchor-registry is read on chain: give --rpc URL too")
+    if store is not None:
+        _audit_store(store, operator_key, rpc_url, anchor_registry, expect_checkpoint)
+        return
+    _config(data_dir)  # a ledger must be here before anything is asked or read
+    trusted, source = _trusted_operator(data_dir, operator_key)
+    click.echo(f"trusting operator key {trusted} ({source})")
+    with _app(data_dir) as app:
+        _audit(app.service, trusted, _chain_to_compare(data_dir, rpc_url, anchor_registry),
+               expect_checkpoint)
+
+
+def _audit_store(store: str, operator_key: str | None, rpc_url: str | None,
+                 anchor_registry: str | None, expect_checkpoint: int | None) -> None:
+    """`audit --store`: the auditor holds a copy of the database, and names what it trusts."""
+    from contextlib import closing
+
+    from api.bootstrap import build_from_store
+
+    with closing(build_from_store(store, operator_key)) as service:
+        _operator_for_store(service, operator_key)
+        chain = _chain_to_compare(None, rpc_url, anchor_registry)
+        if operator_key is None:  # no checkpoints: nothing is signed, nothing to trust
+            if expect_checkpoint is not None:
+                click.echo(f"audit FAILED: checkpoint {expect_checkpoint} is known to exist, "
+                           "but the store holds no signed checkpoint", err=True)
+                sys.exit(ExitCode.REFUSED)
+            click.echo("the store holds no signed checkpoint: replaying its journal alone")
+            with click.progressbar(length=1, label="auditing") as bar:
+                replayed = service.replay_check(_progress(bar))
+            problem = replayed.first_difference if not replayed.ok else \
+                next(iter(service.check_invariants()), None)
+            if problem is not None:
+                click.echo(f"audit FAILED: {problem}", err=True)
+                sys.exit(ExitCode.REFUSED)
+            click.echo(f"audit passed: {replayed.entries} entries replayed and their "
+                       f"signatures re-verified, 0 signed checkpoints "
+                       f"({replayed.elapsed_s:.2f} s)")
+            return
+        click.echo(f"trusting operator key {operator_key} (given with --operator-key)")
+        _audit(service, operator_key, chain, expect_checkpoint)
+
+
+def _chain_to_compare(data_dir: Path | None, rpc_url: str | None,
+                      anchor_registry: str | None) -> Any:
+    """The registry to compare checkpoints with (read over --rpc), or None without --rpc."""
     from anchoring.operator.chain import (
         AnchorNotConfirmed,
         ChainUnavailable,
@@ -538,12 +696,7 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
         redact_url,
     )
 
-    if anchor_registry is not None and rpc_url is None:
-        raise click.UsageError("--anchor-registry is read on chain: give --rpc URL too")
-    _config(data_dir)  # a ledger must be here before anything is asked or read
-    trusted, source = _trusted_operator(data_dir, operator_key)
-    click.echo(f"trusting operator key {trusted} ({source})")
-    chain: AnchoredRoots | None = None
+    chain = None
     if rpc_url is not None:
         address, chain_id, registry_source = _trusted_registry(data_dir, anchor_registry)
         if address is None:
@@ -560,14 +713,19 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
             raise SystemExit(ExitCode.ENVIRONMENT) from exc
         click.echo(f"comparing with the {chain.description} ({registry_source}), read from "
                    f"the node {redact_url(rpc_url)}")
-    with _app(data_dir) as app:
-        try:
-            with click.progressbar(length=1, label="auditing") as bar:
-                report = app.service.audit(trusted, _progress(bar), chain=chain,
-                                           expect_checkpoint=expect_checkpoint)
-        except ChainUnavailable as exc:
-            click.echo(f"audit NOT FINISHED: {exc}", err=True)
-            raise SystemExit(ExitCode.ENVIRONMENT) from exc
+    return chain
+
+
+def _audit(service: Any, trusted: str, chain: Any, expect_checkpoint: int | None) -> None:
+    from anchoring.operator.chain import ChainUnavailable
+
+    try:
+        with click.progressbar(length=1, label="auditing") as bar:
+            report = service.audit(trusted, _progress(bar), chain=chain,
+                                   expect_checkpoint=expect_checkpoint)
+    except ChainUnavailable as exc:
+        click.echo(f"audit NOT FINISHED: {exc}", err=True)
+        raise SystemExit(ExitCode.ENVIRONMENT) from exc
     if not report.ok:
         click.echo(f"audit FAILED: {report.first_discrepancy}", err=True)
         sys.exit(ExitCode.REFUSED)
@@ -584,8 +742,14 @@ def audit_command(data_dir: Path, operator_key: str | None, rpc_url: str | None,
 
 
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
+from api.keys_cli import key  # noqa: E402  (likewise the participants' keys and roles)
+from api.roles_cli import ROLE_COMMANDS  # noqa: E402
+from api.serve_cli import serve  # noqa: E402  (likewise the HTTP service's)
 from api.witness_cli import cosignature, witness  # noqa: E402  (likewise the witness's)
 
 main.add_command(chain)
 main.add_command(witness)
 main.add_command(cosignature)
+main.add_command(serve)
+for role_command in (key, *ROLE_COMMANDS):
+    main.add_command(role_command)

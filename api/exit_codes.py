@@ -51,6 +51,7 @@ _ENVIRONMENT_FAILURES = frozenset({
     OperatorFailure.chain_record_invalid,
     OperatorFailure.anvil_not_installed,
     OperatorFailure.anvil_start_failed,
+    OperatorFailure.local_node_start_failed,
     OperatorFailure.anvil_not_running,
     OperatorFailure.anvil_command_failed,
     OperatorFailure.wrong_chain,

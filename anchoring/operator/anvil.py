@@ -9,7 +9,8 @@ The binary comes from the npm package @foundry-rs/anvil, pinned in chain/package
 installed by `npm ci --prefix chain`; CARBONLEDGER_ANVIL names another binary. anvil runs with
 ``--host 127.0.0.1 --port 0 --hardfork prague --state <dir>/anvil-state.json``:
 
-- port 0 lets the kernel pick a free port, which anvil prints as ``Listening on 127.0.0.1:PORT``.
+- port 0 lets the kernel pick a free port, which anvil prints as ``Listening on 127.0.0.1:PORT``;
+  `chain up` asks for the port the data directory kept instead (anchoring.operator.local_node).
   Its output goes to a file, not a pipe: nobody drains a pipe once `chain up` has returned, and
   anvil would block on a full one;
 - Prague, so that gas matches py-evm's (the embedded chain) to the unit;
@@ -169,16 +170,17 @@ class AnvilNode:
             return None
         return running if _is_our_anvil(running) else None
 
-    def start(self, timeout_s: float = 15.0) -> RunningAnvil:
-        """Start anvil (or return the one already running) and wait until it listens."""
+    def start(self, timeout_s: float = 15.0, *, port: int = 0) -> RunningAnvil:
+        """Start anvil on 127.0.0.1:`port` (0: any free port), or return the one already
+        running; wait until it listens."""
         already = self.running()
         if already is not None:
             return already
         binary = self.binary or find_anvil()
         self.directory.mkdir(parents=True, exist_ok=True)
         self._rotate_log()
-        command = [str(binary), "--host", "127.0.0.1", "--port", "0", "--hardfork", "prague",
-                   "--state", str(self.state_file.resolve())]
+        command = [str(binary), "--host", "127.0.0.1", "--port", str(port),
+                   "--hardfork", "prague", "--state", str(self.state_file.resolve())]
         if self.state_interval_s:
             command += ["--state-interval", str(self.state_interval_s)]
         with open(self.log_file, "ab") as log:

@@ -2,6 +2,8 @@
 
     chain = EmbeddedChain()                          # py-evm in this process: EPHEMERAL
     chain = connect_anvil(data_dir / "chain", key)   # the managed local anvil (operator.anvil)
+    chain = connect_embedded(data_dir / "chain", key)  # py-evm served over JSON-RPC, kept on
+                                                     # disk (operator.embedded_node)
     chain = RpcChain("https://rpc.example", key)     # any JSON-RPC node: Besu, Quorum, Geth, ...
 
 Every `Chain` gives a connected `web3.Web3`, the chain id, the anchorer account that signs
@@ -93,9 +95,10 @@ EMBEDDED_FUNDING_WEI = 10**21
 """What an embedded chain gives its anchorer from a prefunded test account: ample for
 thousands of anchors at py-evm's fees."""
 
-Network = Literal["anvil", "rpc"]
-"""What chain.json can point at. The embedded chain is never recorded: it does not outlive
-the process that made it."""
+Network = Literal["anvil", "embedded-rpc", "rpc"]
+"""What chain.json can point at: the managed anvil node, the managed embedded node (py-evm
+served over JSON-RPC, `chain up --embedded`), or any JSON-RPC URL. The in-process embedded
+chain is never recorded: it does not outlive the process that made it."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +331,9 @@ class ChainRecord:
     owner: str
     anchorer: str
     rpc_url: str | None = None
-    """For network "rpc" only; a managed anvil's URL changes with each start (anvil.json)."""
+    """The node's URL: for network "rpc", the one used; for a local node, where it listened at
+    deployment (its port is kept across restarts; the running node's record, anvil.json or
+    embedded.json, is what is connected to)."""
     anchorer_keystore: str | None = None
     """Relative to the data directory; None when the key comes from the environment."""
     witnesses: list[str] = field(default_factory=list)

@@ -59,6 +59,9 @@ class OperatorFailure(enum.Enum):
                            "CARBONLEDGER_ANVIL at the binary", False)
     anvil_start_failed = ("the managed anvil node did not start: read its log in the data "
                           "directory (a port in use, a damaged state file)", False)
+    local_node_start_failed = ("the embedded chain's node did not start: read its log in the "
+                               "data directory's chain/ (a port in use, a damaged or locked "
+                               "state file)", False)
     anvil_not_running = ("the managed anvil node is not running: start it with `carbonledger "
                          "chain up`", True)
     anvil_command_failed = ("the managed anvil node did not do what was asked: read its log "

@@ -1,0 +1,203 @@
+"""`Client`: what a bank's or a registry's software integrates with.
+
+    client = Client(HttpTransport("http://127.0.0.1:8080"))      # or LocalTransport(service)
+    bank = client.wallet(private_key)
+    signed = client.sign(client.instruction("pledge_release", pledge="P1", quantity=100), bank)
+    receipt = client.submit(signed)                               # or Rejected, by its reason
+    client.holdings(account="HN")                                 # typed values
+    client.verify(client.proof("pledge", "P1"), trusted_operator=OPERATOR)
+
+Nonces are fetched, not remembered: a signature's nonce is one above the larger of the
+key's last nonce in the ledger and the wallet's own counter, so a second process signing
+with the same key (another desk, a restarted service) continues above the first's use
+instead of being refused as `stale_nonce`. Two processes that sign with one key at the same
+moment can still pick the same nonce; the ledger then refuses the later one, which is
+signed again. A half-signed instruction waiting for its other party keeps its first
+signer's nonce: that key must not sign anything else that is submitted first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from api.client.errors import ClientError
+from api.client.transport import Transport
+from api.service import Bundle
+from custody.eip712 import Domain
+from ledger.client import DEFAULT_VALIDITY_S, Wallet
+from ledger.engine import Result
+from ledger.errors import Reason, Rejected
+from ledger.instructions import Instruction, SignedInstruction, make_domain
+from ledger.journal import Receipt
+from ledger.model import Account, Batch, Lot, Participant, SigningKey
+from ledger.modules import OperationSet
+from ledger.store.queries import Holding, JournalEntry
+from pledge.model import Pledge, Repo
+from pledge.queries import PledgeHistory, RepoHistory
+
+if TYPE_CHECKING:
+    from anchoring.auditor.verify import Verified
+    from anchoring.operator.checkpoints import StoredCheckpoint
+
+Signed = SignedInstruction | Mapping[str, Any]
+"""A signed instruction, or its JSON form (as `SignedInstruction.as_json()` writes it)."""
+
+
+class Client:
+    """Builds, signs, co-signs and submits instructions and runs the ledger's queries,
+    through `transport` (in process or over HTTP)."""
+
+    def __init__(self, transport: Transport, *, validity_s: int = DEFAULT_VALIDITY_S) -> None:
+        self.transport = transport
+        self.validity_s = validity_s  # how long an instruction made here may wait
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @property
+    def operations(self) -> OperationSet:
+        return self.transport.operations
+
+    # --- keys and nonces --------------------------------------------------------------------
+
+    @cached_property
+    def chain_id(self) -> int:
+        """The EIP-712 chain id every signature of this ledger is bound to: its genesis's."""
+        genesis = self.transport.journal(0, 1)
+        if not genesis or genesis[0].op != "genesis":
+            raise ClientError("the ledger has no genesis entry: it was never initialised")
+        return int(genesis[0].document["instruction"]["fields"]["chainId"])
+
+    @property
+    def domain(self) -> Domain:
+        return make_domain(self.chain_id)
+
+    def wallet(self, private_key: bytes) -> Wallet:
+        """A wallet signing for this ledger's chain id."""
+        return Wallet(private_key, self.domain)
+
+    def next_nonce(self, address: str) -> int:
+        """The nonce `address`'s next signature takes, by the ledger: its last one plus one."""
+        return self.transport.last_nonce(address) + 1
+
+    # --- instructions -----------------------------------------------------------------------
+
+    def instruction(self, op: str, *, deadline: int | None = None,
+                    valid_for_s: int | None = None, **fields: Any) -> Instruction:
+        """A new instruction of `op` with a fresh id, valid for `valid_for_s` seconds (default
+        the client's `validity_s`) unless a `deadline` (Unix seconds) is given; range fields
+        default to 'by quantity'. `Rejected` if a field is not valid."""
+        if deadline is None:
+            deadline = int(time.time()) + (valid_for_s if valid_for_s is not None
+                                           else self.validity_s)
+        return self.operations.instruction(op, deadline=deadline, **fields)
+
+    def sign(self, instruction: Instruction, wallet: Wallet) -> SignedInstruction:
+        """The first approval of `instruction`, by `wallet`, with the next nonce."""
+        self._take_next_nonce(wallet)
+        return wallet.sign(instruction)
+
+    def cosign(self, signed: Signed, wallet: Wallet) -> SignedInstruction:
+        """`signed` with `wallet`'s approval added (each party signs the same body)."""
+        signed = self.read_signed(signed)
+        if wallet.address in signed.signers:
+            raise Rejected(Reason.duplicate_signer, f"{wallet.address} has signed it already")
+        self._take_next_nonce(wallet)
+        return wallet.cosign(signed)
+
+    def read_signed(self, signed: Signed) -> SignedInstruction:
+        """A signed instruction from its JSON form, checked without the ledger's state."""
+        if isinstance(signed, SignedInstruction):
+            return signed
+        return self.operations.parse_signed(signed)
+
+    def _take_next_nonce(self, wallet: Wallet) -> None:
+        if wallet.domain != self.domain:
+            raise ClientError(f"the wallet signs for chain id {wallet.domain.chain_id}, the "
+                              f"ledger's is {self.chain_id}: make it with Client.wallet")
+        # Wallet.sign counts up from here: the next nonce is above both
+        wallet.nonce = max(wallet.nonce, self.transport.last_nonce(wallet.address))
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def submit(self, signed: Signed) -> Receipt:
+        """Apply one signed instruction: its receipt, or `Rejected` with the ledger's reason.
+        Submitting the same signed instruction again returns its first receipt."""
+        return self.transport.submit(_document(signed))
+
+    def submit_many(self, signed: Sequence[Signed]) -> list[Result]:
+        """Apply signed instructions in one transaction, in order: a receipt or a refusal
+        each; a refused one refuses nothing else."""
+        return self.transport.submit_many([_document(s) for s in signed])
+
+    def proof(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
+        """A proof bundle of `kind` (entry SEQ, lot ID, holding ACCOUNT BATCH, account ID,
+        consistency FIRST SECOND, pledge ID) at `checkpoint` (default: the latest)."""
+        return self.transport.prove(kind, *subject, checkpoint=checkpoint)
+
+    def verify(self, bundle: Any, trusted_operator: str) -> Verified:
+        """Check a bundle here, offline, against the operator key the caller trusts (never
+        one the server names); `VerificationFailed` if it does not hold."""
+        from anchoring.auditor.verify import verify_bundle
+
+        return verify_bundle(bundle, trusted_operator,
+                             tuple(self.operations.bundle_kinds.values()))
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def head(self) -> int:
+        return self.transport.head()
+
+    def participants(self) -> list[Participant]:
+        return self.transport.participants()
+
+    def keys(self, participant: str | None = None) -> list[SigningKey]:
+        return self.transport.keys(participant)
+
+    def key(self, address: str) -> SigningKey | None:
+        """The registered key `address` (its participant, its last nonce), if it is one."""
+        registered = self.transport.keys()
+        return next((k for k in registered if k.address == address), None)
+
+    def accounts(self, participant: str | None = None) -> list[Account]:
+        return self.transport.accounts(participant)
+
+    def batches(self, scheme: str | None = None) -> list[Batch]:
+        return self.transport.batches(scheme)
+
+    def holdings(self, account: str | None = None, batch: str | None = None) -> list[Holding]:
+        return self.transport.holdings(account, batch)
+
+    def lots(self, batch: str | None = None, account: str | None = None) -> list[Lot]:
+        return self.transport.lots(batch, account)
+
+    def journal(self, start: int, stop: int) -> list[JournalEntry]:
+        return self.transport.journal(start, stop)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return self.transport.checkpoints()
+
+    def pledges(self, account: str | None = None) -> list[Pledge]:
+        return self.transport.pledges(account)
+
+    def pledge(self, pledge_id: str) -> PledgeHistory | None:
+        return self.transport.pledge(pledge_id)
+
+    def repos(self, account: str | None = None) -> list[Repo]:
+        return self.transport.repos(account)
+
+    def repo(self, repo_id: str) -> RepoHistory | None:
+        return self.transport.repo(repo_id)
+
+
+def _document(signed: Signed) -> Mapping[str, Any]:
+    return signed.as_json() if isinstance(signed, SignedInstruction) else signed

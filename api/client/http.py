@@ -1,0 +1,246 @@
+"""`HttpTransport`: the ledger's service over HTTP (the /v1 interface of api/http/).
+
+Answers are decoded into the same typed values the application service returns
+(api/client/records.py); an RFC 9457 problem that names one of the ledger's reasons becomes
+that `Rejected`, by the reason's name in the client's operation set; any other problem is a
+`ServerFailed` with its code; no answer, or one that is not the interface's, is
+`ServerUnreachable`. Documents from the server are read with the same bounds as any document
+from outside (api/inputs.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from api.client.errors import ServerFailed, ServerUnreachable
+from api.client.records import RecordError, from_json
+from api.inputs import DocumentError, parse_document
+from api.service import Bundle
+from ledger.engine import Result
+from ledger.errors import Rejected
+from ledger.journal import Receipt
+from ledger.model import Account, Batch, Lot, Participant, SigningKey
+from ledger.modules import OperationSet
+from ledger.store.queries import Holding, JournalEntry
+from pledge.model import Pledge, Repo
+from pledge.queries import PledgeHistory, RepoHistory
+
+if TYPE_CHECKING:
+    import httpx  # imported when a transport is made: a command that stays local never does
+
+    from anchoring.operator.checkpoints import StoredCheckpoint
+
+R = TypeVar("R")
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class HttpTransport:
+    """A ledger's service at `base_url` (e.g. http://127.0.0.1:8080). `http` is an httpx
+    client to send through instead of a new one (FastAPI's TestClient is one); `operations`
+    the operation set whose reasons a refusal is read back into (default: this
+    installation's, api.bootstrap.operation_set())."""
+
+    def __init__(self, base_url: str, *, http: httpx.Client | None = None,
+                 operations: OperationSet | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        import httpx
+
+        if operations is None:
+            from api.bootstrap import operation_set
+
+            operations = operation_set()
+        self._operations = operations
+        self.base_url = base_url.rstrip("/")
+        self._owns_http = http is None
+        self._http = http or httpx.Client(base_url=self.base_url, timeout=timeout_s)
+
+    @property
+    def operations(self) -> OperationSet:
+        return self._operations
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def submit(self, document: Mapping[str, Any]) -> Receipt:
+        answer = self._json(self._send("POST", "/v1/instructions", body=document))
+        return self._receipt(_field(answer, "receipt"))
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
+        answer = self._json(self._send("POST", "/v1/instructions", body=list(documents)))
+        results = _field(answer, "results")
+        if not isinstance(results, list) or len(results) != len(documents):
+            raise ServerUnreachable(f"{self.base_url} answered {len(documents)} instructions "
+                                    "with a different number of results")
+        return [self._result(r) for r in results]
+
+    def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
+        params: list[tuple[str, Any]] = [("subject", str(s)) for s in subject]
+        if checkpoint is not None:
+            params.append(("checkpoint", checkpoint))
+        bundle = self._json(self._send("GET", f"/v1/proofs/{_segment(kind)}", params=params))
+        if not isinstance(bundle, dict):
+            raise ServerUnreachable(f"{self.base_url} answered a proof with no bundle")
+        return bundle
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def last_nonce(self, address: str) -> int:
+        answer = self._get(f"/v1/keys/{_segment(address)}/nonce")
+        last = _field(answer, "last_nonce")
+        if not isinstance(last, int) or isinstance(last, bool) or last < 0:
+            raise ServerUnreachable(f"{self.base_url} answered a nonce that is not one")
+        return last
+
+    def head(self) -> int:
+        head = _field(self._get("/v1/head"), "head")
+        if not isinstance(head, int) or isinstance(head, bool):
+            raise ServerUnreachable(f"{self.base_url} answered a head that is not a number")
+        return head
+
+    def participants(self) -> list[Participant]:
+        return self._items(Participant, "/v1/participants")
+
+    def keys(self, participant: str | None = None) -> list[SigningKey]:
+        return self._items(SigningKey, "/v1/keys", participant=participant)
+
+    def accounts(self, participant: str | None = None) -> list[Account]:
+        return self._items(Account, "/v1/accounts", participant=participant)
+
+    def batches(self, scheme: str | None = None) -> list[Batch]:
+        return self._items(Batch, "/v1/batches", scheme=scheme)
+
+    def holdings(self, account: str | None = None, batch: str | None = None) -> list[Holding]:
+        return self._items(Holding, "/v1/holdings", account=account, batch=batch)
+
+    def lots(self, batch: str | None = None, account: str | None = None) -> list[Lot]:
+        return self._items(Lot, "/v1/lots", batch=batch, account=account)
+
+    def journal(self, start: int, stop: int) -> list[JournalEntry]:
+        response = self._send("GET", "/v1/journal", params=[("start", start), ("stop", stop)])
+        entries = []
+        for line in response.text.splitlines():
+            if line.strip():
+                entries.append(self._record(JournalEntry, self._parse(line)))
+        return entries
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        from anchoring.operator.checkpoints import StoredCheckpoint
+
+        return self._items(StoredCheckpoint, "/v1/checkpoints")
+
+    def pledges(self, account: str | None = None) -> list[Pledge]:
+        return self._items(Pledge, "/v1/pledges", account=account)
+
+    def pledge(self, pledge_id: str) -> PledgeHistory | None:
+        return self._one(PledgeHistory, f"/v1/pledges/{_segment(pledge_id)}")
+
+    def repos(self, account: str | None = None) -> list[Repo]:
+        return self._items(Repo, "/v1/repos", account=account)
+
+    def repo(self, repo_id: str) -> RepoHistory | None:
+        return self._one(RepoHistory, f"/v1/repos/{_segment(repo_id)}")
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    # --- the wire ---------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, *, params: Any = None,
+              body: Any = None) -> httpx.Response:
+        content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        headers = {"content-type": "application/json"} if content is not None else {}
+        import httpx
+
+        try:
+            response = self._http.request(method, path, params=params, content=content,
+                                          headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServerUnreachable(f"no answer from {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise self._problem(response)
+        return response
+
+    def _problem(self, response: httpx.Response) -> Exception:
+        """A refusal of an instruction as the ledger's own `Rejected`; anything else as
+        `ServerFailed`."""
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if isinstance(problem, dict) and isinstance(problem.get("reason"), str):
+            reason = self._operations.reasons.get(problem["reason"])
+            if reason is not None:
+                return Rejected(reason, _detail(problem, reason.message))
+        return ServerFailed.of(response.status_code, problem)
+
+    def _get(self, path: str, **params: Any) -> Any:
+        query = [(name, value) for name, value in params.items() if value is not None]
+        return self._json(self._send("GET", path, params=query))
+
+    def _json(self, response: httpx.Response) -> Any:
+        return self._parse(response.text)
+
+    def _parse(self, text: str) -> Any:
+        try:
+            return parse_document(text)
+        except DocumentError as exc:
+            raise ServerUnreachable(f"{self.base_url} answered something that is not the "
+                                    f"ledger's interface: {exc}") from exc
+
+    def _items(self, record: type[R], path: str, **params: Any) -> list[R]:
+        items = _field(self._get(path, **params), "items")
+        if not isinstance(items, list):
+            raise ServerUnreachable(f"{path}: the answer's items are not a list")
+        return [self._record(record, item) for item in items]
+
+    def _one(self, record: type[R], path: str) -> R | None:
+        try:
+            return self._record(record, self._get(path))
+        except ServerFailed as failed:
+            if failed.status == 404:
+                return None
+            raise
+
+    def _record(self, record: type[R], document: Any) -> R:
+        try:
+            return from_json(record, document)
+        except RecordError as exc:
+            raise ServerUnreachable(f"{self.base_url} answered something that is not the "
+                                    f"ledger's interface: {exc}") from exc
+
+    def _receipt(self, document: Any) -> Receipt:
+        return self._record(Receipt, document)
+
+    def _result(self, document: Any) -> Result:
+        if isinstance(document, dict) and "receipt" in document:
+            return self._receipt(document["receipt"])
+        refused = document.get("refused") if isinstance(document, dict) else None
+        if isinstance(refused, dict) and isinstance(refused.get("reason"), str):
+            reason = self._operations.reasons.get(refused["reason"])
+            if reason is None:
+                raise ServerFailed(409, refused["reason"], "a refusal by a reason this client "
+                                   "does not know: upgrade carbonledger")
+            return Rejected(reason, _detail(refused, reason.message))
+        raise ServerUnreachable(f"{self.base_url} answered a result that is neither a receipt "
+                                "nor a refusal")
+
+
+def _field(answer: Any, name: str) -> Any:
+    if not isinstance(answer, dict) or name not in answer:
+        raise ServerUnreachable(f"the answer has no {name!r}: is this a carbonledger server?")
+    return answer[name]
+
+
+def _detail(problem: dict[str, Any], message: str) -> str:
+    """A refusal's own detail: a problem without one repeats the reason's message there."""
+    detail = str(problem.get("detail") or "")
+    return "" if detail == message else detail
+
+
+def _segment(value: str) -> str:
+    """One path segment: ids are of the safe alphabet, but a caller may pass anything."""
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")

@@ -1,0 +1,132 @@
+"""How a client reaches a ledger: in process (`LocalTransport`, the application service of a
+local data directory) or over HTTP (`HttpTransport`, the service's /v1 interface). Both answer
+with the same typed values and raise the same `Rejected` for a refused instruction, so that
+nothing above them knows which one it talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from api.service import Bundle, LedgerService
+from ledger.engine import Result
+from ledger.journal import Receipt
+from ledger.model import Account, Batch, Lot, Participant, SigningKey
+from ledger.modules import OperationSet
+from ledger.store.queries import Holding, JournalEntry
+from pledge.model import Pledge, Repo
+from pledge.queries import PledgeHistory, RepoHistory
+
+if TYPE_CHECKING:  # the chain stack is imported when a command needs it (api/service.py)
+    from anchoring.operator.checkpoints import StoredCheckpoint
+
+
+class Transport(Protocol):
+    """What a client needs of a ledger: the application service's commands and queries that
+    a participant uses (api/service.py), by whatever way it is reached."""
+
+    @property
+    def operations(self) -> OperationSet: ...
+
+    def submit(self, document: Mapping[str, Any]) -> Receipt: ...
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]: ...
+
+    def last_nonce(self, address: str) -> int: ...
+
+    def head(self) -> int: ...
+
+    def participants(self) -> list[Participant]: ...
+
+    def keys(self, participant: str | None = None) -> list[SigningKey]: ...
+
+    def accounts(self, participant: str | None = None) -> list[Account]: ...
+
+    def batches(self, scheme: str | None = None) -> list[Batch]: ...
+
+    def holdings(self, account: str | None = None, batch: str | None = None) -> list[Holding]:
+        ...
+
+    def lots(self, batch: str | None = None, account: str | None = None) -> list[Lot]: ...
+
+    def journal(self, start: int, stop: int) -> list[JournalEntry]: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    def pledges(self, account: str | None = None) -> list[Pledge]: ...
+
+    def pledge(self, pledge_id: str) -> PledgeHistory | None: ...
+
+    def repos(self, account: str | None = None) -> list[Repo]: ...
+
+    def repo(self, repo_id: str) -> RepoHistory | None: ...
+
+    def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle: ...
+
+    def close(self) -> None: ...
+
+
+class LocalTransport:
+    """The application service of a ledger in this process (a local data directory, built by
+    api.bootstrap.build). It does not own the service: whoever built it closes it."""
+
+    def __init__(self, service: LedgerService) -> None:
+        self.service = service
+
+    @property
+    def operations(self) -> OperationSet:
+        return self.service.operations
+
+    def submit(self, document: Mapping[str, Any]) -> Receipt:
+        return self.service.submit(document)
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
+        return self.service.submit_many(documents)
+
+    def last_nonce(self, address: str) -> int:
+        return self.service.last_nonce(address)
+
+    def head(self) -> int:
+        return self.service.head()
+
+    def participants(self) -> list[Participant]:
+        return self.service.participants()
+
+    def keys(self, participant: str | None = None) -> list[SigningKey]:
+        return self.service.keys(participant)
+
+    def accounts(self, participant: str | None = None) -> list[Account]:
+        return self.service.accounts(participant)
+
+    def batches(self, scheme: str | None = None) -> list[Batch]:
+        return self.service.batches(scheme)
+
+    def holdings(self, account: str | None = None, batch: str | None = None) -> list[Holding]:
+        return self.service.holdings(account, batch)
+
+    def lots(self, batch: str | None = None, account: str | None = None) -> list[Lot]:
+        return self.service.lots(batch, account)
+
+    def journal(self, start: int, stop: int) -> list[JournalEntry]:
+        return self.service.journal(start, stop)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return self.service.checkpoints()
+
+    def pledges(self, account: str | None = None) -> list[Pledge]:
+        return self.service.pledges(account)
+
+    def pledge(self, pledge_id: str) -> PledgeHistory | None:
+        return self.service.pledge(pledge_id)
+
+    def repos(self, account: str | None = None) -> list[Repo]:
+        return self.service.repos(account)
+
+    def repo(self, repo_id: str) -> RepoHistory | None:
+        return self.service.repo(repo_id)
+
+    def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
+        return self.service.prove(kind, *subject, checkpoint=checkpoint)
+
+    def close(self) -> None:
+        """Nothing to release: the service belongs to whoever built it."""

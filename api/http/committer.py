@@ -1,0 +1,42 @@
+"""How the HTTP service's writes reach the ledger: through a committer, which a route calls from
+a worker thread and which blocks until the instructions' transaction is durable (or refused).
+
+The group committer (api/group_commit.py) gathers concurrent single submissions into one
+transaction; `DirectCommitter` applies each request in its own transaction. Both are used
+through the `Committer` protocol, so the service is built with either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from api.service import LedgerService
+from ledger.errors import Rejected
+from ledger.journal import Receipt
+
+
+class Committer(Protocol):
+    """Applies signed instructions (their JSON form); thread-safe and blocking."""
+
+    def submit(self, document: Mapping[str, Any]) -> Receipt | Rejected: ...
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]
+                    ) -> list[Receipt | Rejected]: ...
+
+
+class DirectCommitter:
+    """Each request in its own transaction, on the calling thread."""
+
+    def __init__(self, service: LedgerService) -> None:
+        self._service = service
+
+    def submit(self, document: Mapping[str, Any]) -> Receipt | Rejected:
+        (result,) = self._service.submit_many([document])
+        return result
+
+    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Receipt | Rejected]:
+        return self._service.submit_many(documents)
+
+    def close(self) -> None:
+        """Nothing is pending: each call returns only when its transaction has ended."""

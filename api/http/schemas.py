@@ -1,0 +1,404 @@
+"""What the HTTP service answers, as pydantic models: each is the JSON form of one of the
+application service's values (its dataclass's fields, enums as their values, bytes as 0x-hex),
+so that the OpenAPI document describes every response exactly. Models refuse fields they do not
+name, so a record that grows a field fails here, in a test, before a client sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.model import AccountType, Issuance, Kind, LotState, Role
+from pledge.model import PledgeStatus, RepoStatus
+
+_ADDRESS = "0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"
+_HASH = "0x" + "3f" * 32
+
+
+def _strict(example: dict[str, Any] | None = None) -> ConfigDict:
+    if example is None:
+        return ConfigDict(extra="forbid")
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
+# --- problems (RFC 9457) -----------------------------------------------------------------------
+
+class Problem(BaseModel):
+    """Why a request failed: `reason` names a refusal of the ledger (ledger.errors, or a
+    module's reasons), `code` a failure of the store, of a verification, of the operator's
+    side or of the request itself. `retryable` says whether the same request can succeed later
+    without anyone changing it."""
+
+    model_config = _strict({
+        "type": "urn:carbonledger:reason:insufficient_tradable",
+        "title": "the account does not hold enough tradable units of this batch",
+        "status": 422, "detail": "HN holds 990 t of A1, 5000 t asked", "reason":
+        "insufficient_tradable", "retryable": True})
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    reason: str | None = None
+    code: str | None = None
+    retryable: bool | None = None
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+class Receipt(BaseModel):
+    """An accepted instruction's place in the journal. `duplicate`: the instruction id was
+    accepted before, and this is that first receipt."""
+
+    model_config = _strict({
+        "seq": 12, "instruction_id": _HASH, "entry_hash": _HASH,
+        "accepted_at": "2026-06-01T09:00:00.000Z",
+        "effects": {"lots": [{"id": "12.0", "first": 501, "last": 510}]}, "duplicate": False})
+
+    seq: int
+    instruction_id: str
+    entry_hash: str
+    accepted_at: str
+    effects: dict[str, Any]
+    duplicate: bool
+
+
+class Refusal(BaseModel):
+    """A refused instruction of an array (`Rejected.as_dict()`); nothing of it was written."""
+
+    model_config = _strict({
+        "reason": "stale_nonce", "message": "a signer's nonce is not greater than its last "
+        "used nonce", "detail": "nonce 3, last used 7", "retryable": False})
+
+    reason: str
+    message: str
+    detail: str
+    retryable: bool
+
+
+class Accepted(BaseModel):
+    model_config = _strict()
+
+    receipt: Receipt
+
+
+class Refused(BaseModel):
+    model_config = _strict()
+
+    refused: Refusal
+
+
+class Results(BaseModel):
+    """One result per instruction of the array, in its order."""
+
+    model_config = _strict()
+
+    results: list[Accepted | Refused]
+
+
+class Approval(BaseModel):
+    model_config = _strict()
+
+    signer: str = Field(description="the signing key's address (EIP-55)")
+    nonce: int = Field(description="greater than the key's last used nonce")
+    signature: str = Field(description="0x and 65 bytes of hex (r, s, v)")
+
+
+class SignedInstruction(BaseModel):
+    """A signed instruction's JSON form (`SignedInstruction.as_json()`, what `Wallet.sign`
+    gives); its fields are the operation's (docs/operations.md)."""
+
+    model_config = _strict({
+        "op": "transfer", "id": _HASH, "deadline": 1780304400,
+        "fields": {"fromAccount": "HN", "toAccount": "ICBC", "batch": "A1", "quantity": 10},
+        "approvals": [{"signer": _ADDRESS, "nonce": 8, "signature": "0x" + "ab" * 65}]})
+
+    op: str
+    id: str = Field(description="0x and 32 bytes of hex: the instruction's idempotency key")
+    deadline: int = Field(description="unix seconds after which the ledger refuses it")
+    fields: dict[str, Any]
+    approvals: list[Approval]
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+class Head(BaseModel):
+    model_config = _strict({"head": 41})
+
+    head: int = Field(description="the last journal entry's sequence number (-1: none)")
+
+
+class Nonce(BaseModel):
+    model_config = _strict({"address": _ADDRESS, "last_nonce": 7, "next_nonce": 8})
+
+    address: str
+    last_nonce: int = Field(description="0 for a key that has not signed, or is not registered")
+    next_nonce: int
+
+
+class Participant(BaseModel):
+    model_config = _strict({"id": "huaneng", "name": "Huaneng", "role": "emitter",
+                            "registered_seq": 1})
+
+    id: str
+    name: str
+    role: Role
+    registered_seq: int
+
+
+class SigningKey(BaseModel):
+    model_config = _strict({"address": _ADDRESS, "participant": "huaneng",
+                            "registered_seq": 2, "revoked_seq": None, "last_nonce": 7})
+
+    address: str
+    participant: str
+    registered_seq: int
+    revoked_seq: int | None
+    last_nonce: int
+
+
+class Account(BaseModel):
+    model_config = _strict({"id": "HN", "participant": "huaneng", "type": "compliance",
+                            "frozen": False, "freeze_reason": "", "opened_seq": 3})
+
+    id: str
+    participant: str
+    type: AccountType
+    frozen: bool
+    freeze_reason: str
+    opened_seq: int
+
+
+class Batch(BaseModel):
+    model_config = _strict({
+        "id": "A1", "scheme": "CN-ETS", "kind": "allowance", "vintage": 2025, "project": "",
+        "monitoring_start": "", "monitoring_end": "", "issuance": "free_allocation",
+        "quantity": 1000, "serial_prefix": "CN-ETS-2025-A1", "issued_seq": 7})
+
+    id: str
+    scheme: str
+    kind: Kind
+    vintage: int
+    project: str
+    monitoring_start: str
+    monitoring_end: str
+    issuance: Issuance
+    quantity: int
+    serial_prefix: str
+    issued_seq: int
+
+
+class Holding(BaseModel):
+    model_config = _strict({"account": "HN", "batch": "A1", "tradable": 590, "pledged": 400,
+                            "retired": 0, "surrendered": 0, "cancelled": 0})
+
+    account: str
+    batch: str
+    tradable: int
+    pledged: int
+    retired: int
+    surrendered: int
+    cancelled: int
+
+
+class Lot(BaseModel):
+    """Serials first..last of one batch, held by one account in one state; `lien` names the
+    pledge or repo a pledged lot is under."""
+
+    model_config = _strict({"id": "12.0", "batch": "A1", "first": 501, "last": 510,
+                            "account": "ICBC", "state": "tradable", "lien": None,
+                            "created_seq": 12})
+
+    id: str
+    batch: str
+    first: int
+    last: int
+    account: str
+    state: LotState
+    lien: str | None
+    created_seq: int
+
+
+class JournalEntry(BaseModel):
+    """One line of `GET /v1/journal` (application/x-ndjson)."""
+
+    model_config = _strict({"seq": 12, "op": "transfer",
+                            "accepted_at": "2026-06-01T09:00:00.000Z", "entry_hash": _HASH,
+                            "document": {"format": 2, "instruction": {"op": "transfer"}}})
+
+    seq: int
+    op: str
+    accepted_at: str
+    entry_hash: str
+    document: dict[str, Any]
+
+
+class Anchor(BaseModel):
+    model_config = _strict()
+
+    chain_id: int
+    contract: str
+    tx_hash: str
+    block_number: int
+    block_time: int = Field(description="unix seconds")
+
+
+class Checkpoint(BaseModel):
+    """A signed checkpoint (`note`, the operator's signed note; the other fields index it)
+    and where it is anchored, if it is."""
+
+    model_config = _strict({
+        "number": 1, "log_size": 12, "log_root": _HASH, "state_root": _HASH,
+        "time": "2026-06-01T09:00:00.000Z", "origin": "carbonledger/MEE", "signer": _ADDRESS,
+        "note": "carbonledger/MEE\n12\n...", "anchor": None})
+
+    number: int
+    log_size: int
+    log_root: str
+    state_root: str
+    time: str
+    origin: str
+    signer: str
+    note: str
+    anchor: Anchor | None
+
+
+class Pledge(BaseModel):
+    model_config = _strict({
+        "id": "P1", "pledgor": "huaneng", "pledgee": "icbc", "account": "HN", "batch": "A1",
+        "quantity": 400, "released": 0, "enforced": 0, "loan_reference": "ICBC-1",
+        "principal": 10000, "currency": "CNY", "start_date": "2026-01-01",
+        "maturity_date": "2027-12-31", "status": "active", "registered_seq": 14,
+        "updated_seq": 14})
+
+    id: str
+    pledgor: str
+    pledgee: str
+    account: str
+    batch: str
+    quantity: int
+    released: int
+    enforced: int
+    loan_reference: str
+    principal: int = Field(description="minor units of `currency`")
+    currency: str
+    start_date: str
+    maturity_date: str
+    status: PledgeStatus
+    registered_seq: int
+    updated_seq: int
+
+
+class Repo(BaseModel):
+    model_config = _strict()
+
+    id: str
+    seller: str
+    buyer: str
+    seller_account: str
+    buyer_account: str
+    batch: str
+    quantity: int
+    returned: int
+    purchase_price: int = Field(description="minor units of `currency`, the whole quantity")
+    repurchase_price: int
+    currency: str
+    opened_on: str
+    repurchase_date: str
+    free_use: bool
+    status: RepoStatus
+    opened_seq: int
+    updated_seq: int
+
+
+class HistoryEntry(BaseModel):
+    """A journal entry that acted on an agreement; `quantity` is the units it moved."""
+
+    model_config = _strict()
+
+    seq: int
+    op: str
+    quantity: int
+    accepted_at: str
+    signers: list[str]
+    fields: dict[str, Any]
+    effects: dict[str, Any]
+    entry_hash: str
+
+
+class PledgeHistory(BaseModel):
+    model_config = _strict()
+
+    pledge: Pledge
+    lots: list[Lot] = Field(description="the lots still under the pledge's lien")
+    entries: list[HistoryEntry]
+
+
+class RepoHistory(BaseModel):
+    model_config = _strict()
+
+    repo: Repo
+    lots: list[Lot] = Field(description="the lots still under the repo's lien")
+    entries: list[HistoryEntry]
+
+
+class Participants(BaseModel):
+    model_config = _strict()
+    items: list[Participant]
+
+
+class SigningKeys(BaseModel):
+    model_config = _strict()
+    items: list[SigningKey]
+
+
+class Accounts(BaseModel):
+    model_config = _strict()
+    items: list[Account]
+
+
+class Batches(BaseModel):
+    model_config = _strict()
+    items: list[Batch]
+
+
+class Holdings(BaseModel):
+    model_config = _strict()
+    items: list[Holding]
+
+
+class Lots(BaseModel):
+    model_config = _strict()
+    items: list[Lot]
+
+
+class Checkpoints(BaseModel):
+    model_config = _strict()
+    items: list[Checkpoint]
+
+
+class Pledges(BaseModel):
+    model_config = _strict()
+    items: list[Pledge]
+
+
+class Repos(BaseModel):
+    model_config = _strict()
+    items: list[Repo]
+
+
+class Bundle(BaseModel):
+    """A proof bundle (docs/proof-format.md): check it with `carbonledger verify` or
+    `anchoring.auditor.verify.verify_bundle` against the operator key you trust."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "format": "carbonledger/proof-bundle", "version": 1, "kind": "lot",
+        "operator": _ADDRESS, "checkpoint": "carbonledger/MEE\n12\n...", "anchor": None}]})
+
+    format: str
+    version: int
+    kind: str
+    operator: str
+    checkpoint: str = Field(description="the operator's signed checkpoint note")
+    anchor: dict[str, Any] | None
