@@ -25,7 +25,6 @@ and `stop` read, so that another process (the next CLI command) finds it.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
@@ -33,7 +32,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -41,6 +40,14 @@ from eth_utils import to_checksum_address
 
 from anchoring.operator.chain import ChainError, ChainUnavailable, RpcChain
 from anchoring.operator.errors import OperatorFailure
+from anchoring.operator.node_process import (
+    record,
+    recorded,
+    runs_with,
+    spawn,
+    wait_for_exit,
+    wait_until_listening,
+)
 
 __all__ = [
     "ANVIL_BINARY_VARIABLE",
@@ -164,11 +171,8 @@ class AnvilNode:
 
     def running(self) -> RunningAnvil | None:
         """The node recorded in anvil.json if its process is alive and still anvil."""
-        try:
-            running = RunningAnvil(**json.loads(self.running_file.read_text()))
-        except (FileNotFoundError, ValueError, TypeError):
-            return None
-        return running if _is_our_anvil(running) else None
+        running = recorded(self.running_file, RunningAnvil)
+        return running if running is not None and _is_our_anvil(running) else None
 
     def start(self, timeout_s: float = 15.0, *, port: int = 0) -> RunningAnvil:
         """Start anvil on 127.0.0.1:`port` (0: any free port), or return the one already
@@ -183,19 +187,14 @@ class AnvilNode:
                    "--hardfork", "prague", "--state", str(self.state_file.resolve())]
         if self.state_interval_s:
             command += ["--state-interval", str(self.state_interval_s)]
-        with open(self.log_file, "ab") as log:
-            offset = log.tell()
-            child = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.directory, start_new_session=True)  # survives the shell's Ctrl-C
+        child, offset = spawn(command, self.directory, self.log_file)
         self._child = child
-        port = self._wait_for_port(child, offset, timeout_s)
+        port = wait_until_listening(child, self.log_file, offset, timeout_s, _port_in_log,
+                                    AnvilStartFailed, "anvil")
         running = RunningAnvil(pid=child.pid, port=port, url=f"http://127.0.0.1:{port}",
                                binary=str(binary), state_file=str(self.state_file.resolve()),
                                log_file=str(self.log_file.resolve()), started_at=time.time())
-        temporary = self.running_file.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(asdict(running), indent=2) + "\n")
-        temporary.replace(self.running_file)
+        record(self.running_file, running)
         return running
 
     def stop(self, timeout_s: float = 15.0) -> RunningAnvil | None:
@@ -224,39 +223,11 @@ class AnvilNode:
         self.running_file.unlink(missing_ok=True)
         return running
 
-    def _wait_for_port(self, child: subprocess.Popen[bytes], offset: int,
-                       timeout_s: float) -> int:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with open(self.log_file, "rb") as log:
-                log.seek(offset)
-                output = log.read()
-            found = _LISTENING.search(output)
-            if found:
-                return int(found.group(1))
-            if child.poll() is not None:
-                raise AnvilStartFailed(
-                    f"anvil exited with status {child.returncode} before listening; its last "
-                    f"words ({self.log_file}):\n{_tail(output)}")
-            if time.monotonic() > deadline:
-                child.kill()
-                child.wait()
-                raise AnvilStartFailed(f"anvil did not listen within {timeout_s:.0f} s; see "
-                                       f"{self.log_file}")
-            time.sleep(0.01)
-
     def _wait_for_exit(self, pid: int, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        child = self._child if self._child is not None and self._child.pid == pid else None
-        while time.monotonic() < deadline:
-            if child is not None:
-                if child.poll() is not None:
-                    self._child = None
-                    return True
-            elif not _alive(pid):
-                return True
-            time.sleep(0.005)
-        return False
+        exited, reaped = wait_for_exit(pid, timeout_s, self._child)
+        if reaped:
+            self._child = None
+        return exited
 
     def _rotate_log(self) -> None:
         try:
@@ -277,36 +248,16 @@ def connect_anvil(directory: Path, anchorer: LocalAccount | None, *,
     return RpcChain(running.url, anchorer, label=running.description, timeout_s=timeout_s)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive, and not ours (see _is_our_anvil)
-    # An exited child that nobody reaped yet still has a pid; /proc tells (where there is one).
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] != "Z"
+def _port_in_log(output: bytes) -> int | None:
+    found = _LISTENING.search(output)
+    return int(found.group(1)) if found else None
 
 
 def _is_our_anvil(running: RunningAnvil) -> bool:
-    """Alive, and (where /proc says) the same anvil on the same state file: a recycled pid
-    must never be signalled."""
-    if not _alive(running.pid):
-        return False
-    try:
-        arguments = Path(f"/proc/{running.pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return True  # no /proc (macOS): the pid is all there is to go on
-    return running.state_file.encode() in arguments and any(
-        argument.endswith(b"anvil") or argument.endswith(b"anvil.exe") for argument in arguments)
-
-
-def _tail(output: bytes, lines: int = 15) -> str:
-    return "\n".join(output.decode("utf-8", "replace").splitlines()[-lines:])
+    """Alive, and (where /proc says) the same anvil on the same state file."""
+    return runs_with(running.pid, lambda arguments: running.state_file.encode() in arguments
+                     and any(argument.endswith((b"anvil", b"anvil.exe"))
+                             for argument in arguments))
 
 
 def set_balance(chain: RpcChain, address: str, wei: int) -> None:

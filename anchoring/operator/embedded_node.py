@@ -19,22 +19,28 @@ anchorer from one of them (a transaction, so it is kept with the chain).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.types import Wei
 
-from anchoring.operator.anvil import _alive, _tail
 from anchoring.operator.chain import ChainError, ChainUnavailable, RpcChain
 from anchoring.operator.errors import OperatorFailure
+from anchoring.operator.node_process import (
+    record,
+    recorded,
+    runs_with,
+    spawn,
+    wait_for_exit,
+    wait_until_listening,
+)
 
 __all__ = [
     "EMBEDDED_NODE_CHAIN_ID",
@@ -106,11 +112,8 @@ class EmbeddedNode:
 
     def running(self) -> RunningEmbedded | None:
         """The node recorded in embedded.json if its process is alive and still this node."""
-        try:
-            running = RunningEmbedded(**json.loads(self.running_file.read_text()))
-        except (FileNotFoundError, ValueError, TypeError):
-            return None
-        return running if _is_our_node(running) else None
+        running = recorded(self.running_file, RunningEmbedded)
+        return running if running is not None and _is_our_node(running) else None
 
     def start(self, *, port: int = 0, timeout_s: float = 60.0) -> RunningEmbedded:
         """Start the node on 127.0.0.1:`port` (0: any free port), or return the one already
@@ -124,19 +127,15 @@ class EmbeddedNode:
                    "--port", str(port)]
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
-        with open(self.log_file, "ab") as log:
-            offset = log.tell()
-            child = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.directory, env=environment, start_new_session=True)
+        child, offset = spawn(command, self.directory, self.log_file, env=environment)
         self._child = child
-        listening = self._wait_for_port(child, offset, timeout_s)
+        listening = wait_until_listening(child, self.log_file, offset, timeout_s,
+                                         _port_in_log, EmbeddedNodeStartFailed,
+                                         "the embedded node")
         running = RunningEmbedded(pid=child.pid, port=listening,
                                   url=f"http://127.0.0.1:{listening}", state_file=str(state),
                                   log_file=str(self.log_file.resolve()), started_at=time.time())
-        temporary = self.running_file.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(asdict(running), indent=2) + "\n")
-        temporary.replace(self.running_file)
+        record(self.running_file, running)
         return running
 
     def stop(self, timeout_s: float = 15.0) -> RunningEmbedded | None:
@@ -162,54 +161,27 @@ class EmbeddedNode:
         self.running_file.unlink(missing_ok=True)
         return running
 
-    def _wait_for_port(self, child: subprocess.Popen[bytes], offset: int,
-                       timeout_s: float) -> int:
-        from anchoring.operator.rpc_server import HOST
-
-        marker = f"Listening on {HOST}:".encode()
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with open(self.log_file, "rb") as log:
-                log.seek(offset)
-                output = log.read()
-            at = output.find(marker)
-            if at >= 0 and b"\n" in output[at:]:
-                return int(output[at + len(marker):].split(b"\n", 1)[0])
-            if child.poll() is not None:
-                raise EmbeddedNodeStartFailed(
-                    f"the embedded node exited with status {child.returncode} before "
-                    f"listening; its last words ({self.log_file}):\n{_tail(output)}")
-            if time.monotonic() > deadline:
-                child.kill()
-                child.wait()
-                raise EmbeddedNodeStartFailed(f"the embedded node did not listen within "
-                                              f"{timeout_s:.0f} s; see {self.log_file}")
-            time.sleep(0.02)
-
     def _wait_for_exit(self, pid: int, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        child = self._child if self._child is not None and self._child.pid == pid else None
-        while time.monotonic() < deadline:
-            if child is not None:
-                if child.poll() is not None:
-                    self._child = None
-                    return True
-            elif not _alive(pid):
-                return True
-            time.sleep(0.01)
-        return False
+        exited, reaped = wait_for_exit(pid, timeout_s, self._child)
+        if reaped:
+            self._child = None
+        return exited
+
+
+def _port_in_log(output: bytes) -> int | None:
+    from anchoring.operator.rpc_server import HOST
+
+    marker = f"Listening on {HOST}:".encode()
+    at = output.find(marker)
+    if at < 0 or b"\n" not in output[at:]:
+        return None
+    return int(output[at + len(marker):].split(b"\n", 1)[0])
 
 
 def _is_our_node(running: RunningEmbedded) -> bool:
-    """Alive, and (where /proc says) this node on this state file: a recycled pid must never
-    be signalled."""
-    if not _alive(running.pid):
-        return False
-    try:
-        arguments = Path(f"/proc/{running.pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return True  # no /proc (macOS): the pid is all there is to go on
-    return running.state_file.encode() in arguments and SERVER_MODULE.encode() in arguments
+    """Alive, and (where /proc says) this node on this state file."""
+    return runs_with(running.pid, lambda arguments: running.state_file.encode() in arguments
+                     and SERVER_MODULE.encode() in arguments)
 
 
 def connect_embedded(directory: Path, anchorer: LocalAccount | None, *,
