@@ -17,12 +17,14 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from custody.eip712 import Domain, StructType, TypedDataError, signing_digest
 from custody.signatures import address_of, to_checksum_address, unsafe_sign_digest
 from ledger.errors import Reason, Rejected
-from ledger.formats import strict_admission
+from ledger.formats import EntryForm, current_form, strict_admission
 from ledger.model import MAX_QUANTITY, AccountType, Issuance, Kind, Role
 from ledger.payloads import (
     Cancel,
@@ -174,6 +176,10 @@ class Operations(Protocol):
 
     def schema(self, op: str) -> OpSchema: ...
 
+    def note_parsed(self, instruction: Instruction) -> None:
+        """Remember that `instruction` came out of this parser, checked (ledger.engine
+        admits it again without parsing it twice)."""
+
 
 @dataclass(frozen=True)
 class Instruction:
@@ -187,6 +193,8 @@ class Instruction:
     schema: OpSchema = field(compare=False, repr=False)
     # `fields` as its operation's typed value (schema.payload), built once when parsed
     payload: Payload = field(compare=False, repr=False)
+    # the journal format whose admission rules it was parsed under (ledger.formats)
+    parsed_under: EntryForm = field(default=None, compare=False, repr=False)
 
     def struct_values(self, signer: str, nonce: int) -> dict[str, Any]:
         values = dict(self.fields)
@@ -255,10 +263,14 @@ def parse_signed(document: Any, operations: Operations) -> SignedInstruction:
     instruction = parse_instruction(
         {k: document[k] for k in ("op", "id", "deadline", "fields")}, operations
     )
-    approvals = document["approvals"]
+    return SignedInstruction(instruction, parse_approvals(document["approvals"]))
+
+
+def parse_approvals(approvals: Any) -> tuple[Approval, ...]:
+    """An instruction's approvals from their JSON form: 1 to MAX_APPROVALS of them."""
     if not isinstance(approvals, list) or not 1 <= len(approvals) <= MAX_APPROVALS:
         raise _malformed(f"approvals must be a list of 1 to {MAX_APPROVALS} signatures")
-    return SignedInstruction(instruction, tuple(_parse_approval(a) for a in approvals))
+    return tuple(_parse_approval(a) for a in approvals)
 
 
 def parse_instruction(document: Mapping[str, Any], operations: Operations) -> Instruction:
@@ -282,7 +294,12 @@ def parse_instruction(document: Mapping[str, Any], operations: Operations) -> In
                for spec in schema.fields}
     payload = schema.payload.from_fields(checked)
     payload.check()
-    return Instruction(op, instruction_id, deadline, checked, schema, payload)
+    # read-only: the payload was built from these values, and the engine admits this object
+    # again without a second parse (OperationSet.parsed)
+    instruction = Instruction(op, instruction_id, deadline, MappingProxyType(checked), schema,
+                              payload, current_form())
+    operations.note_parsed(instruction)
+    return instruction
 
 
 def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
@@ -385,11 +402,17 @@ def _parse_approval(document: Any) -> Approval:
     )
 
 
+@lru_cache(maxsize=1 << 16)
+def _checksummed(hex_digits: str) -> str:
+    # keccak per address is a tenth of a parse; a ledger sees the same signers again and again
+    return to_checksum_address(bytes.fromhex(hex_digits))
+
+
 def _checksum(value: Any, name: str) -> str:
     try:
         if not isinstance(value, str) or not value.startswith("0x") or len(value) != 42:
             raise TypedDataError(name)
-        checksummed = to_checksum_address(bytes.fromhex(value[2:]))
+        checksummed = _checksummed(value[2:].lower())
     except (TypedDataError, ValueError) as exc:
         raise _malformed(f"{name} must be a 0x-prefixed 20-byte hex address") from exc
     if value != checksummed and value != value.lower():

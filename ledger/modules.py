@@ -20,6 +20,7 @@ verdict never depends on which packages a process happened to import.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -170,6 +171,8 @@ class OperationSet:
     def __init__(self, modules: Sequence[Module]) -> None:
         _unique("module", ((m.name, m) for m in modules))
         self.modules = tuple(modules)
+        self._parsed: weakref.WeakValueDictionary[int, Instruction] = \
+            weakref.WeakValueDictionary()
         self._operations: dict[str, Operation] = _unique(
             "operation", ((op.name, op) for m in modules for op in m.operations))
         self.field_checks: dict[str, FieldCheck] = _unique(
@@ -192,6 +195,15 @@ class OperationSet:
         self.migrations: tuple[Path, ...] = tuple(_unique(
             "migrations directory", ((str(m.migrations.resolve()), m.migrations)
                                      for m in modules if m.migrations is not None)).values())
+
+    def note_parsed(self, instruction: Instruction) -> None:
+        self._parsed[id(instruction)] = instruction
+
+    def parsed(self, instruction: object) -> bool:
+        """Whether `instruction` is an object this operation set's parser made (checked, its
+        fields read-only): held weakly, so a forgotten one cannot be mistaken for another
+        that reuses its id."""
+        return self._parsed.get(id(instruction)) is instruction
 
     def __contains__(self, op: object) -> bool:
         return op in self._operations

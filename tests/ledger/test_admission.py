@@ -349,3 +349,21 @@ def test_a_format_2_entry_moved_back_in_time_is_a_replay_difference(emitters: Wo
         scratch.dispose()
     assert difference is not None and difference.startswith(f"entry {rows[-1].seq}: ")
     assert "accepted_at" in difference, difference
+
+
+def test_an_instruction_parsed_under_format_1_is_checked_again_under_format_2(
+        emitters: World, tmp_path: Path) -> None:
+    """What this ledger's parser made is admitted without a second parse only under the rules
+    it was parsed under: parsed leniently (format 1), it meets format 2's rules at submission."""
+    with writing_form(1):
+        lenient = emitters.instruction("retire", account="HN", batch="A1", quantity=1,
+                                       beneficiary="Caf\u0065\u0301", reason="", claim="")
+    _refused_alone(emitters, emitters.wallets["huaneng"].sign(lenient), Reason.invalid_text)
+    assert replay_check(emitters.store, OPERATIONS, tmp_path).ok
+
+
+def test_a_parsed_instructions_fields_cannot_be_changed_in_place(emitters: World) -> None:
+    parsed = emitters.instruction("transfer", fromAccount="HN", toAccount="DT", batch="A1",
+                                  quantity=10)
+    with pytest.raises(TypeError):
+        parsed.fields["toAccount"] = "HN"  # type: ignore[index]
