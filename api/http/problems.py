@@ -36,6 +36,14 @@ CONFLICTS: frozenset[ReasonCode] = frozenset({
     Reason.participant_exists, Reason.account_exists, Reason.batch_exists, Reason.key_exists,
 })
 
+
+
+def is_conflict(reason: ReasonCode) -> bool:
+    """409: a listed conflict, or any module's "<thing>_exists" (a pledge's, a lien's, ...),
+    so that a module's reasons get the status their name says without editing this list."""
+    return reason in CONFLICTS or reason.name.endswith("_exists")
+
+
 # Store failures a client waits out (with Retry-After); the others are the server's to fix.
 _STORE_UNAVAILABLE = frozenset({StoreFailure.unreachable, StoreFailure.connection_lost,
                                 StoreFailure.outcome_unknown, StoreFailure.no_ledger})
@@ -77,7 +85,7 @@ def problem(status: int, title: str, detail: str, *, reason: str | None = None,
 
 
 def refusal(rejected: Rejected) -> JSONResponse:
-    status = 409 if rejected.reason in CONFLICTS else 422
+    status = 409 if is_conflict(rejected.reason) else 422
     return problem(status, rejected.reason.message, rejected.detail or rejected.reason.message,
                    reason=rejected.reason.name, retryable=rejected.retryable)
 

@@ -153,3 +153,17 @@ def test_a_smaller_limit_is_the_app_s_own(served: Served) -> None:
     with TestClient(small) as http:
         answer = http.post("/v1/instructions", content=b" " * 101)
     assert problem_of(answer, 413)["detail"].startswith("the body is larger than 100 bytes")
+
+
+def test_a_modules_exists_reason_is_a_conflict_too(served: Served) -> None:
+    """agreement_exists is the pledge module's, not on the core's list: named *_exists, 409."""
+    from tests.pledge.helpers import PLEDGE
+
+    market(served)
+    instruction = served.app.service.operations.instruction("pledge_register", **PLEDGE)
+    signed = served.wallets["icbc"].cosign(served.wallets["huaneng"].sign(instruction))
+    assert served.post(signed.as_json()).status_code == 200
+    again = served.app.service.operations.instruction("pledge_register",
+                                                      **(PLEDGE | {"quantity": 10}))
+    twice = served.wallets["icbc"].cosign(served.wallets["huaneng"].sign(again))
+    assert problem_of(served.post(twice.as_json()), 409)["reason"] == "agreement_exists"
