@@ -28,8 +28,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -41,11 +39,11 @@ from eth_utils import to_checksum_address
 from anchoring.operator.chain import ChainError, ChainUnavailable, RpcChain
 from anchoring.operator.errors import OperatorFailure
 from anchoring.operator.node_process import (
+    ManagedNode,
     record,
     recorded,
     runs_with,
     spawn,
-    wait_for_exit,
     wait_until_listening,
 )
 
@@ -145,29 +143,16 @@ class RunningAnvil:
                 f"{self.state_file}")
 
 
-class AnvilNode:
+class AnvilNode(ManagedNode[RunningAnvil]):
     """Starts, finds and stops the managed anvil of one directory (the data dir's chain/)."""
+
+    STATE_FILE, LOG_FILE, RUNNING_FILE = STATE_FILE, LOG_FILE, RUNNING_FILE
 
     def __init__(self, directory: Path, *, binary: Path | None = None,
                  state_interval_s: int | None = 1) -> None:
-        self.directory = directory
+        super().__init__(directory)
         self.binary = binary
         self.state_interval_s = state_interval_s
-        # The process this object started, kept so that stop() can reap it: a child that exits
-        # unreaped stays a zombie, which still answers kill(pid, 0).
-        self._child: subprocess.Popen[bytes] | None = None
-
-    @property
-    def state_file(self) -> Path:
-        return self.directory / STATE_FILE
-
-    @property
-    def log_file(self) -> Path:
-        return self.directory / LOG_FILE
-
-    @property
-    def running_file(self) -> Path:
-        return self.directory / RUNNING_FILE
 
     def running(self) -> RunningAnvil | None:
         """The node recorded in anvil.json if its process is alive and still anvil."""
@@ -197,37 +182,10 @@ class AnvilNode:
         record(self.running_file, running)
         return running
 
-    def stop(self, timeout_s: float = 15.0) -> RunningAnvil | None:
-        """SIGTERM the running node and wait for it to exit (anvil writes its state file on
-        the way out). Returns what was stopped; None if nothing was running."""
-        running = self.running()
-        if running is None:
-            self.running_file.unlink(missing_ok=True)
-            return None
-        os.kill(running.pid, signal.SIGTERM)
-        if not self._wait_for_exit(running.pid, timeout_s):
-            raise AnvilCommandFailed(f"anvil (pid {running.pid}) did not stop within "
-                                     f"{timeout_s:.0f} s of SIGTERM; its state file may be "
-                                     "stale")
-        self.running_file.unlink(missing_ok=True)
-        return running
+    def _did_not_stop(self, running: RunningAnvil, timeout_s: float) -> Exception:
+        return AnvilCommandFailed(f"anvil (pid {running.pid}) did not stop within "
+                                  f"{timeout_s:.0f} s of SIGTERM; its state file may be stale")
 
-    def kill(self) -> RunningAnvil | None:
-        """SIGKILL the node, as a crash would: nothing is written on the way out. For tests
-        of what a crash loses; `stop` is the way to stop anvil."""
-        running = self.running()
-        if running is None:
-            return None
-        os.kill(running.pid, signal.SIGKILL)
-        self._wait_for_exit(running.pid, 15.0)
-        self.running_file.unlink(missing_ok=True)
-        return running
-
-    def _wait_for_exit(self, pid: int, timeout_s: float) -> bool:
-        exited, reaped = wait_for_exit(pid, timeout_s, self._child)
-        if reaped:
-            self._child = None
-        return exited
 
     def _rotate_log(self) -> None:
         try:

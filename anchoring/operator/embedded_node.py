@@ -20,8 +20,6 @@ anchorer from one of them (a transaction, so it is kept with the chain).
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -34,11 +32,11 @@ from web3.types import Wei
 from anchoring.operator.chain import ChainError, ChainUnavailable, RpcChain
 from anchoring.operator.errors import OperatorFailure
 from anchoring.operator.node_process import (
+    ManagedNode,
     record,
     recorded,
     runs_with,
     spawn,
-    wait_for_exit,
     wait_until_listening,
 )
 
@@ -90,25 +88,11 @@ class RunningEmbedded:
                 f"persisted in {self.state_file}")
 
 
-class EmbeddedNode:
+class EmbeddedNode(ManagedNode[RunningEmbedded]):
     """Starts, finds and stops the embedded chain node of one directory (the data dir's
     chain/)."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._child: subprocess.Popen[bytes] | None = None  # reaped by stop()
-
-    @property
-    def state_file(self) -> Path:
-        return self.directory / STATE_FILE
-
-    @property
-    def log_file(self) -> Path:
-        return self.directory / LOG_FILE
-
-    @property
-    def running_file(self) -> Path:
-        return self.directory / RUNNING_FILE
+    STATE_FILE, LOG_FILE, RUNNING_FILE = STATE_FILE, LOG_FILE, RUNNING_FILE
 
     def running(self) -> RunningEmbedded | None:
         """The node recorded in embedded.json if its process is alive and still this node."""
@@ -138,34 +122,10 @@ class EmbeddedNode:
         record(self.running_file, running)
         return running
 
-    def stop(self, timeout_s: float = 15.0) -> RunningEmbedded | None:
-        """SIGTERM the node and wait for it to exit; None if nothing was running."""
-        running = self.running()
-        if running is None:
-            self.running_file.unlink(missing_ok=True)
-            return None
-        os.kill(running.pid, signal.SIGTERM)
-        if not self._wait_for_exit(running.pid, timeout_s):
-            raise EmbeddedNodeStartFailed(f"the embedded node (pid {running.pid}) did not stop "
-                                          f"within {timeout_s:.0f} s of SIGTERM")
-        self.running_file.unlink(missing_ok=True)
-        return running
+    def _did_not_stop(self, running: RunningEmbedded, timeout_s: float) -> Exception:
+        return EmbeddedNodeStartFailed(f"the embedded node (pid {running.pid}) did not stop "
+                                       f"within {timeout_s:.0f} s of SIGTERM")
 
-    def kill(self) -> RunningEmbedded | None:
-        """SIGKILL the node, as a crash would. For tests of what a crash keeps."""
-        running = self.running()
-        if running is None:
-            return None
-        os.kill(running.pid, signal.SIGKILL)
-        self._wait_for_exit(running.pid, 15.0)
-        self.running_file.unlink(missing_ok=True)
-        return running
-
-    def _wait_for_exit(self, pid: int, timeout_s: float) -> bool:
-        exited, reaped = wait_for_exit(pid, timeout_s, self._child)
-        if reaped:
-            self._child = None
-        return exited
 
 
 def _port_in_log(output: bytes) -> int | None:

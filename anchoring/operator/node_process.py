@@ -7,18 +7,20 @@ only while its pid is still that node, stopped with SIGTERM and reaped.
     record(running_file, running)                 # the node's dataclass, written atomically
     found = recorded(running_file, RunningNode)   # None if missing or unreadable
     exited, reaped = wait_for_exit(pid, timeout_s, child)
+    class AnvilNode(ManagedNode[RunningAnvil]): ...      # the files, stop, kill, reaping
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -122,3 +124,79 @@ def runs_with(pid: int, is_ours: Callable[[list[bytes]], bool]) -> bool:
 
 def tail(output: bytes, lines: int = 15) -> str:
     return "\n".join(output.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+class Recorded(Protocol):
+    """A started node's record (RunningAnvil, RunningEmbedded): what stopping it needs."""
+
+    @property
+    def pid(self) -> int: ...
+
+
+R = TypeVar("R", bound=Recorded)
+
+
+class ManagedNode(Generic[R]):
+    """The files and the lifecycle every local node of a directory shares: its state, its log
+    and its record (file names: the subclass's `STATE_FILE`, `LOG_FILE`, `RUNNING_FILE`),
+    stopping with SIGTERM and killing with SIGKILL. The subclass starts it and says whether a
+    recorded pid is still its node (`running`)."""
+
+    STATE_FILE: str
+    LOG_FILE: str
+    RUNNING_FILE: str
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        # The process this object started, kept so that stop() can reap it: a child that exits
+        # unreaped stays a zombie, which still answers kill(pid, 0).
+        self._child: subprocess.Popen[bytes] | None = None
+
+    @property
+    def state_file(self) -> Path:
+        return self.directory / self.STATE_FILE
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / self.LOG_FILE
+
+    @property
+    def running_file(self) -> Path:
+        return self.directory / self.RUNNING_FILE
+
+    def running(self) -> R | None:
+        raise NotImplementedError
+
+    def _did_not_stop(self, running: R, timeout_s: float) -> Exception:
+        """The failure `stop` raises when the node outlives its SIGTERM."""
+        raise NotImplementedError
+
+    def stop(self, timeout_s: float = 15.0) -> R | None:
+        """SIGTERM the running node and wait for it to exit (it saves its state on the way
+        out). Returns what was stopped; None if nothing was running."""
+        running = self.running()
+        if running is None:
+            self.running_file.unlink(missing_ok=True)
+            return None
+        os.kill(running.pid, signal.SIGTERM)
+        if not self._wait_for_exit(running.pid, timeout_s):
+            raise self._did_not_stop(running, timeout_s)
+        self.running_file.unlink(missing_ok=True)
+        return running
+
+    def kill(self) -> R | None:
+        """SIGKILL the node, as a crash would: nothing is written on the way out. For tests
+        of what a crash keeps; `stop` is the way to stop a node."""
+        running = self.running()
+        if running is None:
+            return None
+        os.kill(running.pid, signal.SIGKILL)
+        self._wait_for_exit(running.pid, 15.0)
+        self.running_file.unlink(missing_ok=True)
+        return running
+
+    def _wait_for_exit(self, pid: int, timeout_s: float) -> bool:
+        exited, reaped = wait_for_exit(pid, timeout_s, self._child)
+        if reaped:
+            self._child = None
+        return exited
