@@ -12,6 +12,7 @@ fields relate. The operation handlers check it against the stored state.
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -157,7 +158,7 @@ CORE_SCHEMAS: dict[str, OpSchema] = {
     )
 }
 
-CORE_ENUMS: dict[str, type] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
+CORE_ENUMS: dict[str, type[enum.Enum]] = {"Role": Role, "AccountType": AccountType, "Kind": Kind,
                                 "Issuance": Issuance}
 
 FieldCheck = Callable[[str, Any], Any]
@@ -172,7 +173,7 @@ class Operations(Protocol):
     def field_checks(self) -> Mapping[str, FieldCheck]: ...
 
     @property
-    def enums(self) -> Mapping[str, type]: ...
+    def enums(self) -> Mapping[str, type[enum.Enum]]: ...
 
     def schema(self, op: str) -> OpSchema: ...
 
@@ -334,8 +335,8 @@ def _check_field(spec: FieldSpec, value: Any, operations: Operations) -> Any:
     elif check in operations.field_checks:
         return operations.field_checks[check](spec.name, value)
     elif check in CORE_ENUMS or check in operations.enums:
-        enum = CORE_ENUMS.get(check) or operations.enums[check]
-        allowed = [m.value for m in enum]  # type: ignore[attr-defined]
+        choices = CORE_ENUMS.get(check) or operations.enums[check]
+        allowed = [m.value for m in choices]
         if value not in allowed:
             raise _malformed(f"{spec.name} must be one of {allowed}")
     elif check in ("quantity", "serial", "year", "chain"):

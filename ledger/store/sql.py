@@ -247,12 +247,14 @@ class SqlTransaction:
         else:
             begin = "BEGIN" if lock_head else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         # the head, and the head entry's time (the engine never accepts an entry before it)
-        head = ("SELECT h.seq, h.checkpoint, j.accepted_at FROM journal_head h "
-                "LEFT JOIN journal j ON j.seq = h.seq WHERE h.id = 1")
         if lock_head and dialect == "postgresql":
             # the head lock, and an asynchronous commit: see `commit`
-            head = head.replace(" FROM", ", set_config('synchronous_commit', 'off', true) FROM",
-                                1) + " FOR UPDATE OF h"
+            head = ("SELECT h.seq, h.checkpoint, j.accepted_at, "
+                    "set_config('synchronous_commit', 'off', true) FROM journal_head h "
+                    "LEFT JOIN journal j ON j.seq = h.seq WHERE h.id = 1 FOR UPDATE OF h")
+        else:
+            head = ("SELECT h.seq, h.checkpoint, j.accepted_at FROM journal_head h "
+                    "LEFT JOIN journal j ON j.seq = h.seq WHERE h.id = 1")
         self.read_ahead = ReadAheadRows()
         reads = [Read(begin, {}, _no_rows), Read(head, {}, lambda rows: rows[0])]
         if read_ahead is not None:

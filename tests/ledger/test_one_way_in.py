@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from ledger.clock import FixedClock
 from ledger.errors import Rejected
-from ledger.instructions import Approval, FieldSpec, Instruction, SignedInstruction
+from ledger.instructions import CORE_ENUMS, Approval, FieldSpec, Instruction, SignedInstruction
 from ledger.journal import Receipt
 from ledger.replay import replay_check
 from ledger.schemes import load_rules_dir, rules_document
@@ -48,7 +48,7 @@ DATES = st.sampled_from(["2024-01-01", "2024-02-29", "2024-12-31", "2026-12-31",
 
 def _plausible(spec: FieldSpec) -> st.SearchStrategy[Any]:
     check = spec.check
-    enum = OPERATIONS.enums.get(check) or _core_enum(check)
+    enum = OPERATIONS.enums.get(check) or CORE_ENUMS.get(check)
     if enum is not None:
         return st.sampled_from([m.value for m in enum])
     if check == "id":
@@ -83,12 +83,6 @@ def _ids_for(name: str) -> st.SearchStrategy[str]:
         if part in lowered:
             return st.sampled_from(pool)
     return st.sampled_from(["huaneng", "datang", "icbc", "registry"])
-
-
-def _core_enum(check: str) -> Any:
-    from ledger.instructions import CORE_ENUMS
-
-    return CORE_ENUMS.get(check)
 
 
 _WALLETS: dict[str, Any] = {}
