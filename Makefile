@@ -22,9 +22,9 @@ $(NODE_STAMP): contracts/package.json contracts/package-lock.json
 contracts: $(NODE_STAMP)
 	node contracts/build.mjs
 
-# anvil for the local persistent chain (`carbonledger chain up`), the demo and the tests that
-# start it; without npm those tests are skipped with a reason and the demo anchors on the
-# embedded (ephemeral) chain.
+# anvil for the local persistent chain (`carbonledger chain up`) and the tests that start it;
+# without npm those tests are skipped with a reason. The demo needs no anvil: it serves the
+# embedded py-evm chain (`carbonledger chain up --embedded`).
 $(ANVIL_STAMP): chain/package.json chain/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --prefix chain --no-audit --no-fund --silent && touch $@; \
@@ -32,7 +32,7 @@ $(ANVIL_STAMP): chain/package.json chain/package-lock.json
 
 chain: $(ANVIL_STAMP)
 
-demo: $(STAMP) $(ANVIL_STAMP)
+demo: $(STAMP)
 	$(PY) -m examples
 
 test: $(STAMP) $(NODE_STAMP) $(ANVIL_STAMP)

@@ -1,19 +1,26 @@
 """Who may read what, and how a participant proves who it is to the service.
 
-**Sessions.** A participant asks for a challenge (32 random bytes, single use, valid for
-`CHALLENGE_TTL_S`), signs it with one of its registered keys as the EIP-712 struct
-`Login(bytes32 challenge, string participant, uint64 expires)` under the ledger's own domain
-(so a login signature can never pass for an instruction, nor for another ledger's login), and
-gets a token: the participant, its role, the key and the expiry, MACed with the service's
-secret (HMAC-SHA256). A token is refused once it expires, once its key is revoked, and by
-any service holding another secret. A challenge is refused the second time, and after it
-expires.
+**Sessions.** A participant asks for a challenge (valid for `CHALLENGE_TTL_S`), signs it with
+one of its registered keys as the EIP-712 struct `Login(bytes32 challenge, string participant,
+uint64 expires)` under the ledger's own domain (so a login signature can never pass for an
+instruction, nor for another ledger's login), and gets a token: the participant, its role, the
+key and the expiry, MACed with the service's secret (HMAC-SHA256). A token is refused once it
+expires, once its key is revoked, and by any service holding another secret.
+
+A challenge is 16 random bytes and a MAC over them and its expiry, so issuing one stores
+nothing and any worker process holding the same secret can check it. It is redeemed once: the
+store records it (`Store.redeem_login_challenge`), so a second redemption fails at every
+worker serving the same ledger, and it is refused after it expires.
 
 **Reads** (`ReadPolicy`). The registry and auditors read everything. A participant reads its
-own participant record, keys, accounts, holdings and lots, and those of an account on which
-it holds a pledge (pledgee) or is party to a repo (seller or buyer): a bank sees the
-collateral it lends against. Checkpoints, anchors, the journal head and proofs of public
-facts (checkpoint consistency) are public.
+own accounts, holdings and lots, and those of an account on which it holds an active pledge
+(pledgee): a bank sees the collateral it lends against, which stays in the pledgor's account.
+A repo gives no such sight: its units move into the buyer's own account, and each party reads
+the repo itself (its terms and the lots under its lien), not the other's whole account. It
+reads the pledges and repos it is a party to. Checkpoints, participants, batches,
+keys and nonces, the journal head and proofs of public facts (checkpoint consistency) are
+public. For a participant, an account or agreement that does not exist is refused like one it
+may not read, so that a refusal does not tell whether it exists.
 """
 
 from __future__ import annotations
@@ -23,23 +30,23 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from custody.eip712 import Domain, StructType, signing_digest
 from custody.signatures import SignatureError, recover_signer
 from ledger.model import Role
-from pledge.model import PledgeStatus, RepoStatus
+from pledge.model import PledgeStatus
 
 if TYPE_CHECKING:
     from api.service import LedgerService
 
 CHALLENGE_TTL_S = 120
 TOKEN_TTL_S = 15 * 60
-MAX_OPEN_CHALLENGES = 10_000  # beyond it the oldest are forgotten: challenges cost nothing
+MIN_SECRET_BYTES = 32
 
 LOGIN = StructType("Login", (("challenge", "bytes32"), ("participant", "string"),
                              ("expires", "uint64")))
@@ -47,14 +54,41 @@ LOGIN = StructType("Login", (("challenge", "bytes32"), ("participant", "string")
 Clock = Callable[[], float]  # seconds since 1970 (time.time)
 
 
+class Denial(Enum):
+    """Why a read or a login is refused: (HTTP status, what is wrong). 401: the request does
+    not prove who sends it; 403: it does, and that participant may not read this."""
+
+    token_required = (401, "this read needs a token")
+    token_invalid = (401, "the token is not one this service issued")
+    token_expired = (401, "the token has expired")
+    key_inactive = (401, "the key is not an active key of the participant")
+    challenge_invalid = (401, "the challenge is unknown, used or expired")
+    signature_invalid = (401, "the signature does not recover")
+    account_forbidden = (403, "the participant may not read this account")
+    agreement_forbidden = (403, "the participant is not a party to this agreement")
+    registry_or_auditor_only = (403, "only the registry and auditors may read this")
+
+    @property
+    def status(self) -> int:
+        return self.value[0]
+
+    @property
+    def title(self) -> str:
+        return self.value[1]
+
+
 class AccessDenied(Exception):
-    """The request is not authenticated (`status` 401) or not allowed (403); `detail` says
+    """A refused login or read: `denial` names why (its status: 401 or 403), `detail` says
     what is wrong and what to do."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, denial: Denial, detail: str) -> None:
         super().__init__(detail)
-        self.status = status
+        self.denial = denial
         self.detail = detail
+
+    @property
+    def status(self) -> int:
+        return self.denial.status
 
 
 @dataclass(frozen=True)
@@ -80,50 +114,76 @@ def login_digest(domain: Domain, challenge: bytes, participant: str, expires: in
 KeyLookup = Callable[[str], tuple[str, Role] | None]
 """An address -> (its participant, that participant's role) while the key is registered and
 not revoked; None otherwise."""
+Redeem = Callable[[bytes, int, int], bool]
+"""(challenge, its expiry, now) -> True the first time a challenge is redeemed, False after:
+shared by every process that holds the same secret (the store's `redeem_login_challenge`)."""
+
+_LOGIN_AGAIN = "log in again (POST /v1/auth/challenge, sign it, POST /v1/auth/token)"
 
 
 class Sessions:
-    """Challenges and tokens of one service (its secret is its own: tokens do not outlive a
-    restart unless the secret is kept)."""
+    """Challenges and tokens of a service. Processes that share `secret` and `redeem` accept
+    each other's challenges and tokens; without a secret a random one is made, and tokens die
+    with the process."""
 
-    def __init__(self, domain: Domain, active_key: KeyLookup, *, secret: bytes | None = None,
+    def __init__(self, domain: Domain | Callable[[], Domain], active_key: KeyLookup,
+                 redeem: Redeem, *, secret: bytes | None = None,
                  clock: Clock = time.time) -> None:
-        self.domain = domain
+        """`domain`, or how to read it when first needed (the ledger's genesis: a service
+        starts while its store is out of reach)."""
+        if secret is not None and len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"a session secret is at least {MIN_SECRET_BYTES} bytes")
+        self._domain = domain
         self._active_key = active_key
-        self._secret = secret or secrets.token_bytes(32)
+        self._redeem = redeem
+        root = secret or secrets.token_bytes(MIN_SECRET_BYTES)
+        # one key per use, so that no challenge's MAC can ever pass for a token's
+        self._token_key = hmac.new(root, b"carbonledger token", hashlib.sha256).digest()
+        self._challenge_key = hmac.new(root, b"carbonledger login challenge",
+                                       hashlib.sha256).digest()
         self._clock = clock
-        self._challenges: dict[bytes, int] = {}  # challenge -> expiry (unix seconds)
-        self._lock = threading.Lock()
+
+    @property
+    def domain(self) -> Domain:
+        if not isinstance(self._domain, Domain):
+            self._domain = self._domain()
+        return self._domain
 
     def challenge(self) -> tuple[bytes, int]:
-        """A fresh challenge and the time it expires."""
-        now = int(self._clock())
-        challenge, expires = secrets.token_bytes(32), now + CHALLENGE_TTL_S
-        with self._lock:
-            self._forget_expired(now)
-            if len(self._challenges) >= MAX_OPEN_CHALLENGES:
-                del self._challenges[next(iter(self._challenges))]
-            self._challenges[challenge] = expires
-        return challenge, expires
+        """A fresh challenge and the time it expires (unix seconds)."""
+        expires = int(self._clock()) + CHALLENGE_TTL_S
+        nonce = secrets.token_bytes(16)
+        return nonce + self._challenge_mac(nonce, expires), expires
 
     def token(self, challenge: bytes, participant: str, expires: int,
               signature: bytes) -> tuple[str, Viewer]:
         """A token for `participant`, whose key signed `challenge` (once, before it expires)."""
         now = int(self._clock())
-        with self._lock:
-            issued_expiry = self._challenges.pop(challenge, None)  # single use, whatever follows
-        if issued_expiry is None or issued_expiry != expires or expires < now:
-            raise AccessDenied(401, "the challenge is unknown, used or expired: ask for a new "
-                                    "one (POST /v1/auth/challenge) and sign it")
+        if (len(challenge) != 32 or not 0 <= expires < 2**64
+                or not hmac.compare_digest(challenge[16:],
+                                           self._challenge_mac(challenge[:16], expires))):
+            raise AccessDenied(Denial.challenge_invalid, "this service did not issue this "
+                               "challenge with this expiry: log in again with a new one "
+                               "(POST /v1/auth/challenge)")
+        if expires < now:
+            raise AccessDenied(Denial.challenge_invalid, "the challenge expired: log in again "
+                               "with a new one (POST /v1/auth/challenge), signed within "
+                               f"{CHALLENGE_TTL_S} s")
         try:
             signer = recover_signer(login_digest(self.domain, challenge, participant, expires),
                                     signature)
         except SignatureError as exc:
-            raise AccessDenied(401, f"the signature does not recover: {exc}") from exc
+            raise AccessDenied(Denial.signature_invalid, f"the signature does not recover "
+                               f"({exc}): log in by signing the Login struct under the "
+                               "ledger's domain"
+                               ) from exc
         holder = self._active_key(signer)
         if holder is None or holder[0] != participant:
-            raise AccessDenied(401, f"{signer} is not an active key of {participant}: sign "
-                                    "with one of its registered keys")
+            raise AccessDenied(Denial.key_inactive, f"{signer} is not an active key of "
+                               f"{participant}: log in with one of its registered keys")
+        if not self._redeem(challenge, expires, now):
+            raise AccessDenied(Denial.challenge_invalid, "the challenge was used already: "
+                               "log in again with a new one (POST /v1/auth/challenge)")
         viewer = Viewer(participant, holder[1], signer, now + TOKEN_TTL_S)
         return self._seal(viewer), viewer
 
@@ -131,34 +191,37 @@ class Sessions:
         """The participant a token was issued to, while it is valid and its key active."""
         try:
             body_text, mac_text = token.split(".")
-            body = _unb64(body_text)
-            mac = _unb64(mac_text)
+            body, mac = _unb64(body_text), _unb64(mac_text)
         except ValueError:
-            raise AccessDenied(401, "the token is not one: log in again") from None
-        if not hmac.compare_digest(mac, self._mac(body)):
-            raise AccessDenied(401, "the token was not issued by this service: log in again")
-        fields = json.loads(body)
+            raise AccessDenied(Denial.token_invalid, f"the token is not one: {_LOGIN_AGAIN}"
+                               ) from None
+        if not hmac.compare_digest(mac, self._token_mac(body)):
+            raise AccessDenied(Denial.token_invalid, "the token was not issued by this "
+                               f"service, or was changed: {_LOGIN_AGAIN}")
+        fields = json.loads(body)  # ours: the MAC holds
         viewer = Viewer(fields["p"], Role(fields["r"]), fields["k"], fields["e"])
         if viewer.expires < self._clock():
-            raise AccessDenied(401, "the token has expired: log in again")
+            raise AccessDenied(Denial.token_expired, f"the token has expired: {_LOGIN_AGAIN}")
         holder = self._active_key(viewer.key)
         if holder is None or holder[0] != viewer.participant:
-            raise AccessDenied(401, f"the key {viewer.key} the token was issued for is no "
-                                    "longer active: log in with an active key")
+            raise AccessDenied(Denial.key_inactive, f"the key {viewer.key} the token was "
+                               "issued for is no longer active: log in with an active key")
         return viewer
 
     def _seal(self, viewer: Viewer) -> str:
         body = json.dumps({"p": viewer.participant, "r": viewer.role.value, "k": viewer.key,
                            "e": viewer.expires}, sort_keys=True,
                           separators=(",", ":")).encode()
-        return f"{_b64(body)}.{_b64(self._mac(body))}"
+        return f"{_b64(body)}.{_b64(self._token_mac(body))}"
 
-    def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._secret, body, hashlib.sha256).digest()
+    def _token_mac(self, body: bytes) -> bytes:
+        return hmac.new(self._token_key, body, hashlib.sha256).digest()
 
-    def _forget_expired(self, now: int) -> None:
-        for challenge in [c for c, expiry in self._challenges.items() if expiry < now]:
-            del self._challenges[challenge]
+    def _challenge_mac(self, nonce: bytes, expires: int) -> bytes:
+        if not 0 <= expires < 2**64:
+            return b""  # no challenge has it: compare_digest refuses
+        return hmac.new(self._challenge_key, nonce + expires.to_bytes(8, "big"),
+                        hashlib.sha256).digest()[:16]
 
 
 def _b64(raw: bytes) -> str:
@@ -172,17 +235,20 @@ def _unb64(text: str) -> bytes:
 
 
 CounterpartiesOf = Callable[[str], set[str]]
-"""An account -> the participants holding a pledge on it or party to a repo over it."""
+"""An account -> the participants holding an active pledge on it."""
 HolderOf = Callable[[str], str | None]
 """An account -> the participant that holds it (None: no such account)."""
+ReadableBy = Callable[[str], set[str]]
+"""A participant -> the accounts it may read: its own and those under its agreements."""
 
 
 @dataclass(frozen=True)
 class ReadPolicy:
-    """Which accounts' holdings, lots and records a viewer may read."""
+    """Which accounts' holdings, lots and records, and which agreements, a viewer may read."""
 
     holder_of: HolderOf
     counterparties_of: CounterpartiesOf
+    readable_by: ReadableBy
 
     def may_read_account(self, viewer: Viewer, account: str) -> bool:
         if viewer.sees_everything:
@@ -191,37 +257,66 @@ class ReadPolicy:
         return holder is not None and (holder == viewer.participant
                                        or viewer.participant in self.counterparties_of(account))
 
-    def require_account(self, viewer: Viewer | None, account: str) -> None:
-        if viewer is None:
-            raise AccessDenied(401, "reading an account's holdings needs a token: log in "
-                                    "(POST /v1/auth/challenge, then /v1/auth/token)")
-        if not self.may_read_account(viewer, account):
-            raise AccessDenied(403, f"{viewer.participant} may not read account {account}: "
-                                    "only its holder, a bank with a pledge or repo on it, the "
-                                    "registry and auditors may")
+    def readable_accounts(self, viewer: Viewer) -> set[str] | None:
+        """The accounts `viewer` may read; None: every account."""
+        return None if viewer.sees_everything else self.readable_by(viewer.participant)
 
-    def require_everything(self, viewer: Viewer | None, what: str) -> None:
-        """Reads across every account (all holdings, the whole journal): the registry's and
-        auditors'."""
+    def require_viewer(self, viewer: Viewer | None, what: str) -> Viewer:
         if viewer is None:
-            raise AccessDenied(401, f"reading {what} needs a token: log in")
-        if not viewer.sees_everything:
-            raise AccessDenied(403, f"only the registry and auditors may read {what}; name "
-                                    "an account you may read")
+            raise AccessDenied(Denial.token_required, f"reading {what} needs a token: log in "
+                               "(POST /v1/auth/challenge, then /v1/auth/token) and send "
+                               "`Authorization: Bearer TOKEN`")
+        return viewer
+
+    def require_account(self, viewer: Viewer | None, account: str) -> Viewer:
+        found = self.require_viewer(viewer, f"account {account}")
+        if not self.may_read_account(found, account):
+            raise AccessDenied(Denial.account_forbidden, f"{found.participant} may not read "
+                               f"account {account} (or there is none): only its holder, a "
+                               "bank with an active pledge on it, the registry and auditors "
+                               "may")
+        return found
+
+    def may_read_agreement(self, viewer: Viewer, parties: Iterable[str]) -> bool:
+        return viewer.sees_everything or viewer.participant in set(parties)
+
+    def require_agreement(self, viewer: Viewer | None, what: str,
+                          parties: Iterable[str] | None) -> Viewer:
+        """`parties`: the agreement's (None: there is no such agreement)."""
+        found = self.require_viewer(viewer, what)
+        if not found.sees_everything and (parties is None
+                                          or not self.may_read_agreement(found, parties)):
+            raise AccessDenied(Denial.agreement_forbidden, f"{found.participant} may not read "
+                               f"{what} (or there is none): only its parties, the registry "
+                               "and auditors may")
+        return found
+
+    def require_everything(self, viewer: Viewer | None, what: str) -> Viewer:
+        """Reads across every account (the whole journal, any entry): the registry's and
+        auditors'."""
+        found = self.require_viewer(viewer, what)
+        if not found.sees_everything:
+            raise AccessDenied(Denial.registry_or_auditor_only, f"only the registry and "
+                               f"auditors may read {what}; {found.participant} reads its "
+                               "own accounts' holdings, lots and proofs")
+        return found
 
 
 # --- built from the application service -------------------------------------------------------
 
 def sessions_for(service: LedgerService, *, secret: bytes | None = None,
                  clock: Clock = time.time) -> Sessions:
-    """The sessions of a service over `service`'s ledger: its domain, its registered keys."""
+    """The sessions of a service over `service`'s ledger: its domain, its registered keys,
+    its store keeping redeemed challenges."""
     def active_key(address: str) -> tuple[str, Role] | None:
         found = service.signer(address)
         if found is None or found[0].revoked:
             return None
         return found[1].id, found[1].role
 
-    return Sessions(service.ledger.domain, active_key, secret=secret, clock=clock)
+    return Sessions(lambda: service.ledger.domain, active_key,
+                    service.store.redeem_login_challenge,
+                    secret=secret, clock=clock)
 
 
 def policy_for(service: LedgerService) -> ReadPolicy:
@@ -231,10 +326,13 @@ def policy_for(service: LedgerService) -> ReadPolicy:
         return found.participant if found else None
 
     def counterparties_of(account: str) -> set[str]:
-        pledgees = {p.pledgee for p in service.pledges(account=account)
-                    if p.status == PledgeStatus.active}
-        parties = {party for r in service.repos(account=account)
-                   if r.status == RepoStatus.open for party in (r.seller, r.buyer)}
-        return pledgees | parties
+        return {p.pledgee for p in service.pledges(account=account)
+                if p.status == PledgeStatus.active}
 
-    return ReadPolicy(holder_of, counterparties_of)
+    def readable_by(participant: str) -> set[str]:
+        own = {a.id for a in service.accounts(participant)}
+        pledged = {p.account for p in service.pledges()
+                   if p.status == PledgeStatus.active and p.pledgee == participant}
+        return own | pledged
+
+    return ReadPolicy(holder_of, counterparties_of, readable_by)

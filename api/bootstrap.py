@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 
 from anchoring.operator.checkpoints import Checkpointer, CheckpointPolicy
 from anchoring.operator.errors import OperatorKeyMissing
-from api.config import ConfigError, LedgerConfig, default_store_url, read_json_record
+from api.config import ConfigError, Deployment, LedgerConfig, default_store_url, read_json_record
+from api.ledger_clock import ledger_clock
 from api.service import LedgerService, Parts
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from ledger.client import Wallet, new_instruction
@@ -138,7 +139,8 @@ def build_from_store(source: str, operator: str | None, clock: Clock = utc_now
 def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: str,
                 chain_id: int = DEFAULT_CHAIN_ID, rules_dir: Path | None = None,
                 store_url: str | None = None, scrypt_n: int | None = None,
-                clock: Clock = utc_now) -> tuple[LedgerConfig, Receipt]:
+                clock: Clock = utc_now, deployment: Deployment = Deployment.production
+                ) -> tuple[LedgerConfig, Receipt]:
     """Create the data directory, the registry's encrypted key, the schema and the genesis.
     Every argument is checked before anything is written: the registry's id (it names its
     keystore file), and the genesis instruction as a whole (`Rejected` if any field is bad)."""
@@ -157,7 +159,7 @@ def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: 
     keystore = Path("keystores") / f"{registry}.json"
     write_keystore(data_dir / keystore, private_key, password, scrypt_n=scrypt_n)
     config = LedgerConfig(store_url or default_store_url(data_dir), chain_id, registry,
-                          str(keystore))
+                          str(keystore), deployment)
     ledger = open_ledger(config, clock, create=True)
     receipt = ledger.submit(wallet.sign(genesis))
     create_operator_key(data_dir, password, scrypt_n=scrypt_n)
@@ -255,7 +257,7 @@ class App:
 
 
 def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | None = None,
-          clock: Clock = utc_now, policy: CheckpointPolicy | None = None,
+          clock: Clock | None = None, policy: CheckpointPolicy | None = None,
           reanchor: bool = False,
           chain: tuple[Chain, AnchorTarget] | None = None) -> App:
     """The one place that wires the store, the modules' operations, keys, the chain and the
@@ -263,8 +265,10 @@ def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | No
     command needs them: the checkpointer on the first cut, the anchorer on the first anchor.
     The chain anchored on is the one the data directory records (chain.json), or `chain`: a
     chain the caller reached and the registry deployed on it, such as an embedded chain, which
-    is never recorded since it does not outlive its process."""
-    ledger = open_ledger(config, clock)
+    is never recorded since it does not outlive its process. The ledger's clock is `clock`,
+    or else the deployment's (api/ledger_clock.py: on a demo or test deployment, moved by
+    `carbonledger clock`)."""
+    ledger = open_ledger(config, clock or ledger_clock(config, data_dir))
     operator = load_operator(data_dir)
 
     def checkpointer() -> Checkpointer:

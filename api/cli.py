@@ -24,7 +24,7 @@ from api.bootstrap import (
     password_from_env,
     upgrade_store,
 )
-from api.config import ConfigError, LedgerConfig, load_config, resolve_data_dir
+from api.config import ConfigError, Deployment, LedgerConfig, load_config, resolve_data_dir
 from api.exit_codes import HELP, ExitCode, Failed, environment, failed, refused
 from api.inputs import MAX_DOCUMENT_CHARS, DocumentError, parse_document, read_document
 from api.roles_cli import SERVER, submit_to_server
@@ -81,6 +81,12 @@ def _app(data_dir: Path, **options: Any) -> App:
     return build(_config(data_dir), data_dir, password=_password, **options)
 
 
+def _progress_bar(label: str) -> Any:
+    """A progress bar on standard error, which is drawn only on a terminal (piped or
+    captured, the label is printed once): standard output keeps the result alone."""
+    return click.progressbar(length=1, label=label, file=sys.stderr)
+
+
 def _progress(bar: Any) -> Callable[[int, int], None]:
     def progress(done: int, total: int) -> None:
         bar.length = total
@@ -98,9 +104,13 @@ def _progress(bar: Any) -> Callable[[int, int], None]:
               help="EIP-712 chain id the ledger's signatures are bound to.")
 @click.option("--rules-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Directory of scheme rule files (*.toml).")
+@click.option("--deployment", type=click.Choice([d.value for d in Deployment]),
+              default=Deployment.production.value, show_default=True,
+              help="What the ledger is run for: only on demo or test may its clock be moved "
+                   "(`carbonledger clock`).")
 @click.pass_obj
 def init(data_dir: Path, registry_id: str, registry_name: str, chain_id: int,
-         rules_dir: Path | None) -> None:
+         rules_dir: Path | None, deployment: str) -> None:
     """Create a ledger: data directory, registry key (encrypted keystore), schema, genesis."""
     if data_dir.exists() and not data_dir.is_dir():
         raise click.BadParameter(f"{data_dir} is a file: name a directory for the ledger",
@@ -118,7 +128,7 @@ def init(data_dir: Path, registry_id: str, registry_name: str, chain_id: int,
     try:
         config, receipt = init_ledger(data_dir, registry=registry_id, registry_name=registry_name,
                                       password=_password(confirm=True), chain_id=chain_id,
-                                      rules_dir=rules_dir)
+                                      rules_dir=rules_dir, deployment=Deployment(deployment))
     except Rejected as refusal:
         raise refused(str(refusal)) from refusal
     click.echo(f"ledger created in {data_dir}: genesis entry {receipt.seq} "
@@ -227,7 +237,7 @@ def replay(data_dir: Path, check: bool, store: str | None, operator_key: str | N
     with closing(_ledger_service(data_dir, store, operator_key)) as service:
         if store is not None:
             _operator_for_store(service, operator_key)
-        with click.progressbar(length=1, label="replaying") as bar:
+        with _progress_bar("replaying") as bar:
             report = service.replay_check(_progress(bar))
         problems = service.check_invariants() if report.ok else []
     if report.ok and not problems:
@@ -317,12 +327,45 @@ def _output_option(function: Any) -> Any:
                         help="Write the bundle here (default: standard output).")(function)
 
 
+def _source_options(function: Any) -> Any:
+    """Where a bundle comes from: the data directory's ledger, or a server, whose bundle is
+    checked here against the operator key the user trusts before it is written."""
+    for option in reversed((
+        click.option("--server", "server", default=None, metavar="URL",
+                     help="Fetch the bundle from this carbonledger server (default: "
+                          "carbonledger's --server, or CARBONLEDGER_SERVER) instead of the "
+                          "data directory's ledger."),
+        click.option("--operator-key", default=None, metavar="ADDRESS",
+                     help="The operator key you trust: the bundle must verify against it "
+                          "before it is written. Required with a server unless the data "
+                          "directory holds the ledger's operator key."),
+        click.option("--as", "reader", default=None, metavar="KEYSTORE",
+                     help="With a server: log in as this keystore's participant (a name in "
+                          "DATA_DIR/keystores/, or a path), for a proof only it may read."),
+    )):
+        function = option(function)
+    return function
+
+
+def _served_from(server: str | None) -> str | None:
+    """The server a proof command fetches from: its own --server, else carbonledger's."""
+    return server or click.get_current_context().meta.get(SERVER)
+
+
 def _emit_bundle(data_dir: Path, kind: str, *subject: Any, number: int | None = None,
-                 output: TextIO) -> dict[str, Any]:
+                 output: TextIO, server: str | None = None, operator_key: str | None = None,
+                 reader: str | None = None, live_lot: bool = False) -> dict[str, Any]:
     """Make a bundle (the service checks it against the ledger's operator key before handing
-    it out) and write it."""
+    it out) and write it; or fetch it from a server and write it only once it verifies here
+    against the operator key the user trusts: a server is not trusted."""
     from anchoring.auditor.errors import VerificationFailed
 
+    if _served_from(server):
+        return _emit_served_bundle(data_dir, kind, *subject, number=number, output=output,
+                                   server=_served_from(server), operator_key=operator_key,
+                                   reader=reader, live_lot=live_lot)
+    if reader is not None:
+        raise click.UsageError("--as logs in to a server: give --server URL too")
     with _app(data_dir) as app:
         try:
             bundle = app.service.prove(kind, *subject, checkpoint=number)
@@ -331,18 +374,87 @@ def _emit_bundle(data_dir: Path, kind: str, *subject: Any, number: int | None = 
                 f"the bundle does not verify against the operator key {app.service.operator}: "
                 f"{exc.reason}. The database may have been changed: run `carbonledger audit`"
             ) from exc
+        if operator_key is not None:  # the user names the key: hold the bundle to it too
+            _check_bundle(lambda b: app.service.verify(b, operator_key), bundle,
+                          operator_key, "given with --operator-key", "the ledger here")
     output.write(json.dumps(bundle, indent=2) + "\n")
     return bundle
+
+
+def _emit_served_bundle(data_dir: Path, kind: str, *subject: Any, number: int | None,
+                        output: TextIO, server: str | None, operator_key: str | None,
+                        reader: str | None, live_lot: bool) -> dict[str, Any]:
+    from api.roles_cli import open_client
+
+    trusted, source = _trusted_operator(data_dir, operator_key)
+    _reach(server, reader)
+    with open_client(data_dir) as client:
+        if live_lot:
+            _refuse_ended_lot(client, subject[0], number)
+        bundle = dict(client.proof(kind, *subject, checkpoint=number))
+        statement = _check_bundle(lambda b: client.verify(b, trusted), bundle, trusted,
+                                  source, str(server))
+    if live_lot and bundle.get("state", {}).get("value") is None:
+        # the journal that says which lots replaced it was not readable to this login
+        raise refused(f"lot {subject[0]} was not live at the checkpoint (the bundle proves "
+                      "its absence): it was split or closed before it, or never existed. "
+                      "`carbonledger show lots` lists the live ones; pass --absent to keep "
+                      "the proof that it was not live")
+    output.write(json.dumps(bundle, indent=2) + "\n")
+    # plain words on standard error: standard output may be the bundle itself
+    click.echo(f"checked against operator key {trusted} ({source}): {statement}.", err=True)
+    return bundle
+
+
+def _refuse_ended_lot(client: Any, lot_id: str, number: int | None) -> None:
+    """`_lot_ended` from the server's journal, where the login may read it."""
+    from api.client import ServerFailed
+
+    try:
+        ended = _lot_ended(client, lot_id, number)
+    except ServerFailed as exc:
+        if exc.status not in (401, 403):
+            raise
+        return  # not this login's to read: the bundle, once fetched, says whether it was live
+    if ended is not None:
+        raise refused(ended)
+
+
+def _check_bundle(verify: Callable[[Any], Any], bundle: dict[str, Any], trusted: str,
+                  source: str, where: str) -> str:
+    """What `bundle` proves, verified against `trusted`; refused (nothing written) if it does
+    not verify."""
+    from anchoring.auditor.errors import VerificationFailed
+
+    try:
+        return str(verify(bundle).statement)
+    except VerificationFailed as exc:
+        raise refused(f"the bundle from {where} does not verify against the operator key "
+                      f"{trusted} ({source}): ({exc.code.name}) {exc.reason}. Nothing was "
+                      "written: ask the operator, or check that you trust the right key") \
+            from exc
+
+
+def _reach(server: str | None, reader: str | None) -> None:
+    """Let `open_client` (api/roles_cli.py) reach `server`, logged in as `reader`'s key."""
+    from api.roles_cli import VIEWER
+
+    meta = click.get_current_context().meta
+    meta[SERVER] = server
+    if reader is not None:
+        meta[VIEWER] = reader
 
 
 @proof.command("entry")
 @click.argument("seq", type=click.IntRange(min=0))
 @_checkpoint_option
 @_output_option
+@_source_options
 @click.pass_obj
-def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO) -> None:
+def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO,
+                **source: Any) -> None:
     """A journal entry and its inclusion proof in a checkpoint's log."""
-    _emit_bundle(data_dir, "entry", seq, number=number, output=output)
+    _emit_bundle(data_dir, "entry", seq, number=number, output=output, **source)
 
 
 @proof.command("lot")
@@ -353,17 +465,19 @@ def proof_entry(data_dir: Path, seq: int, number: int | None, output: TextIO) ->
               help="Prove that the lot was not live at the checkpoint, even if it was split "
                    "or closed before it (without this flag that is refused, naming the lots "
                    "that replaced it).")
+@_source_options
 @click.pass_obj
 def proof_lot(data_dir: Path, lot_id: str, number: int | None, output: TextIO,
-              absent: bool) -> None:
+              absent: bool, **source: Any) -> None:
     """A lot's state at a checkpoint. A lot split or closed before the checkpoint is refused
     (exit 1) naming the lots that replaced it; --absent proves that it was not a live lot."""
-    if not absent:
+    if not absent and not _served_from(source.get("server")):  # a server's: as it is fetched
         with _app(data_dir) as app:
             ended = _lot_ended(app.service, lot_id, number)
         if ended is not None:
             raise refused(ended)
-    _emit_bundle(data_dir, "lot", lot_id, number=number, output=output)
+    _emit_bundle(data_dir, "lot", lot_id, number=number, output=output, live_lot=not absent,
+                 **source)
 
 
 def _lot_ended(service: Any, lot_id: str, number: int | None) -> str | None:
@@ -408,45 +522,54 @@ def _lot_ended(service: Any, lot_id: str, number: int | None) -> str | None:
 @click.argument("batch")
 @_checkpoint_option
 @_output_option
+@_source_options
 @click.pass_obj
 def proof_holding(data_dir: Path, account: str, batch: str, number: int | None,
-                  output: TextIO) -> None:
+                  output: TextIO, **source: Any) -> None:
     """What an account held of a batch at a checkpoint, bucket by bucket."""
-    _emit_bundle(data_dir, "holding", account, batch, number=number, output=output)
+    _emit_bundle(data_dir, "holding", account, batch, number=number, output=output, **source)
 
 
 @proof.command("account")
 @click.argument("account")
 @_checkpoint_option
 @_output_option
+@_source_options
 @click.pass_obj
-def proof_account(data_dir: Path, account: str, number: int | None, output: TextIO) -> None:
+def proof_account(data_dir: Path, account: str, number: int | None, output: TextIO,
+                  **source: Any) -> None:
     """An account's holder, type and frozen flag at a checkpoint."""
-    _emit_bundle(data_dir, "account", account, number=number, output=output)
+    _emit_bundle(data_dir, "account", account, number=number, output=output, **source)
 
 
 @proof.command("consistency")
 @click.argument("first", type=click.IntRange(min=1))
 @click.argument("second", type=click.IntRange(min=1))
 @_output_option
+@_source_options
 @click.pass_obj
-def proof_consistency(data_dir: Path, first: int, second: int, output: TextIO) -> None:
+def proof_consistency(data_dir: Path, first: int, second: int, output: TextIO,
+                      **source: Any) -> None:
     """Proof that checkpoint SECOND's log extends checkpoint FIRST's."""
-    _emit_bundle(data_dir, "consistency", first, second, output=output)
+    _emit_bundle(data_dir, "consistency", first, second, output=output, **source)
 
 
 @proof.command("pledge")
 @click.argument("pledge_id")
 @_checkpoint_option
 @_output_option
+@_source_options
 @click.pass_obj
-def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: TextIO) -> None:
+def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: TextIO,
+                 **source: Any) -> None:
     """A pledge's evidence pack: its registration and later entries, its pledgor's account and
     every lot under its lien at a checkpoint, in one bundle — what a bank shows a court or
     another lender."""
     from api.bootstrap import load_operator
 
-    pack = _emit_bundle(data_dir, "pledge", pledge_id, number=number, output=output)
+    pack = _emit_bundle(data_dir, "pledge", pledge_id, number=number, output=output, **source)
+    if _served_from(source.get("server")):
+        return  # checked against the trusted key, and said so, as it was fetched
     # Plain words on standard error: standard output may be the pack itself.
     operator = load_operator(data_dir)
     if operator is None:
@@ -670,7 +793,7 @@ def _audit_store(store: str, operator_key: str | None, rpc_url: str | None,
                            "but the store holds no signed checkpoint", err=True)
                 sys.exit(ExitCode.REFUSED)
             click.echo("the store holds no signed checkpoint: replaying its journal alone")
-            with click.progressbar(length=1, label="auditing") as bar:
+            with _progress_bar("auditing") as bar:
                 replayed = service.replay_check(_progress(bar))
             problem = replayed.first_difference if not replayed.ok else \
                 next(iter(service.check_invariants()), None)
@@ -720,7 +843,7 @@ def _audit(service: Any, trusted: str, chain: Any, expect_checkpoint: int | None
     from anchoring.operator.chain import ChainUnavailable
 
     try:
-        with click.progressbar(length=1, label="auditing") as bar:
+        with _progress_bar("auditing") as bar:
             report = service.audit(trusted, _progress(bar), chain=chain,
                                    expect_checkpoint=expect_checkpoint)
     except ChainUnavailable as exc:
@@ -742,6 +865,7 @@ def _audit(service: Any, trusted: str, chain: Any, expect_checkpoint: int | None
 
 
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
+from api.clock_cli import clock  # noqa: E402  (likewise the demo and test clock's)
 from api.keys_cli import key  # noqa: E402  (likewise the participants' keys and roles)
 from api.roles_cli import ROLE_COMMANDS  # noqa: E402
 from api.serve_cli import serve  # noqa: E402  (likewise the HTTP service's)
@@ -751,5 +875,6 @@ main.add_command(chain)
 main.add_command(witness)
 main.add_command(cosignature)
 main.add_command(serve)
+main.add_command(clock)
 for role_command in (key, *ROLE_COMMANDS):
     main.add_command(role_command)

@@ -4,13 +4,18 @@ The data directory (default `./.carbonledger`, or `--data-dir`, or CARBONLEDGER_
 config.json, the SQLite file (unless CARBONLEDGER_STORE_URL points at PostgreSQL) and the
 keystores/ directory of encrypted keys. Passwords come from CARBONLEDGER_PASSWORD or a prompt,
 never from a command-line argument.
+
+A configuration names its deployment: production (the default, and what a config.json written
+before deployments were named is), test or demo. Only a test or demo deployment lets its
+ledger's clock be moved (api/clock_setting.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,12 +30,22 @@ class ConfigError(RuntimeError):
     """The data directory is missing, or its configuration cannot be read."""
 
 
+class Deployment(StrEnum):
+    """What a ledger is run for. A production ledger's clock is the system's, always; a test
+    or demo deployment's may be moved (`carbonledger clock`) to play dated stories."""
+
+    production = "production"
+    test = "test"
+    demo = "demo"
+
+
 @dataclass(frozen=True)
 class LedgerConfig:
     store_url: str
     chain_id: int
     registry: str
     registry_keystore: str  # path relative to the data directory
+    deployment: Deployment = Deployment.production  # absent from configs written before it
 
     def save(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,14 +76,24 @@ def load_config(data_dir: Path) -> LedgerConfig:
         raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
     if os.environ.get("CARBONLEDGER_STORE_URL") and isinstance(document, dict):
         document["store_url"] = os.environ["CARBONLEDGER_STORE_URL"]
-    return read_json_record(LedgerConfig, document, path)
+    config = read_json_record(LedgerConfig, document, path)
+    try:
+        return replace(config, deployment=Deployment(config.deployment))
+    except ValueError as exc:
+        raise ConfigError(f"{path} names the deployment {config.deployment!r}: it is one of "
+                          f"{', '.join(d.value for d in Deployment)}") from exc
 
 
 def read_json_record(record: type[T], document: object, path: Path) -> T:
-    """`record` (a dataclass) from a JSON object of exactly its fields, or a ConfigError that
-    names the file and says what to do."""
+    """`record` (a dataclass) from a JSON object of its fields (those with a default may be
+    absent) and no others, or a ConfigError that names the file and says what to do."""
     names = [f.name for f in fields(record)]  # type: ignore[arg-type]
-    if not isinstance(document, dict) or set(document) != set(names):
+    required = {f.name for f in fields(record)  # type: ignore[arg-type]
+                if f.default is MISSING and f.default_factory is MISSING}
+    if not isinstance(document, dict) or not required <= set(document) <= set(names):
+        optional = [name for name in names if name not in required]
         raise ConfigError(f"{path} is not a valid {path.name}: it must be an object with "
-                          f"exactly {', '.join(names)}; restore it from a backup")
+                          f"exactly {', '.join(n for n in names if n in required)}"
+                          + (f" (and perhaps {', '.join(optional)})" if optional else "")
+                          + "; restore it from a backup")
     return record(**document)

@@ -3,6 +3,7 @@
     committer = GroupCommitter(service)
     result = committer.submit(document)            # from any thread: a Receipt or a Rejected
     results = committer.submit_many(documents)     # kept together, in order, in one transaction
+    results = await committer.submit_many_async(documents)  # from an event loop, no thread
     committer.close()                              # drains what is queued, then stops
 
 A transaction costs a round trip, the head lock and, above all, a wait for the disk; an
@@ -12,6 +13,13 @@ commits, the next submissions queue, and they go together in the next one. Nobod
 batch to fill (there is no timer): under a light load each transaction carries one submission
 and answers as fast as `LedgerService.submit` would; under a heavy one the transactions grow
 (up to `max_batch` instructions) and the rate climbs towards the batched one.
+
+An HTTP route awaits `submit_many_async` on its event loop rather than blocking a worker
+thread in `submit_many`: the writer answers every submission of a transaction that came from
+one loop with one `call_soon_threadsafe`, so a request costs no thread-pool hop and a
+transaction one wake-up of the loop. Under CPython's GIL the loop, the writer and any worker
+threads share one core's worth of Python; a hop per request was a good part of the server's
+time per transfer (bench/api_load.py).
 
 Each instruction is still its own journal entry with its own receipt, and a refused one refuses
 nothing else (`ledger.engine.Ledger.submit_many`); a document that does not parse is refused
@@ -36,6 +44,8 @@ its id, the retry is always the SAME signed instruction, never a newly signed on
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -71,10 +81,14 @@ class CommitStatistics:
 
 @dataclass(frozen=True)
 class _Submission:
-    """One caller's documents, answered together."""
+    """One caller's documents, answered together: through `answer` for a thread waiting in
+    `submit_many`, or through `awaited`, a future of the event loop `loop` (which only that
+    loop may touch), for a coroutine in `submit_many_async`."""
 
     documents: list[Any]
-    answer: Future[list[Result]]
+    answer: Future[list[Result]] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    awaited: asyncio.Future[list[Result]] | None = None
 
 
 class GroupCommitter:
@@ -113,9 +127,26 @@ class GroupCommitter:
         """Apply signed instructions together, in order, in one transaction: a receipt or a
         refusal each, as `LedgerService.submit_many`. Blocks until that transaction has
         committed; raises as `submit` does."""
-        submission = _Submission(list(documents), Future())
+        answer: Future[list[Result]] = Future()
+        submission = _Submission(list(documents), answer)
         if not submission.documents:
             return []
+        self._enqueue(submission)
+        return answer.result()
+
+    async def submit_many_async(self, documents: Sequence[Mapping[str, Any]]
+                                ) -> list[Result]:
+        """`submit_many` for a coroutine: the running event loop goes on while the
+        transaction commits, and the result comes back once it has committed."""
+        loop = asyncio.get_running_loop()
+        submission = _Submission(list(documents), loop=loop, awaited=loop.create_future())
+        if not submission.documents:
+            return []
+        self._enqueue(submission)
+        assert submission.awaited is not None
+        return await submission.awaited
+
+    def _enqueue(self, submission: _Submission) -> None:
         with self._changed:
             if self._closing:
                 raise CommitterClosed()
@@ -123,7 +154,6 @@ class GroupCommitter:
             self._queued_instructions += len(submission.documents)
             self._received += len(submission.documents)
             self._changed.notify()
-        return submission.answer.result()
 
     @property
     def statistics(self) -> CommitStatistics:
@@ -181,8 +211,7 @@ class GroupCommitter:
             results = self._service.submit_many(documents)
         except BaseException as failure:
             self._count(len(documents), failed=True)
-            for submission in batch:
-                submission.answer.set_exception(failure)
+            _answer(batch, [(None, failure)] * len(batch))
             if not isinstance(failure, Exception):  # the interpreter is stopping the thread
                 self._refuse_the_queue()
                 raise
@@ -190,11 +219,13 @@ class GroupCommitter:
         # submit_many has returned: the transaction has committed (durably: see above)
         assert len(results) == len(documents), (len(results), len(documents))
         self._count(len(documents), failed=False)
+        answers: list[tuple[list[Result] | None, BaseException | None]] = []
         start = 0
         for submission in batch:
             end = start + len(submission.documents)
-            submission.answer.set_result(results[start:end])
+            answers.append((results[start:end], None))
             start = end
+        _answer(batch, answers)
 
     def _count(self, instructions: int, *, failed: bool) -> None:
         with self._changed:
@@ -210,8 +241,43 @@ class GroupCommitter:
             waiting = list(self._queue)
             self._queue.clear()
             self._queued_instructions = 0
-        for submission in waiting:
-            submission.answer.set_exception(CommitterClosed())
+        _answer(waiting, [(None, CommitterClosed())] * len(waiting))
+
+
+Answer = tuple[list[Result] | None, BaseException | None]  # (results, or what failed them all)
+
+
+def _answer(submissions: list[_Submission], answers: list[Answer]) -> None:
+    """Hand each submission its answer: a waiting thread at once; an event loop's with one
+    wake-up of that loop for all of its submissions."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Submission, Answer]]] = {}
+    for submission, (results, failure) in zip(submissions, answers, strict=True):
+        if submission.loop is not None:
+            by_loop.setdefault(submission.loop, []).append((submission, (results, failure)))
+            continue
+        assert submission.answer is not None
+        if failure is not None:
+            submission.answer.set_exception(failure)
+        else:
+            submission.answer.set_result(results or [])
+    for loop, settled in by_loop.items():
+        # a closed loop: its server has stopped, and nobody awaits these answers any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle_in_loop, settled)
+
+
+def _settle_in_loop(settled: list[tuple[_Submission, Answer]]) -> None:
+    """In the submitters' event loop: resolve their futures (a cancelled one, whose request
+    went away, is left alone; its instructions were applied all the same)."""
+    for submission, (results, failure) in settled:
+        awaited = submission.awaited
+        assert awaited is not None
+        if awaited.cancelled():
+            continue
+        if failure is not None:
+            awaited.set_exception(failure)
+        else:
+            awaited.set_result(results or [])
 
 
 __all__ = ["DEFAULT_MAX_BATCH", "CommitStatistics", "CommitterClosed", "GroupCommitter"]

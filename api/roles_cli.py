@@ -57,6 +57,7 @@ from ledger.journal import Receipt
 from ledger.model import AccountType, Issuance, Kind, Role
 
 SERVER = "carbonledger.server"  # where the main group keeps --server (click's ctx.meta)
+VIEWER = "carbonledger.viewer"  # where a show command keeps its --as (click's ctx.meta)
 HALF_SIGNED_VALIDITY_S = 24 * 3600  # an instruction written for another party waits longer
 MAX_VALIDITY_S = 30 * 24 * 3600
 
@@ -71,12 +72,17 @@ def server_url() -> str | None:
 
 @contextmanager
 def open_client(data_dir: Path) -> Iterator[Client]:
-    """A client of the server named with --server, or of the ledger in `data_dir`. The
-    client's own failures become one line with their class's exit code."""
+    """A client of the server named with --server, or of the ledger in `data_dir`. A show
+    command's `--as KEYSTORE` logs in to the server with that key (reads of a local data
+    directory are the operator's: all). The client's own failures become one line with their
+    class's exit code."""
     server = server_url()
+    viewer = click.get_current_context().meta.get(VIEWER)
     try:
         if server:
             with Client(HttpTransport(server)) as client:
+                if viewer:
+                    client.login(client.wallet(unlock(keystore_path(data_dir, viewer))))
                 yield client
         else:
             with build(load_config(data_dir), data_dir, password=_password) as app:
@@ -84,6 +90,9 @@ def open_client(data_dir: Path) -> Iterator[Client]:
     except ServerUnreachable as exc:
         raise environment(f"{exc}: check --server (or CARBONLEDGER_SERVER)") from exc
     except ServerFailed as exc:
+        if exc.status == 401:
+            again = "log in with another key" if viewer else "log in with --as KEYSTORE"
+            raise refused(f"{exc}: {again}") from exc
         raise (environment(str(exc)) if exc.is_unavailable else refused(str(exc))) from exc
     except ClientError as exc:
         raise refused(str(exc)) from exc
@@ -620,6 +629,13 @@ def _show(records: Sequence[Any], columns: Sequence[Column], as_json: bool) -> N
 
 
 def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A show command's options: --json, and --as to read a server as a participant."""
+    function = click.option(
+        "--as", "viewer", metavar="KEYSTORE", default=None, expose_value=False,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__(VIEWER, value),
+        help="With --server: read as the participant whose key this keystore holds (a name "
+             "in DATA_DIR/keystores/, or a path). Its own accounts, those under its "
+             "agreements; the registry and auditors read everything.")(function)
     return click.option("--json", "as_json", is_flag=True,
                         help='Print {"items": [...]} for machines.')(function)
 
@@ -850,3 +866,44 @@ ROLE_COMMANDS: tuple[click.Command, ...] = (
     show,
 )
 """The commands api/cli.py adds to `carbonledger` (with `key`, api/keys_cli.py)."""
+
+
+# --- the remaining queries: the journal's head, a key's nonce ---------------------------------
+
+
+@show.command("head")
+@_json_option
+@click.pass_obj
+def show_head(data_dir: Path, as_json: bool) -> None:
+    """The last journal entry, and how much of the journal the latest checkpoint covers."""
+    with open_client(data_dir) as client:
+        head = client.head()
+        checkpoints = client.checkpoints()
+    latest = checkpoints[-1] if checkpoints else None
+    if as_json:
+        click.echo(json.dumps({"head": head, "checkpoint": latest.number if latest else None,
+                               "checkpointed_entries": latest.log_size if latest else 0}))
+        return
+    click.echo(f"journal head: entry {head} ({head + 1:,} entries)")
+    if latest is None:
+        click.echo("no checkpoint yet: `carbonledger checkpoint` cuts one")
+    else:
+        click.echo(f"latest checkpoint: {latest.number}, covering entries 0-{latest.log_size - 1}"
+                   f" ({max(0, head + 1 - latest.log_size):,} entries after it)")
+
+
+@show.command("nonce")
+@click.argument("key", metavar="ADDRESS|KEYSTORE")
+@_json_option
+@click.pass_obj
+def show_nonce(data_dir: Path, key: str, as_json: bool) -> None:
+    """The last nonce a key signed with, and the one its next signature takes (a key that
+    has signed nothing, or is not registered: 0 and 1)."""
+    address = _key_address(data_dir, key)
+    with open_client(data_dir) as client:
+        last = client.next_nonce(address) - 1
+    if as_json:
+        click.echo(json.dumps({"address": address, "last_nonce": last,
+                               "next_nonce": last + 1}))
+        return
+    click.echo(f"{address}: last nonce {last}, next nonce {last + 1}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from api.bundle_cache import BundleCache
 from ledger.engine import Ledger, Result
 from ledger.errors import Rejected
 from ledger.journal import Receipt
@@ -49,18 +50,33 @@ def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
     from anchoring.operator.pledge_evidence import prove_pledge
 
     proofs: dict[str, tuple[tuple[str, ...], Any]] = {
-        "entry": (("seq",), lambda p, s, n: p.entry(int(s[0]), n)),
+        "entry": (("seq",), lambda p, s, n: p.entry(_number(s[0]), n)),
         "lot": (("lot id",), lambda p, s, n: p.lot(str(s[0]), n)),
         "holding": (("account", "batch"), lambda p, s, n: p.holding(str(s[0]), str(s[1]), n)),
         "account": (("account",), lambda p, s, n: p.account(str(s[0]), n)),
         "consistency": (("first checkpoint", "second checkpoint"),
-                        lambda p, s, _n: p.consistency(int(s[0]), int(s[1]))),
+                        lambda p, s, _n: p.consistency(_number(s[0]), _number(s[1]))),
         "pledge": (("pledge id",), lambda p, s, n: prove_pledge(p, str(s[0]), n)),
     }
     if kind not in operations.bundle_kinds or kind not in proofs:
         known = [k for k in operations.bundle_kinds if k in proofs]
         raise ValueError(f"no proof of kind {kind!r}: one of {', '.join(known)}")
     return proofs[kind]
+
+
+def _number(text: Any) -> int:
+    """A sequence or checkpoint number of a proof's subject; ValueError (the subject does not
+    fit) past the stores' 64-bit integers, which a driver would refuse with a failure."""
+    number = int(text)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"{number} is not a sequence or checkpoint number (0 to 2**63 - 1)")
+    return number
+
+
+# Kinds whose bundle at a checkpoint is a function of the subject and the checkpoint's state
+# (anchoring.operator.bundles.CheckpointState). A consistency bundle carries a second
+# checkpoint, and a pledge's pack is its module's: both are built each time.
+_KEPT_KINDS = frozenset({"entry", "lot", "holding", "account"})
 
 
 class ServiceUnavailable(RuntimeError):
@@ -86,6 +102,7 @@ class LedgerService:
         self._parts = parts
         self._checkpointer: Checkpointer | None = None
         self._prover: Prover | None = None
+        self._bundles = BundleCache()
         self.waiting_for_witnesses: tuple[int, int, int] | None = None
         """After `anchor`: (checkpoint, attestations kept, attestations the registry requires)
         when the next checkpoint waits for its witnesses; None when nothing waits for them."""
@@ -139,7 +156,12 @@ class LedgerService:
         """A proof bundle (docs/proof-format.md) of `kind`: entry SEQ, lot ID, holding ACCOUNT
         BATCH, account ID, consistency FIRST SECOND, pledge ID. Checked against the trusted
         operator key, with the bundle kinds of this ledger's modules, before it is handed
-        out, when there is one."""
+        out, when there is one.
+
+        A bundle so checked of an entry, a lot, a holding or an account is kept
+        (api/bundle_cache.py) under its kind, its subject and its checkpoint's number, anchor
+        and cosignatures, which are read first: asked for again while they are unchanged,
+        it is handed out without being built and checked again."""
         from anchoring.auditor.verify import verify_bundle
         from anchoring.operator.bundles import Prover
 
@@ -148,9 +170,22 @@ class LedgerService:
             raise ValueError(f"a {kind} proof names {' and '.join(names)}")
         prover = self._prover or Prover(self.store)
         self._prover = prover
+        key = None
+        if self.operator is not None and kind in _KEPT_KINDS:
+            state = prover.state_at(checkpoint)  # None: no such checkpoint, said below
+            if state is not None:
+                key = (kind, tuple(str(s) for s in subject), state)
+                kept = self._bundles.get(key)
+                if kept is not None:
+                    return kept
+                checkpoint = state.number  # the bundle is built at the state just read
         bundle = make(prover, subject, checkpoint)
         if self.operator is not None:  # raises VerificationFailed
             verify_bundle(bundle, self.operator, tuple(self.operations.bundle_kinds.values()))
+        if key is not None:
+            # a cosignature or anchor added since `state` was read may be in the bundle: it
+            # is then kept under the earlier state, which no later request reads again
+            self._bundles.put(key, bundle)
         return bundle
 
     def verify(self, bundle: Any, trusted_operator: str | None = None) -> Verified:

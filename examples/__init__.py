@@ -1,3 +1,5 @@
-"""The demo stories: a registry, an outside auditor and a bank at work, each written against
-the application service (api/service.py) as any user's code would be. `make demo` runs them:
-`python -m examples [DATA_DIR]`."""
+"""The demos. `python -m examples` (what `make demo` runs) is the served demo
+(examples/served_demo.py): a ledger served over HTTP, every role through the Python client and
+the command line, an outside auditor checking against the chain. `python -m examples.in_process`
+tells the registry's, the auditor's and the bank's stories written against the application
+service in process (registry_story.py, auditor_story.py, bank_story.py)."""

@@ -1,33 +1,29 @@
-"""`python -m examples [DATA_DIR]` (what `make demo` runs): the three stories on a fresh
-SQLite ledger in DATA_DIR (default .carbonledger/demo), told as they happen."""
+"""`python -m examples [DATA_DIR]` (what `make demo` runs): the served demo
+(examples/served_demo.py) in DATA_DIR, made afresh (default .carbonledger/demo). It prints
+the story as it happens and what was verified; it exits 0 when every step went as it must,
+1 otherwise, saying which step failed and why."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from examples.auditor_story import tell_auditor_story
-from examples.bank_story import run_bank_story
-from examples.registry_story import DEMO_PASSWORD, create_ledger, tell_registry_story
+from examples.served_demo import run_demo
 
 DEFAULT_DIR = Path(".carbonledger") / "demo"
 
 
-def run_demo(data_dir: Path, say: Callable[[str], None] = print) -> None:
-    with create_ledger(data_dir, say) as app:
-        wallets = tell_registry_story(app, say)
-    tell_auditor_story(data_dir, DEMO_PASSWORD, say)
-    run_bank_story(data_dir, DEMO_PASSWORD, wallets, say)
-
-
 def main(argv: list[str]) -> int:
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("usage: python -m examples [DATA_DIR]  (default .carbonledger/demo)",
+              file=sys.stderr)
+        return 2
     data_dir = Path(argv[0]) if argv else DEFAULT_DIR
     try:
-        run_demo(data_dir)
+        run_demo(data_dir, replace=not argv)  # the default directory is the demo's own
     except Exception as failure:  # a person reads this: one line, what broke, where to look
-        print(f"demo FAILED: {type(failure).__name__}: {failure} (the ledger is left in "
-              f"{data_dir} to look at)", file=sys.stderr)
+        print(f"\ndemo FAILED at {failure} (the ledger is left in {data_dir}, the server's "
+              f"log in {data_dir / 'serve.log'})", file=sys.stderr)
         return 1
     return 0
 

@@ -3,7 +3,7 @@ allocation and a credit issuance, trades, retirements, refusals, holdings, and a
 whole journal. Written against the application service, like any user's code.
 
     python -m examples.registry_story [DATA_DIR]     # this story alone
-    python -m examples [DATA_DIR]                    # with the auditor's and the bank's
+    python -m examples.in_process [DATA_DIR]         # with the auditor's and the bank's
 """
 
 from __future__ import annotations

@@ -29,6 +29,8 @@ MAX_NESTING = 64  # the limits api.inputs holds every document to (no bundle nes
 MAX_DOCUMENT_CHARS = 8 * 1024 * 1024
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}]")
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')  # what json.dumps escapes when ensure_ascii=False
+_LITERALS = {None: "null", True: "true", False: "false"}
 
 
 def parse(text: str, what: str, *, malformed: VerifyFailure = VerifyFailure.malformed_bundle
@@ -72,7 +74,7 @@ def canonical_text(value: Any) -> str:
     if isinstance(value, str):
         return _string(value)
     if value is None or isinstance(value, bool):
-        return json.dumps(value)
+        return _LITERALS[value]
     if isinstance(value, int):
         return str(value)
     raise TypeError(f"{type(value).__name__} is outside the format's JSON")
@@ -85,6 +87,13 @@ def check_subset(value: Any, what: str) -> None:
     pending: list[Any] = [value]
     while pending:
         item = pending.pop()
+        # exact types first, without the abstract classes' slower checks: most of a bundle
+        # is hashes in hex and ids (ASCII, so valid Unicode) in lists and dicts
+        if type(item) is str and item.isascii():
+            continue
+        if type(item) is list:
+            pending.extend(item)
+            continue
         if isinstance(item, Mapping):
             for key in item:
                 if not isinstance(key, str):
@@ -159,7 +168,9 @@ def _check_unicode(text: str, what: str) -> None:
 
 def _string(text: str) -> str:
     # Python's escapes are RFC 8785's: \" \\ \b \f \n \r \t, other controls as \u00xx
-    # (lowercase), everything else as itself.
+    # (lowercase), everything else as itself; a string with none of them is itself, quoted.
+    if _ESCAPED.search(text) is None:
+        return f'"{text}"'
     return json.dumps(text, ensure_ascii=False)
 
 

@@ -27,6 +27,7 @@ import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from hashlib import sha256
 
 from anchoring.auditor.errors import VerifyError, VerifyFailure
@@ -42,6 +43,7 @@ SIGNATURE_TYPE = b"\xff" + b"carbonledger/eip191-secp256k1"
 SIGNATURE_SIZE = 65
 MAX_NOTE_BYTES = 16_384
 MAX_SIGNATURE_LINES = 16
+OPENED_NOTES = 256  # notes remembered as opened, with their key (`open_note`): ~4 MB at most
 _DASH = "\u2014 "
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 # carbonledger/<registry id>/<genesis entry's leaf hash, first 8 bytes in hex>; the id's
@@ -49,6 +51,7 @@ _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9
 _ORIGIN = re.compile(r"carbonledger/([A-Za-z0-9][A-Za-z0-9._:-]{0,63})/([0-9a-f]{16})")
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 _KEY_NAME = re.compile(r"[^\s+]+")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # every control character but newline
 
 
 class NoteError(VerifyError, ValueError):
@@ -81,7 +84,19 @@ class CheckpointBody:
 
 def parse_address(text: object, what: str = "operator key") -> bytes:
     """A 0x-prefixed 20-byte address; a mixed-case one must carry a valid EIP-55 checksum,
-    since a typo in a trusted key must not pass unnoticed."""
+    since a typo in a trusted key must not pass unnoticed. The few addresses a verifier reads
+    again and again (its trusted keys) are remembered once read: the checksum is a hash."""
+    if type(text) is str:
+        return _address_remembered(text, what)
+    return _address(text, what)
+
+
+@lru_cache(maxsize=64)
+def _address_remembered(text: str, what: str) -> bytes:
+    return _address(text, what)  # a refusal raises, and nothing is remembered
+
+
+def _address(text: object, what: str) -> bytes:
     if not isinstance(text, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
         raise NoteError(VerifyFailure.bad_address,
                         f"{what} must be a 0x-prefixed 20-byte hex address, got {text!r:.60}")
@@ -121,7 +136,24 @@ def open_note(note: str, trusted: str) -> CheckpointBody:
 
     As signed-note requires: signature lines of other keys are ignored, a line with the
     trusted key's name and ID must verify, and a note with none is refused.
+
+    Opening is a function of the note's exact text and the key's exact text, so the last
+    OPENED_NOTES notes opened are remembered under those two strings: a service that checks
+    every bundle it hands out recovers the signature of each checkpoint once, not once per
+    bundle. Only an opened note is remembered; a note that differs from it in any character
+    (or the same note under another key) is opened, and refused, as if it were new.
     """
+    if type(note) is str and type(trusted) is str:  # exact types: compared by content
+        return _open_remembered(note, trusted)
+    return _open(note, trusted)
+
+
+@lru_cache(maxsize=OPENED_NOTES)
+def _open_remembered(note: str, trusted: str) -> CheckpointBody:
+    return _open(note, trusted)  # a refusal raises, and nothing is remembered
+
+
+def _open(note: str, trusted: str) -> CheckpointBody:
     address = parse_address(trusted)
     text, signature_lines = split_note(note)
     body = parse_text(text)
@@ -159,7 +191,7 @@ def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
     if len(note.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
         raise NoteError(VerifyFailure.malformed_checkpoint,
                         f"signed checkpoint is over {MAX_NOTE_BYTES} bytes")
-    if any(ch < " " and ch != "\n" for ch in note):
+    if _CONTROL.search(note):
         raise NoteError(VerifyFailure.malformed_checkpoint,
                         "signed checkpoint contains control characters")
     cut = note.rfind("\n\n")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from anchoring.auditor import jcs
@@ -138,8 +139,13 @@ def verify_bundle(bundle: Any, trusted_operator: str,
         cosigned = _cosigned(notes[0], witnesses, witness_threshold)
         for note in notes[1:]:
             _cosigned(note, witnesses, witness_threshold)
-    return Verified(name, checkpoint, to_checksum_address(trusted), statement, anchor,
+    return Verified(name, checkpoint, _checksummed(trusted), statement, anchor,
                     tuple(claims), tuple(cosigned))
+
+
+@lru_cache(maxsize=64)
+def _checksummed(address: bytes) -> str:
+    return to_checksum_address(address)  # a hash: a trusted key is named in every answer
 
 
 def _cosigned(note: str, witnesses: Sequence[WitnessKey],

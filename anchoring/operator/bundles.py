@@ -13,12 +13,19 @@ signature lines after the operator's. Given the state
 commitment of a running checkpointer, state proofs come from its in-memory snapshots
 (microseconds); otherwise the checkpoint's tree is rebuilt from the stored leaf versions and
 the last one rebuilt is kept.
+
+A bundle of an entry, a lot, a holding or an account at checkpoint N is a function of its
+subject and N, except for what may be added to checkpoint N later: its anchor and the
+witnesses' cosignatures. `Prover.state_at` reads exactly those (`CheckpointState`), so that a
+service can keep bundles it has built and checked, keyed by kind, subject and that state
+(api/bundle_cache.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Protocol
 
 from anchoring.auditor.bundle_format import BUNDLE_FORMAT, BUNDLE_VERSION
@@ -27,7 +34,12 @@ from anchoring.auditor.merkle_log import MerkleLog
 from anchoring.auditor.note import CheckpointBody, NoteError, parse_text, split_note
 from anchoring.auditor.smt import Snapshot
 from anchoring.auditor.state_keys import account_key, holding_key, lot_key
-from anchoring.operator.checkpoints import StoredCheckpoint, checkpoint_at, latest_checkpoint
+from anchoring.operator.checkpoints import (
+    Anchor,
+    StoredCheckpoint,
+    checkpoint_at,
+    latest_checkpoint,
+)
 from anchoring.operator.cosignatures import cosignature_lines
 from anchoring.operator.errors import NotCheckpointed, StoreInconsistent
 from anchoring.operator.log_store import open_log
@@ -43,6 +55,16 @@ class SnapshotSource(Protocol):
     `StateCommitment`)."""
 
     def snapshot(self, number: int) -> Snapshot | None: ...
+
+
+@dataclass(frozen=True)
+class CheckpointState:
+    """What a bundle at checkpoint `number` carries that can still change: its anchor and the
+    witnesses' cosignature lines (only ever added to). The rest of the note is signed."""
+
+    number: int
+    cosignatures: tuple[str, ...]
+    anchor: Anchor | None
 
 
 class Prover:
@@ -70,6 +92,16 @@ class Prover:
             raise StoreInconsistent(f"entry {seq}: stored bytes are not UTF-8") from exc
         return {**_common("entry", checkpoint), "entry": entry,
                 "inclusion": {"index": seq, "hashes": [h.hex() for h in hashes]}}
+
+    def state_at(self, number: int | None = None) -> CheckpointState | None:
+        """Checkpoint `number`'s (default: the latest) anchor and cosignatures, in one read;
+        None when there is no such checkpoint (proving then says why)."""
+        with self.store.read() as tx:
+            checkpoint = latest_checkpoint(tx) if number is None else checkpoint_at(tx, number)
+            if checkpoint is None:
+                return None
+            lines = cosignature_lines(tx, checkpoint.number)
+        return CheckpointState(checkpoint.number, tuple(lines), checkpoint.anchor)
 
     def lot(self, lot_id: str, number: int | None = None) -> Bundle:
         """Lot `lot_id`'s state at checkpoint `number`, or proof that it was not live."""
@@ -124,8 +156,7 @@ def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoin
             "no checkpoint yet: run `carbonledger checkpoint`" if latest is None else
             f"there is no checkpoint {number}: the latest is {latest.number}")
     try:
-        text, _ = split_note(checkpoint.note)
-        body = parse_text(text)
+        body = _body(checkpoint.note)
         lines = cosignature_lines(tx, checkpoint.number)
         if lines:
             checkpoint = replace(checkpoint, note=with_cosignatures(checkpoint.note, lines))
@@ -133,6 +164,13 @@ def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoin
     except NoteError as exc:
         raise StoreInconsistent(f"checkpoint {checkpoint.number}'s stored note is unreadable "
                                 f"({exc}); run `carbonledger audit`") from exc
+
+
+@lru_cache(maxsize=64)
+def _body(note: str) -> CheckpointBody:
+    """What a stored note says, read once per note: every bundle at a checkpoint reads it."""
+    text, _ = split_note(note)
+    return parse_text(text)
 
 
 def _log(tx: SqlTransaction, prove: Callable[[MerkleLog], list[bytes]]) -> list[bytes]:

@@ -27,6 +27,7 @@ from api.client.errors import ClientError
 from api.client.transport import Transport
 from api.service import Bundle
 from custody.eip712 import Domain
+from custody.signatures import unsafe_sign_digest
 from ledger.client import DEFAULT_VALIDITY_S, Wallet
 from ledger.engine import Result
 from ledger.errors import Reason, Rejected
@@ -53,6 +54,7 @@ class Client:
     def __init__(self, transport: Transport, *, validity_s: int = DEFAULT_VALIDITY_S) -> None:
         self.transport = transport
         self.validity_s = validity_s  # how long an instruction made here may wait
+        self._clock_skew_s: float | None = None  # the ledger's clock minus ours, once measured
 
     def __enter__(self) -> Client:
         return self
@@ -72,10 +74,21 @@ class Client:
     @cached_property
     def chain_id(self) -> int:
         """The EIP-712 chain id every signature of this ledger is bound to: its genesis's."""
-        genesis = self.transport.journal(0, 1)
-        if not genesis or genesis[0].op != "genesis":
-            raise ClientError("the ledger has no genesis entry: it was never initialised")
-        return int(genesis[0].document["instruction"]["fields"]["chainId"])
+        return self.transport.chain_id()
+
+    def login(self, wallet: Wallet) -> str:
+        """Read from now on as the participant whose registered key `wallet` holds (its
+        name is returned). Over HTTP the wallet signs a login challenge for a token, sent with
+        every request and renewed once it expires: reads are then that participant's (its
+        accounts, those under its agreements; everything for the registry and auditors). In
+        process, reads are the operator's, every one of them, with or without a login."""
+        key = self.key(wallet.address)
+        if key is None or key.revoked:
+            raise ClientError(f"{wallet.address} is not an active registered key: log in with "
+                              "a key the registry registered for your participant")
+        self.transport.login(key.participant,
+                             lambda digest: unsafe_sign_digest(wallet.private_key, digest))
+        return key.participant
 
     @property
     def domain(self) -> Domain:
@@ -95,11 +108,25 @@ class Client:
                     valid_for_s: int | None = None, **fields: Any) -> Instruction:
         """A new instruction of `op` with a fresh id, valid for `valid_for_s` seconds (default
         the client's `validity_s`) unless a `deadline` (Unix seconds) is given; range fields
-        default to 'by quantity'. `Rejected` if a field is not valid."""
+        default to 'by quantity'. `Rejected` if a field is not valid.
+
+        The ledger checks deadlines against its own clock, which a demo or test deployment
+        may have moved days away from ours (`carbonledger clock`): the default deadline
+        counts from the ledger's time, by the difference between its clock and ours, measured
+        once per client on first use. After the ledger's clock was moved, `refresh_clock()`."""
         if deadline is None:
-            deadline = int(time.time()) + (valid_for_s if valid_for_s is not None
-                                           else self.validity_s)
+            deadline = int(time.time() + self._skew_s()) + (
+                valid_for_s if valid_for_s is not None else self.validity_s)
         return self.operations.instruction(op, deadline=deadline, **fields)
+
+    def refresh_clock(self) -> float:
+        """Measure again how far the ledger's clock is from ours (seconds, ahead if positive),
+        for the deadlines of the instructions made from now on."""
+        self._clock_skew_s = self.transport.now().timestamp() - time.time()
+        return self._clock_skew_s
+
+    def _skew_s(self) -> float:
+        return self.refresh_clock() if self._clock_skew_s is None else self._clock_skew_s
 
     def sign(self, instruction: Instruction, wallet: Wallet) -> SignedInstruction:
         """The first approval of `instruction`, by `wallet`, with the next nonce."""

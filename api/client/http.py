@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.client.errors import ServerFailed, ServerUnreachable
 from api.client.records import RecordError, from_json
+from api.client.transport import SignDigest
 from api.inputs import DocumentError, parse_document
 from api.service import Bundle
+from ledger.clock import parse_time
 from ledger.engine import Result
 from ledger.errors import Rejected
 from ledger.journal import Receipt
@@ -55,6 +58,8 @@ class HttpTransport:
         self.base_url = base_url.rstrip("/")
         self._owns_http = http is None
         self._http = http or httpx.Client(base_url=self.base_url, timeout=timeout_s)
+        self._login: tuple[str, SignDigest] | None = None  # who reads, and how it signs
+        self._token: str | None = None
 
     @property
     def operations(self) -> OperationSet:
@@ -97,6 +102,57 @@ class HttpTransport:
         if not isinstance(head, int) or isinstance(head, bool):
             raise ServerUnreachable(f"{self.base_url} answered a head that is not a number")
         return head
+
+    def chain_id(self) -> int:
+        """The chain id of the domain a login challenge is signed under (public: anyone
+        signing an instruction needs it before it may read anything else)."""
+        domain = _field(self._json(self._send("POST", "/v1/auth/challenge", signed=False)),
+                        "domain")
+        chain_id = domain.get("chainId") if isinstance(domain, dict) else None
+        if not isinstance(chain_id, int) or isinstance(chain_id, bool):
+            raise ServerUnreachable(f"{self.base_url} answered a domain with no chain id")
+        return chain_id
+
+    def login(self, participant: str, sign: SignDigest) -> None:
+        """Log in now (a `ServerFailed` 401 if the server refuses), and again once whenever
+        the token has expired."""
+        self._login = (participant, sign)
+        self._log_in()
+
+    def _log_in(self) -> None:
+        from api.access import login_digest
+        from ledger.instructions import DOMAIN_NAME, DOMAIN_VERSION, make_domain
+
+        assert self._login is not None
+        participant, sign = self._login
+        self._token = None
+        issued = self._json(self._send("POST", "/v1/auth/challenge", signed=False))
+        challenge, expires, domain = (_field(issued, "challenge"), _field(issued, "expires"),
+                                      _field(issued, "domain"))
+        try:
+            raw = bytes.fromhex(str(challenge).removeprefix("0x"))
+            # only a carbonledger domain: a login signature must never serve another kind
+            if (domain.get("name"), domain.get("version")) != (DOMAIN_NAME, DOMAIN_VERSION):
+                raise ValueError(f"the domain is {domain!r}")
+            digest = login_digest(make_domain(int(domain["chainId"])), raw, participant,
+                                  int(expires))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ServerUnreachable(f"{self.base_url} answered a challenge that is not one: "
+                                    f"{exc}") from exc
+        answer = self._json(self._send("POST", "/v1/auth/token", signed=False, body={
+            "challenge": "0x" + raw.hex(), "participant": participant, "expires": expires,
+            "signature": "0x" + sign(digest).hex()}))
+        token = _field(answer, "token")
+        if not isinstance(token, str):
+            raise ServerUnreachable(f"{self.base_url} answered a token that is not one")
+        self._token = token
+
+    def now(self) -> datetime:
+        now = _field(self._get("/v1/clock"), "now")
+        try:
+            return parse_time(now)
+        except (TypeError, ValueError) as exc:
+            raise ServerUnreachable(f"{self.base_url} answered a time that is not one") from exc
 
     def participants(self) -> list[Participant]:
         return self._items(Participant, "/v1/participants")
@@ -148,19 +204,29 @@ class HttpTransport:
     # --- the wire ---------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, *, params: Any = None,
-              body: Any = None) -> httpx.Response:
+              body: Any = None, signed: bool = True) -> httpx.Response:
+        """`signed`: with the login's token, if there is one; a token refused as expired (or
+        its key's rotation) is renewed by logging in again, once, and the request resent."""
         content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         headers = {"content-type": "application/json"} if content is not None else {}
         import httpx
 
-        try:
-            response = self._http.request(method, path, params=params, content=content,
-                                          headers=headers)
-        except httpx.HTTPError as exc:
-            raise ServerUnreachable(f"no answer from {self.base_url}: {exc}") from exc
-        if response.status_code >= 400:
-            raise self._problem(response)
-        return response
+        for attempt in (1, 2):
+            if signed and self._token is not None:
+                headers["authorization"] = f"Bearer {self._token}"
+            try:
+                response = self._http.request(method, path, params=params, content=content,
+                                              headers=headers)
+            except httpx.HTTPError as exc:
+                raise ServerUnreachable(f"no answer from {self.base_url}: {exc}") from exc
+            if (response.status_code == 401 and signed and attempt == 1
+                    and self._login is not None and self._token is not None):
+                self._log_in()
+                continue
+            if response.status_code >= 400:
+                raise self._problem(response)
+            return response
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _problem(self, response: httpx.Response) -> Exception:
         """A refusal of an instruction as the ledger's own `Rejected`; anything else as

@@ -5,9 +5,11 @@ nothing above them knows which one it talks to."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from api.ledger_clock import ledger_time
 from api.service import Bundle, LedgerService
 from ledger.engine import Result
 from ledger.journal import Receipt
@@ -19,6 +21,9 @@ from pledge.queries import PledgeHistory, RepoHistory
 
 if TYPE_CHECKING:  # the chain stack is imported when a command needs it (api/service.py)
     from anchoring.operator.checkpoints import StoredCheckpoint
+
+SignDigest = Callable[[bytes], bytes]
+"""Signs a 32-byte digest the client computed itself (a login's) with a participant's key."""
 
 
 class Transport(Protocol):
@@ -35,6 +40,18 @@ class Transport(Protocol):
     def last_nonce(self, address: str) -> int: ...
 
     def head(self) -> int: ...
+
+    def chain_id(self) -> int:
+        """The EIP-712 chain id of the ledger's genesis: every signature is bound to it."""
+        ...
+
+    def login(self, participant: str, sign: SignDigest) -> None:
+        """Read as `participant` from now on; `sign` signs a login digest with its key."""
+        ...
+
+    def now(self) -> datetime:
+        """The ledger's time: what instruction deadlines are checked against."""
+        ...
 
     def participants(self) -> list[Participant]: ...
 
@@ -88,6 +105,15 @@ class LocalTransport:
 
     def head(self) -> int:
         return self.service.head()
+
+    def chain_id(self) -> int:
+        return self.service.ledger.domain.chain_id
+
+    def login(self, participant: str, sign: SignDigest) -> None:
+        """Accepted, and nothing changes: in process, reads are the operator's (all)."""
+
+    def now(self) -> datetime:
+        return ledger_time(self.service)
 
     def participants(self) -> list[Participant]:
         return self.service.participants()

@@ -3,8 +3,9 @@
 Nothing happens at import: `create_app` is handed the service (built by api.bootstrap.build)
 and the committer writes go through, and wires the routes (writes.py, reads.py; routing.py
 refuses query parameters a route does not declare), the problem answers (problems.py) and
-the OpenAPI document. Routes are plain functions: FastAPI runs them in its thread pool, since
-every call into the service blocks on the store.
+the OpenAPI document. The read routes are plain functions: FastAPI runs them in its thread
+pool, since every call into the service blocks on the store. The write route is a coroutine
+that awaits the committer (writes.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+import api.http.auth as auth
 import api.http.problems as problems
 import api.http.schemas as schemas
+from api.access import Sessions, policy_for, sessions_for
+from api.http.clock import clock_router
 from api.http.committer import Committer, DirectCommitter
 from api.http.reads import reads_router
-from api.http.writes import writes_router
+from api.http.writes import install_writes
 from api.inputs import MAX_DOCUMENT_CHARS
 from api.service import LedgerService
 
@@ -34,10 +38,13 @@ DEFAULT_WORKER_THREADS = 8
 
 
 def create_app(service: LedgerService, *, committer: Committer | None = None,
+               sessions: Sessions | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                worker_threads: int = DEFAULT_WORKER_THREADS) -> FastAPI:
     """The HTTP service over `service`; writes go through `committer` (default: each request
-    in its own transaction). A request body over `max_body_bytes` is refused with 413."""
+    in its own transaction). A request body over `max_body_bytes` is refused with 413.
+    Logins and tokens are `sessions`' (default: a secret of this process's own; worker
+    processes serving one ledger share one: api/session_key.py)."""
     if not 0 < max_body_bytes <= MAX_DOCUMENT_CHARS:
         raise ValueError(f"max_body_bytes must be 1 to {MAX_DOCUMENT_CHARS}")
 
@@ -50,8 +57,12 @@ def create_app(service: LedgerService, *, committer: Committer | None = None,
                   description=_DESCRIPTION, openapi_url="/v1/openapi.json",
                   docs_url="/v1/docs", redoc_url=None)
     problems.install(app)
-    app.include_router(writes_router(committer or DirectCommitter(service), max_body_bytes))
-    app.include_router(reads_router(service))
+    auth.install(app)
+    sessions = sessions or sessions_for(service)
+    install_writes(app, committer or DirectCommitter(service), max_body_bytes)
+    app.include_router(clock_router(service))  # public: deadlines need the ledger's time
+    app.include_router(auth.auth_router(sessions))
+    app.include_router(reads_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -13,6 +13,11 @@ from api.http.problems import PROBLEM_JSON
 _WHEN = {
     400: "The request cannot be read: a body that is not JSON (or nests too deeply, or names "
          "a key twice), an unknown or repeated query parameter",
+    401: "No token, or one that is not valid (expired, changed, another service's, its key "
+         "revoked), or a login that fails: log in (POST /v1/auth/challenge, then "
+         "/v1/auth/token) and send `Authorization: Bearer TOKEN`",
+    403: "The token's participant may not read this: it is not its account, nor one it "
+         "holds an active pledge or open repo on, nor its agreement",
     404: "Nothing has this id, or no checkpoint covers what was asked for yet",
     409: "The instruction conflicts with the ledger: its id was used for another "
          "instruction, its nonce is stale, or what it creates exists already",

@@ -22,6 +22,20 @@ def _strict(example: dict[str, Any] | None = None) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
 
 
+def _example(model: type[BaseModel]) -> dict[str, Any]:
+    """The example a model was given: a model that holds others shows theirs."""
+    extra = model.model_config.get("json_schema_extra")
+    assert isinstance(extra, dict), f"{model.__name__} has no example"
+    examples = extra["examples"]
+    assert isinstance(examples, list) and isinstance(examples[0], dict)
+    return examples[0]
+
+
+def _items(model: type[BaseModel]) -> ConfigDict:
+    """A list answer's config, its example one item long."""
+    return _strict({"items": [_example(model)]})
+
+
 # --- problems (RFC 9457) -----------------------------------------------------------------------
 
 class Problem(BaseModel):
@@ -78,13 +92,13 @@ class Refusal(BaseModel):
 
 
 class Accepted(BaseModel):
-    model_config = _strict()
+    model_config = _strict({"receipt": _example(Receipt)})
 
     receipt: Receipt
 
 
 class Refused(BaseModel):
-    model_config = _strict()
+    model_config = _strict({"refused": _example(Refusal)})
 
     refused: Refusal
 
@@ -92,13 +106,13 @@ class Refused(BaseModel):
 class Results(BaseModel):
     """One result per instruction of the array, in its order."""
 
-    model_config = _strict()
+    model_config = _strict({"results": [_example(Accepted), _example(Refused)]})
 
     results: list[Accepted | Refused]
 
 
 class Approval(BaseModel):
-    model_config = _strict()
+    model_config = _strict({"signer": _ADDRESS, "nonce": 8, "signature": "0x" + "ab" * 65})
 
     signer: str = Field(description="the signing key's address (EIP-55)")
     nonce: int = Field(description="greater than the key's last used nonce")
@@ -220,6 +234,10 @@ class Lot(BaseModel):
     created_seq: int
 
 
+_PLEDGED_LOT = {"id": "14.0", "batch": "A1", "first": 1, "last": 400, "account": "HN",
+                "state": "pledged", "lien": "P1", "created_seq": 14}
+
+
 class JournalEntry(BaseModel):
     """One line of `GET /v1/journal` (application/x-ndjson)."""
 
@@ -235,7 +253,9 @@ class JournalEntry(BaseModel):
 
 
 class Anchor(BaseModel):
-    model_config = _strict()
+    model_config = _strict({"chain_id": 31337,
+                            "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                            "tx_hash": _HASH, "block_number": 3, "block_time": 1780304460})
 
     chain_id: int
     contract: str
@@ -291,7 +311,12 @@ class Pledge(BaseModel):
 
 
 class Repo(BaseModel):
-    model_config = _strict()
+    model_config = _strict({
+        "id": "R1", "seller": "baowu", "buyer": "icbc", "seller_account": "BW",
+        "buyer_account": "ICBC", "batch": "A1", "quantity": 300, "returned": 0,
+        "purchase_price": 2_400_000, "repurchase_price": 2_420_000, "currency": "CNY",
+        "opened_on": "2026-06-01", "repurchase_date": "2026-07-01", "free_use": False,
+        "status": "open", "opened_seq": 15, "updated_seq": 15})
 
     id: str
     seller: str
@@ -315,7 +340,11 @@ class Repo(BaseModel):
 class HistoryEntry(BaseModel):
     """A journal entry that acted on an agreement; `quantity` is the units it moved."""
 
-    model_config = _strict()
+    model_config = _strict({
+        "seq": 14, "op": "pledge_register", "quantity": 400,
+        "accepted_at": "2026-06-01T09:00:00.000Z", "signers": [_ADDRESS, _ADDRESS],
+        "fields": {"pledge": "P1", "account": "HN", "quantity": 400},
+        "effects": {"lots": [{"id": "14.0", "first": 1, "last": 400}]}, "entry_hash": _HASH})
 
     seq: int
     op: str
@@ -328,7 +357,8 @@ class HistoryEntry(BaseModel):
 
 
 class PledgeHistory(BaseModel):
-    model_config = _strict()
+    model_config = _strict({"pledge": _example(Pledge), "lots": [_PLEDGED_LOT],
+                            "entries": [_example(HistoryEntry)]})
 
     pledge: Pledge
     lots: list[Lot] = Field(description="the lots still under the pledge's lien")
@@ -336,7 +366,10 @@ class PledgeHistory(BaseModel):
 
 
 class RepoHistory(BaseModel):
-    model_config = _strict()
+    model_config = _strict({"repo": _example(Repo), "lots": [
+        {**_PLEDGED_LOT, "id": "15.0", "account": "ICBC", "lien": "R1", "created_seq": 15}],
+        "entries": [{**_example(HistoryEntry), "seq": 15, "op": "repo_open",
+                     "quantity": 300}]})
 
     repo: Repo
     lots: list[Lot] = Field(description="the lots still under the repo's lien")
@@ -344,47 +377,47 @@ class RepoHistory(BaseModel):
 
 
 class Participants(BaseModel):
-    model_config = _strict()
+    model_config = _items(Participant)
     items: list[Participant]
 
 
 class SigningKeys(BaseModel):
-    model_config = _strict()
+    model_config = _items(SigningKey)
     items: list[SigningKey]
 
 
 class Accounts(BaseModel):
-    model_config = _strict()
+    model_config = _items(Account)
     items: list[Account]
 
 
 class Batches(BaseModel):
-    model_config = _strict()
+    model_config = _items(Batch)
     items: list[Batch]
 
 
 class Holdings(BaseModel):
-    model_config = _strict()
+    model_config = _items(Holding)
     items: list[Holding]
 
 
 class Lots(BaseModel):
-    model_config = _strict()
+    model_config = _items(Lot)
     items: list[Lot]
 
 
 class Checkpoints(BaseModel):
-    model_config = _strict()
+    model_config = _items(Checkpoint)
     items: list[Checkpoint]
 
 
 class Pledges(BaseModel):
-    model_config = _strict()
+    model_config = _items(Pledge)
     items: list[Pledge]
 
 
 class Repos(BaseModel):
-    model_config = _strict()
+    model_config = _items(Repo)
     items: list[Repo]
 
 
@@ -402,3 +435,63 @@ class Bundle(BaseModel):
     operator: str
     checkpoint: str = Field(description="the operator's signed checkpoint note")
     anchor: dict[str, Any] | None
+
+
+# --- logging in (api/http/auth.py) -------------------------------------------------------------
+
+class SigningDomain(BaseModel):
+    """The EIP-712 domain a login (and every instruction) of this ledger is signed under."""
+
+    model_config = _strict({"name": "carbonledger", "version": "1", "chainId": 31337})
+
+    name: str
+    version: str
+    chainId: int  # EIP-712's own spelling
+
+
+class Challenge(BaseModel):
+    """A login challenge: sign `Login(bytes32 challenge, string participant, uint64 expires)`
+    under `domain` with one of the participant's registered keys, before `expires`, and send
+    it to POST /v1/auth/token. Each challenge logs in once."""
+
+    model_config = _strict({
+        "challenge": _HASH, "expires": 1_780_000_120,
+        "domain": {"name": "carbonledger", "version": "1", "chainId": 31337},
+        "primary_type": "Login",
+        "types": {"Login": [{"name": "challenge", "type": "bytes32"},
+                            {"name": "participant", "type": "string"},
+                            {"name": "expires", "type": "uint64"}]}})
+
+    challenge: str = Field(description="32 bytes, 0x-hex")
+    expires: int = Field(description="unix seconds; sign and redeem it before then")
+    domain: SigningDomain
+    primary_type: str
+    types: dict[str, list[dict[str, str]]]
+
+
+class LoginRequest(BaseModel):
+    """A signed challenge: the challenge and its expiry as issued, the participant logging in
+    and a 65-byte secp256k1 signature (r, s, v) of the `Login` struct by one of its active
+    keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
+        "challenge": _HASH, "participant": "icbc", "expires": 1_780_000_120,
+        "signature": "0x" + "ab" * 65}]})
+
+    challenge: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    participant: str = Field(min_length=1, max_length=64)
+    expires: int = Field(ge=0)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class Token(BaseModel):
+    """A bearer token: send `Authorization: Bearer TOKEN` with every read until `expires`
+    (unix seconds), then log in again."""
+
+    model_config = _strict({"token": "eyJlIjoxNzgwMDAwOTAwfQ.2xQ", "participant": "icbc",
+                            "role": "bank", "expires": 1_780_000_900})
+
+    token: str
+    participant: str
+    role: Role
+    expires: int

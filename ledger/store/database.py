@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.state import ReadAhead
 from ledger.store.errors import StoreError, StoreFailure
+from ledger.store.leader import AdvisoryLock, FileLock, HeldAlone, LeaderLock
 from ledger.store.schema import metadata_of
 from ledger.store.sql import SqlTransaction
 from ledger.store.statistics import StatisticsKeeper
@@ -91,6 +92,26 @@ class Store:
             self._local.raw = None
         self.engine.dispose()
 
+    @contextmanager
+    def leader_lock(self, name: str) -> Iterator[LeaderLock]:
+        """Lock `name`, which at most one process using this store holds at a time: the
+        block tries for it (`lock.try_take()`: whether this process holds it now), and it is
+        released when the block ends, or when the holding process dies
+        (ledger/store/leader.py): PostgreSQL's session advisory lock on a connection of its
+        own, or a flock on a file beside the SQLite database."""
+        lock: LeaderLock
+        if self.dialect == "postgresql":
+            url = make_url(self.url).set(drivername="postgresql")
+            lock = AdvisoryLock(url.render_as_string(hide_password=False), name)
+        elif self._sqlite_path is not None:
+            lock = FileLock(Path(f"{self._sqlite_path}.{name}.lock"))
+        else:
+            lock = HeldAlone()
+        try:
+            yield lock
+        finally:
+            lock.close()
+
     # --- schema -----------------------------------------------------------------------------
 
     def upgrade(self, operations: OperationSet) -> None:
@@ -115,6 +136,12 @@ class Store:
         unknown = sorted(recorded - known)
         if unknown:
             raise StoreError(StoreFailure.unknown_migrations, ", ".join(unknown))
+
+    def redeem_login_challenge(self, challenge: bytes, expires: int, now: int) -> bool:
+        """Record a login challenge as redeemed, once for every process sharing this store:
+        False if it was redeemed before (its own short write transaction)."""
+        with self.write() as tx:
+            return tx.redeem_login_challenge(challenge, expires, now)
 
     def is_migrated(self) -> bool:
         try:

@@ -229,6 +229,18 @@ witness_attestations = Table(
 )
 
 
+# --- logins (api/access.py) -------------------------------------------------------------------
+# Not a projection: neither the journal nor a replay knows of it. A login challenge is kept
+# here once it is redeemed, until it expires, so that it is redeemed once across every worker
+# process serving the ledger; `expires` is unix seconds.
+login_challenges = Table(
+    "login_challenges", metadata,
+    Column("challenge", LargeBinary(32), primary_key=True),
+    Column("expires", BigInteger, nullable=False),
+    Index("ix_login_challenges_expires", "expires"),
+)
+
+
 def metadata_of(module_tables: Iterable[Table]) -> MetaData:
     """The schema of a store upgraded with the modules whose tables these are: the core's
     tables and theirs, copied onto one MetaData of its own, so that it holds exactly what was

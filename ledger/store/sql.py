@@ -464,6 +464,15 @@ class SqlTransaction:
             return self.row(table, key)
         return None if undo[0] is None else json.loads(undo[0])
 
+    def redeem_login_challenge(self, challenge: bytes, expires: int, now: int) -> bool:
+        """Record a login challenge as redeemed (api/access.py): False if it was already.
+        Challenges past their expiry are forgotten first: the service refuses them anyway."""
+        self.execute("DELETE FROM login_challenges WHERE expires < :now", {"now": now})
+        cursor = self.execute("INSERT INTO login_challenges (challenge, expires) VALUES "
+                              "(:challenge, :expires) ON CONFLICT (challenge) DO NOTHING",
+                              {"challenge": challenge, "expires": expires})
+        return bool(cursor.rowcount == 1)
+
     def forget_row_undo(self, size: int) -> None:
         """Drop the module rows' earlier values kept for entries before `size`: once the
         checkpoint of that log size is signed, the next re-execution starts after it."""

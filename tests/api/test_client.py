@@ -86,6 +86,7 @@ def onboard(client: Client, registry_key: bytes) -> tuple[Wallet, Wallet]:
 def test_the_roles_at_work_through_the_client(client: Client, app: App,
                                               registry_key: bytes) -> None:
     emitter, bank = onboard(client, registry_key)
+    assert client.login(client.wallet(registry_key)) == "registry"  # it reads everything
     by(client, emitter, "transfer", fromAccount="HN", toAccount="ICBC-T", batch="HN01",
        quantity=100)
     retired = by(client, emitter, "retire", account="HN", batch="HN01", quantity=50,
@@ -170,6 +171,7 @@ def test_proofs_are_fetched_and_verified_here(client: Client, app: App,
     assert operator is not None
     assert client.checkpoints() == app.service.checkpoints()
 
+    client.login(bank)  # the pledgee: it reads the account it lends against
     holding = client.verify(client.proof("holding", "HN", "HN01"), operator.address)
     assert "HN" in holding.statement and "600" in holding.statement
     pledge = client.verify(client.proof("pledge", "P1", checkpoint=1), operator.address)
@@ -217,6 +219,7 @@ def test_the_next_nonce_is_fetched_across_processes(app: App, registry_key: byte
     assert client.sign(client.instruction("transfer", fromAccount="HN", toAccount="ICBC-T",
                                           batch="HN01", quantity=4), ahead) \
         .approvals[0].nonce == 1_001
+    assert client.login(client.wallet(BANK_KEY)) == "icbc"
     assert [h.tradable for h in client.holdings(account="ICBC-T")] == [1 + 2 + 3]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from anchoring.operator.anvil import ANVIL_BINARY_VARIABLE, AnvilNode, AnvilNotInstalled, find_anvil
-from examples.__main__ import run_demo
+from examples.in_process import run_demo
 
 
 def _demo(tmp_path: Path) -> str:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from examples.__main__ import run_demo
+from examples.in_process import run_demo
 
 
 def test_the_bank_story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

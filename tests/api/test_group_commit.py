@@ -7,6 +7,7 @@ behind it in an order the test chooses, and are applied together once the head i
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,15 +89,21 @@ class Calls:
         self.answers: dict[str, Any] = {}
         self._threads: list[threading.Thread] = []
 
-    def start(self, name: str, documents: Any, *, many: bool = False) -> None:
+    def start(self, name: str, documents: Any, *, many: bool = False,
+              awaited: bool = False) -> None:
         """Submit from a new thread, and wait until the submission is queued (so that the
-        order of `start` calls is the order of the queue)."""
+        order of `start` calls is the order of the queue). `awaited`: the thread runs an
+        event loop, which awaits `submit_many_async` as the HTTP route does."""
         received = self.committer.statistics.received
         size = len(documents) if many else 1
 
         def call() -> None:
             try:
-                if many:
+                if awaited:
+                    results = asyncio.run(self.committer.submit_many_async(
+                        documents if many else [documents]))
+                    self.answers[name] = results if many else results[0]
+                elif many:
                     self.answers[name] = self.committer.submit_many(documents)
                 else:
                     self.answers[name] = self.committer.submit(documents)
@@ -337,3 +344,78 @@ def test_an_empty_array_is_answered_without_a_transaction(sqlite_store: Store) -
     with GroupCommitter(service) as committer:
         assert committer.submit_many([]) == []
         assert committer.statistics.transactions == 0
+
+
+def test_coroutines_of_one_event_loop_share_transactions_and_each_gets_its_receipt(
+        world: World, service: LedgerService) -> None:
+    clients, per_client = 16, 8
+    wallets = _holders(world, clients)
+    head = service.head()
+    documents = [[_transfer(world, wallets, i, (i + 1 + k % (clients - 1)) % clients, k + 1)
+                  for k in range(per_client)] for i in range(clients)]
+
+    async def client(committer: GroupCommitter, i: int) -> list[Any]:
+        # one at a time, each waiting for its answer, as an HTTP client does
+        return [(await committer.submit_many_async([document]))[0]
+                for document in documents[i]]
+
+    async def all_clients(committer: GroupCommitter) -> list[list[Any]]:
+        return list(await asyncio.gather(*(client(committer, i) for i in range(clients))))
+
+    threads_before = threading.active_count()
+    with GroupCommitter(service) as committer:
+        answers = asyncio.run(all_clients(committer))
+        # no thread was started for them: only the writer's
+        assert threading.active_count() == threads_before + 1
+        statistics = committer.statistics
+
+    submitted = clients * per_client
+    receipts = [r for each in answers for r in each]
+    assert all(isinstance(r, Receipt) and not r.duplicate for r in receipts), receipts
+    assert sorted(r.seq for r in receipts) == list(range(head + 1, head + 1 + submitted))
+    for i in range(clients):
+        assert [r.instruction_id for r in answers[i]] == [d["id"] for d in documents[i]]
+    assert statistics.transactions < submitted and statistics.largest > 1, statistics
+    assert service.head() == head + submitted
+
+
+def test_awaited_and_blocking_submitters_share_a_transaction_and_its_failure(
+        world: World, service: LedgerService) -> None:
+    wallets = _holders(world, 7)
+    _steal(world, service, "E6", "A6", "E5")
+    head = service.head()
+    poisoned = wallets[5].sign(world.instruction(
+        "transfer", fromAccount="E5", toAccount="E1", batch="A6",
+        quantity=ALLOCATION_T)).as_json()
+    documents = {name: _transfer(world, wallets, i, (i + 1) % 5, 10)
+                 for i, name in enumerate(("first", "before", "after", "refused", "next"))}
+    documents["refused"] = _transfer(world, wallets, 3, 4, ALLOCATION_T + 1)
+    # [first], [before (awaited), poisoned (awaited), after], [refused (awaited), next]
+    with GroupCommitter(service, max_batch=3) as committer:
+        calls = Calls(committer)
+        with _head_held(world.store):
+            _writer_waits(committer, calls, documents["first"])
+            calls.start("before", documents["before"], awaited=True)
+            calls.start("poisoned", poisoned, awaited=True)
+            calls.start("after", documents["after"])
+            calls.start("refused", documents["refused"], awaited=True)
+            calls.start("next", documents["next"], awaited=True)
+            time.sleep(0.2)
+            assert calls.answers == {}  # nobody is answered before the transaction ends
+        calls.join()
+        answers = calls.answers
+        failure = answers["poisoned"]
+        assert isinstance(failure, StoreError)
+        assert failure.code is StoreFailure.store_inconsistent
+        assert answers["before"] is failure and answers["after"] is failure
+        assert isinstance(answers["refused"], Rejected)
+        assert answers["refused"].reason is Reason.insufficient_tradable
+        committed = [answers[name] for name in ("first", "next")]
+        assert all(isinstance(r, Receipt) for r in committed), committed
+        assert [r.seq for r in committed] == [head + 1, head + 2]
+        assert service.head() == head + 2
+        with pytest.raises(StoreError):  # the same failure when awaited again
+            asyncio.run(committer.submit_many_async([poisoned]))
+    with pytest.raises(CommitterClosed):
+        asyncio.run(committer.submit_many_async([documents["before"]]))
+    _steal(world, service, "E5", "A6", "E6")

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from click.testing import CliRunner, Result
 from api.bootstrap import build
 from api.cli import main
 from api.config import load_config
+from tests.api.uvicorn_thread import served_in_thread
 
 PLEDGE_ARGS = ["pledge", "register", "P1", "--account", "HN-C", "--pledgee", "icbc",
                "--batch", "HN01", "--quantity", "400", "--loan-reference", "ICBC-SZ-42",
@@ -217,26 +215,9 @@ def test_an_unreachable_server_is_an_environment_failure(runner: CliRunner,
 @pytest.fixture
 def served(onboarded: Ledger) -> Iterator[str]:
     """The onboarded ledger served over HTTP by a uvicorn server in this process."""
-    import uvicorn
-
-    from api.http import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     data_dir = onboarded.data_dir
-    with build(load_config(data_dir), data_dir) as app:
-        server = uvicorn.Server(uvicorn.Config(create_app(app.service), host="127.0.0.1",
-                                               port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+    with build(load_config(data_dir), data_dir) as app, served_in_thread(app.service) as url:
+        yield url
 
 
 def test_the_same_commands_against_a_server(onboarded: Ledger, served: str,
@@ -252,9 +233,14 @@ def test_the_same_commands_against_a_server(onboarded: Ledger, served: str,
     assert json.loads(remote.ok("submit", str(half)))["seq"] == 9
     again = json.loads(remote.ok("submit", str(half)))  # the same instruction: its receipt
     assert (again["seq"], again["duplicate"]) == (9, True)
-    assert ["ICBC-T", "HN01", "250", "0", "0", "0", "0", "250"] in \
-        rows(remote.ok("show", "holdings"))
-    assert "refused" not in remote.ok("show", "pledges")
+    # the server's reads of accounts need a login: the bank logs in with its keystore
+    assert "log in with --as KEYSTORE" in remote.fails(1, "show", "holdings")
+    assert rows(remote.ok("show", "holdings", "--as", "icbc")) == [
+        ["HN-C", "HN01", "99,350", "400", "0", "0", "0", "99,750"],  # its collateral...
+        ["ICBC-T", "HN01", "250", "0", "0", "0", "0", "250"]]  # ...and its own account
+    assert "P1" in remote.ok("show", "pledges", "--as", "icbc")
+    assert "may not read account ICBC-T" in remote.fails(1, "show", "lots", "--account",
+                                                         "ICBC-T", "--as", "huaneng")
     assert "insufficient_tradable" in remote.fails(1, "retire", "--account", "ICBC-T",
                                                    "--batch", "HN01", "--quantity", "251",
                                                    "--as", "icbc")

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import login_digest
 from api.bootstrap import App, build, init_ledger, registry_wallet
 from api.config import load_config
 from api.group_commit import GroupCommitter
 from api.http import DirectCommitter, create_app
+from custody.signatures import unsafe_sign_digest
 from ledger.client import Wallet
 from tests.world import fresh_wallet
 
@@ -45,6 +47,34 @@ class Served:
 
     def head(self) -> int:
         return self.app.service.head()
+
+    def token(self, who: str) -> str:
+        """A token for participant `who`, logged in with its wallet over HTTP."""
+        return login_over(self.http, self.wallets[who], who)
+
+    def login(self, who: str) -> Served:
+        """Every later request carries `who`'s token."""
+        self.http.headers["Authorization"] = f"Bearer {self.token(who)}"
+        return self
+
+    def logout(self) -> Served:
+        self.http.headers.pop("Authorization", None)
+        return self
+
+
+def login_over(http: Any, wallet: Wallet, participant: str) -> str:
+    """Ask `http` for a challenge, sign it with `wallet` for `participant`, redeem it."""
+    challenge = http.post("/v1/auth/challenge")
+    assert challenge.status_code == 200, challenge.text
+    issued = challenge.json()
+    signature = unsafe_sign_digest(wallet.private_key, login_digest(
+        wallet.domain, bytes.fromhex(issued["challenge"][2:]), participant, issued["expires"]))
+    answer = http.post("/v1/auth/token", json={
+        "challenge": issued["challenge"], "participant": participant,
+        "expires": issued["expires"], "signature": "0x" + signature.hex()})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ INTERFACE = {
     ("get", "/v1/batches"), ("get", "/v1/holdings"), ("get", "/v1/lots"),
     ("get", "/v1/journal"), ("get", "/v1/checkpoints"), ("get", "/v1/pledges"),
     ("get", "/v1/pledges/{pledge_id}"), ("get", "/v1/repos"), ("get", "/v1/repos/{repo_id}"),
-    ("get", "/v1/proofs/{kind}"),
+    ("get", "/v1/proofs/{kind}"), ("post", "/v1/auth/challenge"), ("post", "/v1/auth/token"),
 }
 PROBLEM = "application/problem+json"
 
@@ -52,14 +52,22 @@ def test_every_route_is_documented_with_its_answers_and_problems(reader: Served)
     assert "413" in operations["post", "/v1/instructions"]["responses"]
     assert "409" in operations["post", "/v1/instructions"]["responses"]
     assert "404" in operations["get", "/v1/pledges/{pledge_id}"]["responses"]
+    for guarded in ("/v1/holdings", "/v1/journal", "/v1/pledges/{pledge_id}",
+                    "/v1/proofs/{kind}"):
+        assert {"401", "403"} <= operations["get", guarded]["responses"].keys(), guarded
+    assert "401" in operations["post", "/v1/auth/token"]["responses"]
+    login = operations["post", "/v1/auth/token"]["requestBody"]["content"]["application/json"]
+    _check(document, login["schema"], login["example"])
     body = operations["post", "/v1/instructions"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["oneOf"][0] == {"$ref": "#/components/schemas/SignedInstruction"}
     _check(document, body["schema"], body["examples"]["one"]["value"])
     _check(document, body["schema"], body["examples"]["array"]["value"])
     schemas = document["components"]["schemas"]
-    for name in ("Problem", "Receipt", "Participant", "Holding", "Lot", "Pledge", "Bundle",
-                 "SignedInstruction", "JournalEntry", "Checkpoint", "Nonce"):
-        (example,) = schemas[name]["examples"]
+    for name, schema in schemas.items():  # every object has an example, and it is valid
+        if "enum" in schema:
+            continue
+        assert "examples" in schema, f"{name} has no example"
+        (example,) = schema["examples"]
         _check(document, {"$ref": f"#/components/schemas/{name}"}, example)
     assert schemas["Holding"]["additionalProperties"] is False  # unknown fields refused
 
@@ -69,6 +77,19 @@ def test_what_the_service_answers_matches_the_document(reader: Served) -> None:
     _pledge_and_repo(served)
     served.app.service.cut_checkpoint()
     document = _document(served)
+    for who, path, template in ((None, "/v1/holdings", "/v1/holdings"),
+                                ("icbc", "/v1/pledges/P404", "/v1/pledges/{pledge_id}"),
+                                ("icbc", "/v1/journal", "/v1/journal")):
+        if who is not None:
+            served.login(who)
+        answer = served.http.get(path)
+        assert answer.status_code == (401 if who is None else 403)
+        schema = document["paths"][template]["get"]["responses"][str(answer.status_code)]
+        _check(document, schema["content"][PROBLEM]["schema"], answer.json())
+    challenge = served.http.post("/v1/auth/challenge")
+    _check(document, document["paths"]["/v1/auth/challenge"]["post"]["responses"]["200"][
+        "content"]["application/json"]["schema"], challenge.json())
+    served.login("MEE")  # the registry reads everything
     huaneng = served.wallets["huaneng"].address
     lot = served.app.service.lots(account="ICBC")[0].id
     for path, template in (

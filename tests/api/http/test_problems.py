@@ -30,7 +30,7 @@ def test_a_store_out_of_reach_is_503_with_retry_after(tmp_path: Path) -> None:
         "transfer", fromAccount="HN", toAccount="ICBC", batch="A1", quantity=1)).as_json()
     try:
         with TestClient(create_app(service, committer=DirectCommitter(service))) as http:
-            for answer in (http.get("/v1/head"), http.get("/v1/journal"),
+            for answer in (http.get("/v1/head"), http.get("/v1/participants"),
                            http.post("/v1/instructions", json=signed)):
                 problem = problem_of(answer, 503)
                 assert (problem["code"], problem["retryable"]) == ("unreachable", True)
@@ -48,6 +48,9 @@ class _Broken:
         raise KeyError("/srv/ledger/secret.py line 3")
 
     def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Any]:
+        raise KeyError("/srv/ledger/secret.py line 3")
+
+    async def submit_many_async(self, documents: Sequence[Mapping[str, Any]]) -> list[Any]:
         raise KeyError("/srv/ledger/secret.py line 3")
 
 

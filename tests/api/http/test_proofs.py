@@ -36,6 +36,7 @@ def _verified(served: Served, bundle: dict[str, Any]) -> Any:
 def test_every_kind_of_proof_is_fetched_and_verifies(reader: Served) -> None:
     served = market(reader)
     _pledge_and_repo(served)
+    served.login("MEE")  # an entry proof is the registry's and auditors'
     service = served.app.service
     first = service.cut_checkpoint()
     served.accepted("huaneng", "transfer", fromAccount="HN", toAccount="ICBC", batch="A1",
@@ -57,7 +58,7 @@ def test_every_kind_of_proof_is_fetched_and_verifies(reader: Served) -> None:
 
 
 def test_a_proof_that_cannot_be_made_is_a_problem(reader: Served) -> None:
-    served = market(reader)
+    served = market(reader).login("MEE")
     not_yet = problem_of(served.http.get("/v1/proofs/entry?subject=1"), 404)
     assert (not_yet["code"], not_yet["retryable"]) == ("not_checkpointed", True)
     served.app.service.cut_checkpoint()
@@ -111,7 +112,7 @@ def test_anchored_checkpoints_and_their_bundles(anchored: Served) -> None:
                       "block_number": stored.anchor.block_number,
                       "block_time": stored.anchor.block_time}
     assert anchor["tx_hash"] == "0x" + result.anchor.tx_hash.hex()
-    bundle = _bundle(served, "holding", "HN", "A1")
+    bundle = _bundle(served.login("huaneng"), "holding", "HN", "A1")  # HN's holder
     verified = _verified(served, bundle)
     assert verified.anchor is not None
     assert verified.anchor["tx_hash"] == anchor["tx_hash"]

@@ -44,7 +44,7 @@ def _pledge_and_repo(served: Served) -> None:
 
 
 def test_every_list_answers_its_records(reader: Served) -> None:
-    served = market(reader)
+    served = market(reader).login("MEE")  # the registry reads every account
     huaneng = served.wallets["huaneng"]
     served.accepted("huaneng", "transfer", fromAccount="HN", toAccount="ICBC", batch="A1",
                     quantity=10, serialFirst=501, serialLast=510)
@@ -77,6 +77,7 @@ def test_every_list_answers_its_records(reader: Served) -> None:
 def test_pledges_and_repos_with_their_histories(reader: Served) -> None:
     served = market(reader)
     _pledge_and_repo(served)
+    served.login("icbc")  # a party to both
     (pledge,) = _items(served, "/v1/pledges", account="HN")
     assert (pledge["id"], pledge["quantity"], pledge["status"]) == ("P1", 400, "active")
     assert _items(served, "/v1/pledges", account="ICBC") == []
@@ -96,6 +97,7 @@ def test_pledges_and_repos_with_their_histories(reader: Served) -> None:
 
 
 def test_an_id_that_names_nothing_is_404(reader: Served) -> None:
+    reader.login("MEE")  # to anyone else, an agreement not theirs: 403 (test_permissions)
     for path, code in (("/v1/pledges/P404", "pledge_not_found"),
                        ("/v1/repos/R404", "repo_not_found"),
                        ("/v1/nowhere", "not_found")):
@@ -121,6 +123,7 @@ def test_the_next_nonce_of_a_key(reader: Served) -> None:
 
 
 def test_unknown_repeated_and_mistyped_parameters_are_refused(reader: Served) -> None:
+    reader.login("MEE")
     unknown = problem_of(reader.http.get("/v1/holdings", params={"acount": "HN"}), 400)
     assert unknown["code"] == "unknown_parameter" and "'acount'" in unknown["detail"]
     assert problem_of(reader.http.get("/v1/head?x=1"), 400)["code"] == "unknown_parameter"
@@ -148,7 +151,7 @@ def _journal(served: Served, **params: int) -> list[dict[str, Any]]:
 
 def test_the_journal_streams_one_entry_a_line(reader: Served, monkeypatch: pytest.MonkeyPatch
                                              ) -> None:
-    served = market(reader)
+    served = market(reader).login("MEE")
     whole = _journal(served)
     assert [entry["seq"] for entry in whole] == list(range(served.head() + 1))
     stored = served.app.service.journal(0, served.head() + 1)

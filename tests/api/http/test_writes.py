@@ -167,3 +167,37 @@ def test_a_modules_exists_reason_is_a_conflict_too(served: Served) -> None:
                                                       **(PLEDGE | {"quantity": 10}))
     twice = served.wallets["icbc"].cosign(served.wallets["huaneng"].sign(again))
     assert problem_of(served.post(twice.as_json()), 409)["reason"] == "agreement_exists"
+
+
+def test_a_large_array_is_read_whole_and_applied_in_order(served: Served) -> None:
+    """An array over PARSE_ON_LOOP_BYTES is parsed off the event loop: the same answers."""
+    from api.http.writes import PARSE_ON_LOOP_BYTES
+
+    market(served)
+    array = [served.signed("huaneng", "transfer", fromAccount="HN", toAccount="ICBC",
+                           batch="A1", quantity=1) for _ in range(150)]
+    array.insert(75, {"op": "transfer"})
+    body = json.dumps(array).encode()
+    assert len(body) > PARSE_ON_LOOP_BYTES
+    head = served.head()
+    answer = _raw(served, body)
+    assert answer.status_code == 200  # type: ignore[attr-defined]
+    results = answer.json()["results"]  # type: ignore[attr-defined]
+    assert [r["refused"]["reason"] for r in results if "refused" in r] == [
+        "malformed_instruction"]
+    receipts = [r["receipt"] for r in results if "receipt" in r]
+    assert [r["seq"] for r in receipts] == list(range(head + 1, head + 151))
+    assert [r["instruction_id"] for r in receipts] == [d["id"] for d in array if "id" in d]
+    assert served.app.service.holdings("ICBC")[0].tradable == 150
+
+
+def test_a_query_on_the_write_route_is_refused_and_changes_nothing(served: Served) -> None:
+    market(served)
+    signed = served.signed("huaneng", "transfer", fromAccount="HN", toAccount="ICBC",
+                           batch="A1", quantity=1)
+    head = served.head()
+    answer = served.http.post("/v1/instructions?dry_run=1", json=signed)
+    assert problem_of(answer, 400)["code"] == "unknown_parameter"
+    assert served.head() == head
+    assert served.post(signed).status_code == 200  # the same instruction, without the query
+    assert served.head() == head + 1
