@@ -13,7 +13,14 @@ from sqlalchemy.engine import make_url
 
 from anchoring.operator.checkpoints import Checkpointer, CheckpointPolicy
 from anchoring.operator.errors import OperatorKeyMissing
-from api.config import ConfigError, Deployment, LedgerConfig, default_store_url, read_json_record
+from api.config import (
+    ConfigError,
+    Deployment,
+    LedgerConfig,
+    default_store_url,
+    keystore_scrypt_n,
+    read_json_record,
+)
 from api.ledger_clock import ledger_clock
 from api.service import LedgerService, Parts
 from custody.keystore import new_private_key, read_keystore, write_keystore
@@ -157,7 +164,8 @@ def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: 
                               rules=rules_document(rules),
                               deadline=int(clock().timestamp()) + 600)
     keystore = Path("keystores") / f"{registry}.json"
-    write_keystore(data_dir / keystore, private_key, password, scrypt_n=scrypt_n)
+    write_keystore(data_dir / keystore, private_key, password,
+                   scrypt_n=keystore_scrypt_n(scrypt_n))
     config = LedgerConfig(store_url or default_store_url(data_dir), chain_id, registry,
                           str(keystore), deployment)
     ledger = open_ledger(config, clock, create=True)
@@ -213,7 +221,7 @@ def create_operator_key(data_dir: Path, password: str, *,
                               "would not verify the checkpoints signed so far")
     keystore = Path("keystores") / "operator.json"
     address = write_keystore(data_dir / keystore, new_private_key(), password,
-                             scrypt_n=scrypt_n)
+                             scrypt_n=keystore_scrypt_n(scrypt_n))
     operator = OperatorConfig(address, str(keystore))
     path.write_text(json.dumps(asdict(operator), indent=2) + "\n")
     return operator
@@ -364,7 +372,7 @@ def anchorer_key(keystore: Path, password: PasswordSource, *, create: bool,
     if os.environ.get(ANCHORER_KEY_VARIABLE):
         return anchorer_account(), False
     if create and not keystore.exists():
-        write_keystore(keystore, new_private_key(), password())
+        write_keystore(keystore, new_private_key(), password(), scrypt_n=keystore_scrypt_n())
         say(f"created the anchorer's key in {keystore}")
     return anchorer_account(keystore, password()), True
 
@@ -377,7 +385,7 @@ def local_owner(data_dir: Path, password: PasswordSource, say: Say) -> str:
     path = data_dir / OWNER_KEYSTORE
     if path.exists():
         return address_of(read_keystore(path, password()))
-    address = write_keystore(path, new_private_key(), password())
+    address = write_keystore(path, new_private_key(), password(), scrypt_n=keystore_scrypt_n())
     say(f"created the registry owner's key in {path}")
     return address
 

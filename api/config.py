@@ -52,6 +52,28 @@ class LedgerConfig:
         (data_dir / CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
+KEYSTORE_COST_VARIABLE = "CARBONLEDGER_KEYSTORE_SCRYPT_N"
+MIN_SCRYPT_N = 2**10
+
+
+def keystore_scrypt_n(explicit: int | None = None) -> int | None:
+    """The scrypt work factor a new keystore is written with: `explicit` if given; else
+    CARBONLEDGER_KEYSTORE_SCRYPT_N, a power of two from 2**10, for tests and demos whose keys
+    guard nothing (every command that signs opens a keystore, and at eth-account's default
+    each opening costs about a second); else None, that default (2**18). A keystore records
+    its own cost, so it opens the same way wherever it goes."""
+    if explicit is not None:
+        return explicit
+    text = os.environ.get(KEYSTORE_COST_VARIABLE)
+    if not text:
+        return None
+    value = int(text) if text.isdigit() else 0
+    if value < MIN_SCRYPT_N or value & (value - 1):
+        raise ConfigError(f"{KEYSTORE_COST_VARIABLE}={text!r} is not a power of two from "
+                          f"{MIN_SCRYPT_N}: unset it (keystores then take the default cost)")
+    return value
+
+
 def resolve_data_dir(option: str | None) -> Path:
     return Path(option or os.environ.get("CARBONLEDGER_DATA_DIR") or DEFAULT_DATA_DIR)
 

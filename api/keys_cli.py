@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from api.bootstrap import password_from_env
+from api.config import KEYSTORE_COST_VARIABLE, ConfigError, keystore_scrypt_n
 from api.exit_codes import environment, refused
 from custody.keystore import KeystoreError, new_private_key, read_keystore, write_keystore
 from custody.signatures import to_checksum_address
@@ -90,8 +91,15 @@ def key_new(data_dir: Path, name: str | None, path: Path | None) -> None:
                       "choose another name")
     password = password_from_env() or click.prompt("Password for the new keystore",
                                                     hide_input=True, confirmation_prompt=True)
-    address = write_keystore(path, new_private_key(), password)
+    try:
+        scrypt_n = keystore_scrypt_n()
+    except ConfigError as exc:
+        raise environment(str(exc)) from exc
+    address = write_keystore(path, new_private_key(), password, scrypt_n=scrypt_n)
     click.echo(f"{address}  (keystore {path})")
+    if scrypt_n is not None:
+        click.echo(f"note: its scrypt cost is {scrypt_n} ({KEYSTORE_COST_VARIABLE}), below the "
+                   "default 262144: for tests and demos only", err=True)
 
 
 @key.command("list")

@@ -28,7 +28,7 @@ from api.bootstrap import load_operator
 from api.client import Client, HttpTransport
 from api.config import CONFIG_FILE, ConfigError, Deployment, load_config
 from custody.keystore import new_private_key, read_keystore, write_keystore
-from examples.processes import Cli, DemoError, chain_node, free_port, served
+from examples.processes import DEMO_SCRYPT_N, Cli, DemoError, chain_node, free_port, served
 from examples.telling import Say, Story
 from ledger.client import Wallet
 from ledger.clock import format_time
@@ -37,7 +37,6 @@ from ledger.journal import Receipt
 from ledger.schemes.calendar import MarketCalendar
 
 DEMO_PASSWORD = "demo-password"  # demo keystores only: a fixed password, a light scrypt cost
-DEMO_SCRYPT_N = 2**12
 REGISTRY = "MEE"
 PLEDGE_ID = "ICBC-P1"
 REPO_ID = "ICBC-R1"

@@ -11,11 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from api.config import KEYSTORE_COST_VARIABLE
 from ledger.clock import FixedClock
 from ledger.store.database import Store, sqlite_url
 from tests.world import OPERATIONS, World
 
 PG_URL_VARIABLE = "CARBONLEDGER_TEST_PG_URL"
+# The tests' keys guard nothing: keystores written by `init`, `key new`, `chain deploy` take a
+# light scrypt cost (api.config.keystore_scrypt_n), in this process and in the commands it
+# starts, where each opening would otherwise cost a second
+os.environ.setdefault(KEYSTORE_COST_VARIABLE, str(2**12))
 
 
 @pytest.fixture(scope="session")
