@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -217,11 +217,20 @@ def main() -> None:
     print(f"target (issue 14): >= {TARGET_RATE:,} transfers/s on SQLite with one worker "
           "and on PostgreSQL with two; "
           f"p99 <= 50 ms at {TARGET_RATE // 2:,}/s")
+    on_each_store(run, args, DATABASE)
+
+
+Run = Callable[[str, Path, str | None, argparse.Namespace], None]
+
+
+def on_each_store(run: Run, args: argparse.Namespace, database: str) -> None:
+    """`run` on a scratch SQLite ledger, then on PostgreSQL in `database` (dropped and made
+    again around the run) when it is reachable; `args.only` picks one."""
     if args.only in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as tmp:
             run("SQLite (WAL, synchronous=NORMAL)", Path(tmp) / "ledger", None, args)
     if args.only in (None, "postgresql"):
-        url = postgres_url(DATABASE)
+        url = postgres_url(database)
         if url is None:
             print("== PostgreSQL: not reachable, skipped")
             return

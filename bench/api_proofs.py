@@ -38,20 +38,19 @@ import json
 import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
-from ledger_throughput import DOMAIN, HOLDERS, OPERATIONS, holder_key, postgres_url, reset_postgres
+from ledger_throughput import DOMAIN, HOLDERS, OPERATIONS, holder_key
 
 from anchoring.auditor.verify import verify_bundle
 from api.bootstrap import build, registry_wallet
+from api.client import Client, HttpTransport
 from api.config import load_config
 from bench._http_load import load, request_bytes
-from bench.api_load import PASSWORD, free_port, head, make_ledger, served
+from bench.api_load import PASSWORD, free_port, head, make_ledger, on_each_store, served
 from ledger.client import Wallet
 from ledger.journal import Receipt
 
@@ -83,26 +82,13 @@ def carve_lots(data_dir: Path, lots: int) -> tuple[list[str], str]:
         return [lot.id for lot in app.service.lots()], operator
 
 
-def registry_token(base_url: str, data_dir: Path) -> str | None:
-    """A bearer token of the registry, which may read every lot; None when the server has no
-    logins (every proof is then public)."""
-    challenge = httpx.post(f"{base_url}/v1/auth/challenge")
-    if challenge.status_code == 404:
-        return None
-    challenge.raise_for_status()
-    from api.access import login_digest
-    from custody.signatures import unsafe_sign_digest
-
-    issued = challenge.json()
-    wallet = registry_wallet(load_config(data_dir), data_dir, PASSWORD)
-    digest = login_digest(wallet.domain, bytes.fromhex(issued["challenge"][2:]), "registry",
-                          issued["expires"])
-    answer = httpx.post(f"{base_url}/v1/auth/token", json={
-        "challenge": issued["challenge"], "participant": "registry",
-        "expires": issued["expires"],
-        "signature": "0x" + unsafe_sign_digest(wallet.private_key, digest).hex()})
-    answer.raise_for_status()
-    token: str = answer.json()["token"]
+def registry_token(base_url: str, data_dir: Path) -> str:
+    """A bearer token of the registry, which may read every lot: the client's login."""
+    transport = HttpTransport(base_url)
+    with Client(transport) as client:
+        client.login(registry_wallet(load_config(data_dir), data_dir, PASSWORD))
+        token = transport.token
+    assert token is not None, "a login leaves a token"
     return token
 
 
@@ -125,8 +111,8 @@ class Bundles:
             verify_bundle(bundle, operator, kinds)
 
 
-def requests_for(port: int, lots: list[list[str]], token: str | None) -> list[list[bytes]]:
-    headers = [("authorization", f"Bearer {token}")] if token else []
+def requests_for(port: int, lots: list[list[str]], token: str) -> list[list[bytes]]:
+    headers = [("authorization", f"Bearer {token}")]
     return [[request_bytes("GET", f"/v1/proofs/lot?subject={lot}", port, headers=headers)
              for lot in share] for share in lots]
 
@@ -144,8 +130,6 @@ def run(name: str, data_dir: Path, store_url: str | None, args: argparse.Namespa
     with served(data_dir, port) as (base_url, pid):
         checkpoint = head(base_url)
         token = registry_token(base_url, data_dir)
-        if token is None:
-            print("   (the server has no logins: the proofs are asked for without a token)")
         for label, lots in (("every lot once", once), ("lots drawn at random", drawn)):
             shares = [lots[t::threads] for t in range(threads)]
             bundles = Bundles()
@@ -167,18 +151,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     print(f"target (issue 14): >= {TARGET_RATE:,} lot bundles/s")
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            run("SQLite (WAL, synchronous=NORMAL)", Path(tmp) / "ledger", None, args)
-    if args.only in (None, "postgresql"):
-        url = postgres_url(DATABASE)
-        if url is None:
-            print("== PostgreSQL: not reachable, skipped")
-            return
-        reset_postgres(url)
-        with tempfile.TemporaryDirectory() as tmp:
-            run("PostgreSQL", Path(tmp) / "ledger", url, args)
-        reset_postgres(url)
+    on_each_store(run, args, DATABASE)
 
 
 if __name__ == "__main__":

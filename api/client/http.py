@@ -65,6 +65,12 @@ class HttpTransport:
     def operations(self) -> OperationSet:
         return self._operations
 
+    @property
+    def token(self) -> str | None:
+        """The bearer token this transport sends since its login (None before one), for a
+        tool that sends requests of its own with it."""
+        return self._token
+
     # --- commands ---------------------------------------------------------------------------
 
     def submit(self, document: Mapping[str, Any]) -> Receipt:
