@@ -56,6 +56,11 @@ class Pledge:
     updated_seq: int
 
     @property
+    def parties(self) -> tuple[str, str]:
+        """The participants party to the pledge: pledgor and pledgee."""
+        return self.pledgor, self.pledgee
+
+    @property
     def outstanding(self) -> int:
         """Units still under the pledge's lien."""
         return self.quantity - self.released - self.enforced
@@ -100,6 +105,11 @@ class Repo:
     status: RepoStatus
     opened_seq: int
     updated_seq: int
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        """The participants party to the repo: seller and buyer."""
+        return self.seller, self.buyer
 
     @property
     def outstanding(self) -> int:

@@ -124,7 +124,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
         elif kind == "pledge" and subject:
             found = service.pledge(subject[0])
             policy.require_agreement(viewer, f"pledge {subject[0]}", None if found is None
-                                     else (found.pledge.pledgor, found.pledge.pledgee))
+                                     else found.pledge.parties)
         elif kind == "entry" or kind not in ("holding", "account", "pledge"):
             # an entry names any account; a module's kind has no rule here yet
             policy.require_everything(viewer, f"{kind} proofs")
@@ -220,7 +220,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
         agreement list is filtered, never refused: it shows only what is the viewer's."""
         found = policy.require_viewer(viewer, "pledges")
         return {"items": [asdict(p) for p in service.pledges(account)
-                          if policy.may_read_agreement(found, (p.pledgor, p.pledgee))]}
+                          if policy.may_read_agreement(found, p.parties)]}
 
     @router.get("/pledges/{pledge_id}", tags=["agreements"],
                 response_model=schemas.PledgeHistory, responses=guarded_lookup)
@@ -229,7 +229,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
         to its parties, the registry and auditors."""
         found = service.pledge(pledge_id)
         policy.require_agreement(viewer, f"pledge {pledge_id}", None if found is None else
-                                 (found.pledge.pledgor, found.pledge.pledgee))
+                                 found.pledge.parties)
         if found is None:
             raise _not_found("pledge", pledge_id)
         return asdict(found)
@@ -242,7 +242,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
         seller's or the buyer's), filtered like the pledges."""
         found = policy.require_viewer(viewer, "repos")
         return {"items": [asdict(r) for r in service.repos(account)
-                          if policy.may_read_agreement(found, (r.seller, r.buyer))]}
+                          if policy.may_read_agreement(found, r.parties)]}
 
     @router.get("/repos/{repo_id}", tags=["agreements"], response_model=schemas.RepoHistory,
                 responses=guarded_lookup)
@@ -251,7 +251,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
         to its parties, the registry and auditors."""
         found = service.repo(repo_id)
         policy.require_agreement(viewer, f"repo {repo_id}", None if found is None else
-                                 (found.repo.seller, found.repo.buyer))
+                                 found.repo.parties)
         if found is None:
             raise _not_found("repo", repo_id)
         return asdict(found)
