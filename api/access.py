@@ -21,6 +21,11 @@ reads the pledges and repos it is a party to. Checkpoints, participants, batches
 keys and nonces, the journal head and proofs of public facts (checkpoint consistency) are
 public. For a participant, an account or agreement that does not exist is refused like one it
 may not read, so that a refusal does not tell whether it exists.
+
+**Compliance** (compliance/queries.py). An emitter reads its own status, risk warning and
+credit record; a bank reads the risk warnings of the emitters on whose accounts it holds an
+active pledge; the registry and auditors read all. The status and risk lists are filtered,
+never refused; a credit record is its entity's. A disclosure is public: it is published.
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ class Denial(Enum):
     account_forbidden = (403, "the participant may not read this account")
     agreement_forbidden = (403, "the participant is not a party to this agreement")
     registry_or_auditor_only = (403, "only the registry and auditors may read this")
+    record_forbidden = (403, "only the participant concerned, the registry and auditors may "
+                             "read this (a credit record, monthly submissions, an obligation)")
 
     @property
     def status(self) -> int:
@@ -289,6 +296,25 @@ class ReadPolicy:
             raise AccessDenied(Denial.agreement_forbidden, f"{found.participant} may not read "
                                f"{what} (or there is none): only its parties, the registry "
                                "and auditors may")
+        return found
+
+    def may_read_compliance(self, viewer: Viewer, emitter: str,
+                            banks: Iterable[str] = ()) -> bool:
+        """An emitter's status or risk warning: its own; with `banks` (those holding an active
+        pledge on its accounts, for a risk warning), theirs too."""
+        return viewer.sees_everything or viewer.participant == emitter \
+            or viewer.participant in set(banks)
+
+    def require_credit_record(self, viewer: Viewer | None, entity: str) -> Viewer:
+        return self.require_own(viewer, entity, f"the credit record of {entity}")
+
+    def require_own(self, viewer: Viewer | None, entity: str, what: str) -> Viewer:
+        """What concerns one participant (its credit record, its monthly submissions): that
+        participant's, the registry's and auditors'."""
+        found = self.require_viewer(viewer, what)
+        if not (found.sees_everything or found.participant == entity):
+            raise AccessDenied(Denial.record_forbidden, f"{found.participant} may not read "
+                               f"{what}: only {entity} itself, the registry and auditors may")
         return found
 
     def require_everything(self, viewer: Viewer | None, what: str) -> Viewer:

@@ -23,6 +23,7 @@ from api.config import (
 )
 from api.ledger_clock import ledger_clock
 from api.service import LedgerService, Parts
+from compliance.module import COMPLIANCE
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from ledger.client import Wallet, new_instruction
 from ledger.clock import Clock, utc_now
@@ -49,7 +50,7 @@ if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/se
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
 
 # The capabilities this registry runs with: each declares what it brings (ledger/modules.py).
-MODULES: tuple[Module, ...] = (CORE, PLEDGE)
+MODULES: tuple[Module, ...] = (CORE, PLEDGE, COMPLIANCE)
 
 
 def operation_set(modules: tuple[Module, ...] = MODULES) -> OperationSet:

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 
@@ -565,68 +565,121 @@ def proof_pledge(data_dir: Path, pledge_id: str, number: int | None, output: Tex
     """A pledge's evidence pack: its registration and later entries, its pledgor's account and
     every lot under its lien at a checkpoint, in one bundle — what a bank shows a court or
     another lender."""
+    pack = _emit_bundle(data_dir, "pledge", pledge_id, number=number, output=output, **source)
+    _say_what_it_proves(data_dir, pack, source, "pack")
+
+
+def _say_what_it_proves(data_dir: Path, bundle: dict[str, Any], source: dict[str, Any],
+                        what: str = "bundle") -> None:
+    """What a module's bundle just written proves, checked against the ledger's operator key:
+    its statement is what a reader of the evidence wants to see."""
     from api.bootstrap import load_operator
 
-    pack = _emit_bundle(data_dir, "pledge", pledge_id, number=number, output=output, **source)
     if _served_from(source.get("server")):
         return  # checked against the trusted key, and said so, as it was fetched
-    # Plain words on standard error: standard output may be the pack itself.
+    # Plain words on standard error: standard output may be the bundle itself.
     operator = load_operator(data_dir)
     if operator is None:
-        click.echo("pack written; no operator key is configured here to check it with: run "
-                   "`carbonledger verify --operator-key ADDRESS` on it", err=True)
+        click.echo(f"{what} written; no operator key is configured here to check it with: "
+                   "run `carbonledger verify --operator-key ADDRESS` on it", err=True)
         return
     with _app(data_dir) as app:
-        statement = app.service.verify(pack).statement
+        statement = app.service.verify(bundle).statement
     click.echo(f"checked against operator key {operator.address}: {statement}.", err=True)
+
+
+@proof.command("emissions")
+@click.argument("submission")
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_emissions(data_dir: Path, submission: str, number: int | None, output: TextIO,
+                    **source: Any) -> None:
+    """A monthly submission's emissions record at a checkpoint (installation, month,
+    kilograms, document hash, flags, whether a correction superseded it) with the
+    monthly_submit entry that journaled it."""
+    bundle = _emit_bundle(data_dir, "emissions", submission, number=number, output=output,
+                          **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
+@proof.command("obligation")
+@click.argument("emitter")
+@click.argument("year", type=click.IntRange(1990, 2200))
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_obligation(data_dir: Path, emitter: str, year: int, number: int | None,
+                     output: TextIO, **source: Any) -> None:
+    """An emitter's verified obligation for YEAR and what it surrendered against it at a
+    checkpoint, or the proof that it had none."""
+    bundle = _emit_bundle(data_dir, "obligation", emitter, year, number=number,
+                          output=output, **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
+@proof.command("disclosure")
+@click.argument("year", type=click.IntRange(1990, 2200))
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_disclosure(data_dir: Path, year: int, number: int | None, output: TextIO,
+                     **source: Any) -> None:
+    """YEAR's disclosure of verified emissions and surrendered allowances and credits, one
+    row per emitter, each with the state proof of its obligation at a checkpoint."""
+    bundle = _emit_bundle(data_dir, "disclosure", year, number=number, output=output,
+                          **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
+def trust_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """What a verifying command trusts: the operator key, a chain node and the registry on
+    it, witnesses (`verify` and `verify-document`)."""
+    for option in reversed((
+        click.option("--operator-key", default=None, metavar="ADDRESS",
+                     help="The operator key you trust (default: the ledger's configured one, "
+                          "when run inside its data directory)."),
+        click.option("--rpc", "rpc_url", default=None, metavar="URL",
+                     help="A JSON-RPC node of the anchor's chain: confirm there that the "
+                          "checkpoint is anchored as the bundle claims. Without it the check "
+                          "is offline and the anchor claim is not checked."),
+        click.option("--anchor-registry", default=None, metavar="ADDRESS",
+                     help="With --rpc: the AnchorRegistry you trust (default: the ledger's "
+                          "chain.json when run inside its data directory, else the one the "
+                          "bundle names)."),
+        click.option("--witness", "witness_vkeys", multiple=True, metavar="VKEY",
+                     help="A witness you trust, by its vkey (repeatable): the checkpoint must "
+                          "carry its cosignature (`carbonledger witness key` prints a "
+                          "witness's vkey)."),
+        click.option("--witness-threshold", type=click.IntRange(min=1), default=None,
+                     metavar="K", help="With --witness: how many of the named witnesses must "
+                                       "have cosigned (default: all of them)."),
+    )):
+        function = option(function)
+    return function
 
 
 @main.command("verify")
 @click.argument("bundle", type=click.File("r"))
-@click.option("--operator-key", default=None, metavar="ADDRESS",
-              help="The operator key you trust (default: the ledger's configured one, when "
-                   "run inside its data directory).")
-@click.option("--rpc", "rpc_url", default=None, metavar="URL",
-              help="A JSON-RPC node of the anchor's chain: confirm there that the checkpoint "
-                   "is anchored as the bundle claims. Without it the check is offline and the "
-                   "anchor claim is not checked.")
-@click.option("--anchor-registry", default=None, metavar="ADDRESS",
-              help="With --rpc: the AnchorRegistry you trust (default: the ledger's chain.json "
-                   "when run inside its data directory, else the one the bundle names).")
-@click.option("--witness", "witness_vkeys", multiple=True, metavar="VKEY",
-              help="A witness you trust, by its vkey (repeatable): the checkpoint must carry "
-                   "its cosignature (`carbonledger witness key` prints a witness's vkey).")
-@click.option("--witness-threshold", type=click.IntRange(min=1), default=None, metavar="K",
-              help="With --witness: how many of the named witnesses must have cosigned "
-                   "(default: all of them).")
+@trust_options
 @click.pass_obj
 def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
                    rpc_url: str | None, anchor_registry: str | None,
                    witness_vkeys: tuple[str, ...], witness_threshold: int | None) -> None:
     """Check a proof bundle; say what it proves. Exit 1 when it does not hold, 2 when the
     bundle cannot be read, 3 when the node given with --rpc cannot be reached."""
-    from anchoring.auditor.errors import VerificationFailed, VerifyFailure
-    from anchoring.auditor.verify import read_bundle, verify_bundle
+    from anchoring.auditor.errors import VerificationFailed
+    from anchoring.auditor.verify import verify_bundle
 
     if anchor_registry is not None and rpc_url is None:
         raise click.UsageError("--anchor-registry is checked on chain: give --rpc URL too")
     witnesses = _trusted_witnesses(witness_vkeys, witness_threshold)
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
-    try:
-        text = bundle.read(MAX_DOCUMENT_CHARS + 1)
-        document = read_bundle(text)  # strictly: a duplicate key is refused, not one chosen
-    except UnicodeDecodeError as exc:
-        raise _not_verified(f"the bundle cannot be read: {exc}", ExitCode.USAGE) from exc
-    except VerificationFailed as exc:
-        if exc.code is not VerifyFailure.not_a_bundle:  # JSON, but not the format's
-            raise _not_verified(f"({exc.code.name}) {exc.reason}") from exc
-        try:  # not JSON, too large or too deep: as any document the ledger reads
-            parse_document(text)
-        except DocumentError as unreadable:
-            raise _not_verified(f"the bundle cannot be read: {unreadable}",
-                                ExitCode.USAGE) from exc
-        raise _not_verified(f"the bundle cannot be read: {exc.reason}", ExitCode.USAGE) from exc
+    document = _read_bundle_file(bundle)
     try:
         verified = verify_bundle(document, trusted, witnesses=witnesses,
                                  witness_threshold=witness_threshold)
@@ -638,6 +691,74 @@ def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
         return
     _say_verified(verified)
     _say_witnessed(verified, len(witnesses))
+    _say_anchors_unchecked(verified)
+
+
+@main.command("verify-document")
+@click.argument("file", type=click.File("rb"))
+@click.argument("bundle", type=click.File("r"))
+@trust_options
+@click.pass_obj
+def verify_document_command(data_dir: Path, file: BinaryIO, bundle: TextIO,
+                            operator_key: str | None, rpc_url: str | None,
+                            anchor_registry: str | None, witness_vkeys: tuple[str, ...],
+                            witness_threshold: int | None) -> None:
+    """Check that FILE is exactly the document a journal entry commits to (monthly data, an
+    annual report: its SHA-256) and that the entry is in a checkpoint signed by the operator
+    key you trust. BUNDLE is that entry's proof (`carbonledger proof entry SEQ`). Exit 1 when
+    it does not hold (a file changed by one byte does not), 2 when a file cannot be read, 3
+    when the node given with --rpc cannot be reached."""
+    from anchoring.auditor.errors import VerificationFailed
+    from anchoring.auditor.verify_document import verify_document
+
+    if anchor_registry is not None and rpc_url is None:
+        raise click.UsageError("--anchor-registry is checked on chain: give --rpc URL too")
+    witnesses = _trusted_witnesses(witness_vkeys, witness_threshold)
+    trusted, source = _trusted_operator(data_dir, operator_key)
+    click.echo(f"trusting operator key {trusted} ({source})")
+    try:
+        data = file.read()
+    except OSError as exc:
+        raise _not_verified(f"the file cannot be read: {exc}", ExitCode.USAGE) from exc
+    document = _read_bundle_file(bundle)
+    try:
+        checked = verify_document(document, data, trusted, witnesses=witnesses,
+                                  witness_threshold=witness_threshold)
+    except VerificationFailed as exc:
+        raise _not_verified(f"({exc.code.name}) {exc.reason}") from exc
+    click.echo(f"DOCUMENT VERIFIED: {checked.statement}.")
+    if rpc_url is not None:
+        _verify_on_chain(data_dir, document, trusted, rpc_url, anchor_registry)
+        _say_witnessed(checked.verified, len(witnesses))
+        return
+    _say_verified(checked.verified)
+    _say_witnessed(checked.verified, len(witnesses))
+    _say_anchors_unchecked(checked.verified)
+
+
+def _read_bundle_file(bundle: TextIO) -> Any:
+    """A bundle file as JSON, strictly (a duplicate key is refused, not one chosen); exit 2
+    when it cannot be read as one, 1 when it is JSON but not the format's."""
+    from anchoring.auditor.errors import VerificationFailed, VerifyFailure
+    from anchoring.auditor.verify import read_bundle
+
+    try:
+        text = bundle.read(MAX_DOCUMENT_CHARS + 1)
+        return read_bundle(text)
+    except UnicodeDecodeError as exc:
+        raise _not_verified(f"the bundle cannot be read: {exc}", ExitCode.USAGE) from exc
+    except VerificationFailed as exc:
+        if exc.code is not VerifyFailure.not_a_bundle:  # JSON, but not the format's
+            raise _not_verified(f"({exc.code.name}) {exc.reason}") from exc
+        try:  # not JSON, too large or too deep: as any document the ledger reads
+            parse_document(text)
+        except DocumentError as unreadable:
+            raise _not_verified(f"the bundle cannot be read: {unreadable}",
+                                ExitCode.USAGE) from exc
+        raise _not_verified(f"the bundle cannot be read: {exc.reason}", ExitCode.USAGE) from exc
+
+
+def _say_anchors_unchecked(verified: Any) -> None:
     for claim in verified.anchors:
         anchor = claim.anchor
         if anchor is None:
@@ -866,6 +987,8 @@ def _audit(service: Any, trusted: str, chain: Any, expect_checkpoint: int | None
 
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
 from api.clock_cli import clock  # noqa: E402  (likewise the demo and test clock's)
+from api.compliance_cli import compliance, disclose  # noqa: E402  (likewise compliance's)
+from api.emissions_cli import EMISSIONS_COMMANDS  # noqa: E402  (the compliance cycle's)
 from api.keys_cli import key  # noqa: E402  (likewise the participants' keys and roles)
 from api.roles_cli import ROLE_COMMANDS  # noqa: E402
 from api.serve_cli import serve  # noqa: E402  (likewise the HTTP service's)
@@ -876,5 +999,7 @@ main.add_command(witness)
 main.add_command(cosignature)
 main.add_command(serve)
 main.add_command(clock)
-for role_command in (key, *ROLE_COMMANDS):
+for role_command in (key, *ROLE_COMMANDS, *EMISSIONS_COMMANDS):
     main.add_command(role_command)
+main.add_command(compliance)
+main.add_command(disclose)

@@ -15,9 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from api.bundle_cache import BundleCache
+from compliance import queries as compliance
+from compliance.model import MonthlySubmission
+from compliance.queries import CreditRecord, Disclosure, RiskWarning, Status
+from ledger.clock import parse_time
 from ledger.engine import Ledger, Result
 from ledger.errors import Rejected
 from ledger.journal import Receipt
@@ -40,6 +45,8 @@ if TYPE_CHECKING:
     from anchoring.operator.bundles import Prover
     from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
     from anchoring.operator.worker import AnchoringWorker, AnchorResult
+    from compliance.document_store import PublishedKey, StoredDocument
+    from compliance.sealing import Sealed, WrappedKey
 
 Bundle = dict[str, Any]
 
@@ -47,6 +54,11 @@ Bundle = dict[str, Any]
 def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
     """What a proof of `kind` names, and how the operator's prover makes it. The kinds are
     the ledger's modules' (`Module.bundle_kinds`); their provers are the operator's part's."""
+    from anchoring.operator.compliance_evidence import (
+        prove_disclosure,
+        prove_emissions,
+        prove_obligation,
+    )
     from anchoring.operator.pledge_evidence import prove_pledge
 
     proofs: dict[str, tuple[tuple[str, ...], Any]] = {
@@ -57,6 +69,10 @@ def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
         "consistency": (("first checkpoint", "second checkpoint"),
                         lambda p, s, _n: p.consistency(_number(s[0]), _number(s[1]))),
         "pledge": (("pledge id",), lambda p, s, n: prove_pledge(p, str(s[0]), n)),
+        "emissions": (("submission",), lambda p, s, n: prove_emissions(p, str(s[0]), n)),
+        "obligation": (("emitter", "year"),
+                       lambda p, s, n: prove_obligation(p, str(s[0]), _year(s[1]), n)),
+        "disclosure": (("year",), lambda p, s, n: prove_disclosure(p, _year(s[0]), n)),
     }
     if kind not in operations.bundle_kinds or kind not in proofs:
         known = [k for k in operations.bundle_kinds if k in proofs]
@@ -71,6 +87,14 @@ def _number(text: Any) -> int:
     if not 0 <= number < 2**63:
         raise ValueError(f"{number} is not a sequence or checkpoint number (0 to 2**63 - 1)")
     return number
+
+
+def _year(text: Any) -> int:
+    """A compliance year of a proof's subject; ValueError if it is not one."""
+    year = int(text)
+    if not 1990 <= year <= 2200:
+        raise ValueError(f"{year} is not a compliance year (1990 to 2200)")
+    return year
 
 
 # Kinds whose bundle at a checkpoint is a function of the subject and the checkpoint's state
@@ -154,7 +178,8 @@ class LedgerService:
 
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
         """A proof bundle (docs/proof-format.md) of `kind`: entry SEQ, lot ID, holding ACCOUNT
-        BATCH, account ID, consistency FIRST SECOND, pledge ID. Checked against the trusted
+        BATCH, account ID, consistency FIRST SECOND, pledge ID, emissions SUBMISSION, obligation
+        EMITTER YEAR, disclosure YEAR. Checked against the trusted
         operator key, with the bundle kinds of this ledger's modules, before it is handed
         out, when there is one.
 
@@ -324,6 +349,69 @@ class LedgerService:
 
     def repo(self, repo_id: str) -> RepoHistory | None:
         return agreements.repo_history(self.store, repo_id)
+
+    # --- confidential documents (compliance/documents.py: who may read and share) ---------
+
+    def document_keys(self, participant: str | None = None, *,
+                      registry: bool = False) -> list[PublishedKey]:
+        """The public keys documents are sealed for (of one participant; `registry`: of the
+        registry's participants, for whom every document is sealed)."""
+        from compliance import documents
+
+        if registry:
+            return documents.registry_keys(self.store)
+        return documents.document_keys(self.store, participant)
+
+    def store_sealed(self, owner: str, sealed: Sealed,
+                     media_type: str) -> tuple[StoredDocument, bool]:
+        """Keep `owner`'s sealed document (idempotent): it, and whether it is new."""
+        from compliance import documents
+
+        return documents.store_sealed(self.store, owner, sealed, media_type,
+                                      self.ledger.clock())
+
+    def sealed_document(self, sha256: str, reader: str) -> tuple[StoredDocument, Sealed]:
+        """A sealed document with the keys wrapped for `reader`'s keys; `DocumentError` if
+        there is none or `reader` is not one of its readers."""
+        from compliance import documents
+
+        return documents.sealed_for(self.store, sha256, reader)
+
+    def share_document(self, sha256: str, by: str, reader: str,
+                       keys: Sequence[WrappedKey]) -> int:
+        """`by` (the owner or the registry) adds `reader`'s wrapped keys: how many were new."""
+        from compliance import documents
+
+        return documents.share(self.store, sha256, by, reader, keys)
+
+    def compliance_status(self, year: int) -> list[Status]:
+        """Every emitter's compliance status for `year`, on the ledger's market day now."""
+        return compliance.compliance_status(self.store, year, self._now())
+
+    def compliance_risk(self, year: int) -> list[RiskWarning]:
+        """The emitters whose freely available units fall short of what they owe for
+        `year`, largest shortfall first."""
+        return compliance.compliance_risk(self.store, year, self._now())
+
+    def credit_record(self, entity: str) -> CreditRecord:
+        return compliance.credit_record(self.store, entity, self._now())
+
+    def monthly_submissions(self, emitter: str, year: int) -> list[MonthlySubmission]:
+        """`emitter`'s monthly submissions of `year`, superseded ones too."""
+        return compliance.monthly_submissions(self.store, emitter, year)
+
+    def disclosure(self, year: int, scheme: str | None = None) -> Disclosure:
+        """`scheme`'s disclosure of `year` (default: the only compliance scheme); ValueError
+        if `scheme` sets no obligations."""
+        return compliance.disclosure(self.store, year, self._now(), scheme)
+
+    def _now(self) -> datetime:
+        """The ledger's time now, as api.ledger_clock.ledger_time reads it: its clock's, never
+        before the last entry's (the journal never goes back)."""
+        now = self.ledger.clock()
+        with self.store.read() as tx:
+            last = tx.head_time
+        return now if last is None else max(now, parse_time(last))
 
     # --- parts --------------------------------------------------------------------------
 

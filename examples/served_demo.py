@@ -28,6 +28,7 @@ from api.bootstrap import load_operator
 from api.client import Client, HttpTransport
 from api.config import CONFIG_FILE, ConfigError, Deployment, load_config
 from custody.keystore import new_private_key, read_keystore, write_keystore
+from examples.compliance_story import play_compliance
 from examples.processes import DEMO_SCRYPT_N, Cli, DemoError, chain_node, free_port, served
 from examples.telling import Say, Story
 from ledger.client import Wallet
@@ -179,6 +180,7 @@ def _play(story: Story, cli: Cli, client: Client, data_dir: Path) -> None:
     story.note("(The chain keeps the real time: only the demo ledger's clock was moved, so "
                "checkpoint 2 is dated 91 days after the block that anchors it.)")
     _auditor(story, reader, data_dir, retirement, (first, second))
+    play_compliance(story, cli, desk, data_dir)
 
 
 def _registry(story: Story, cli: Cli, desk: _Desk) -> None:

@@ -157,6 +157,10 @@ class Module:
     leaf_kinds: tuple[LeafKind, ...] = ()
     # on a MetaData of the module's own, never the core's: the schema holds what is handed in
     tables: tuple[Table, ...] = ()
+    # tables its migrations create beside the journal, which no entry writes (a module's
+    # sealed documents; like the core's login_challenges): in the schema, but replay neither
+    # rebuilds nor compares them
+    side_tables: tuple[Table, ...] = ()
     # its Alembic version location: the directory of the revisions that create and change its
     # tables, one branch labelled with the module's name whose first revision depends on the
     # core's (docs/DESIGN.md, "Modules"); `Store.upgrade(operations)` applies them
@@ -191,6 +195,9 @@ class OperationSet:
                 ((t, k) for k in self.leaf_kinds.values() for t in k.watches))
         self.tables: dict[str, Table] = _unique(
             "table", ((t.name, t) for m in modules for t in m.tables))
+        self.side_tables: dict[str, Table] = _unique(
+            "table", ((t.name, t) for m in modules for t in m.side_tables))
+        _unique("table", (*self.tables.items(), *self.side_tables.items()))  # one name each
         # each module's version location (Store.upgrade applies them after the core's)
         self.migrations: tuple[Path, ...] = tuple(_unique(
             "migrations directory", ((str(m.migrations.resolve()), m.migrations)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LEDGER_AND_DATABASES = frozenset({"ledger", "api", "pledge", "sqlalchemy", "psycopg", "sqlite3",
-                                  "_sqlite3", "alembic"})
+LEDGER_AND_DATABASES = frozenset({"ledger", "api", "pledge", "compliance", "sqlalchemy",
+                                  "psycopg", "sqlite3", "_sqlite3", "alembic"})
 VERIFY_BUNDLE = """
 from anchoring.auditor.verify import verify_bundle
 print(verify_bundle(json.load(open(sys.argv[1])), sys.argv[2]).statement)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tests.isolation import REPO_ROOT
 
-SCANNED = ("ledger", "pledge", "anchoring", "custody", "api", "examples")
+SCANNED = ("ledger", "pledge", "compliance", "anchoring", "custody", "api", "examples")
 
 # Where SQL may be written, and why there. A path ending in "/" is a whole directory.
 STORE_LAYERS = {
@@ -27,6 +27,12 @@ STORE_LAYERS = {
                      "the core's state leaves (state_leaves.py), migrations",
     "pledge/store.py": "pledge's store layer: every statement of the module",
     "pledge/migrations/": "pledge's migrations (its Alembic version location)",
+    "compliance/store.py": "compliance's store layer: every statement of its projections",
+    "compliance/document_store.py": "sealed confidential documents and their wrapped keys, "
+                                    "kept beside the journal",
+    "compliance/migrations/": "compliance's migrations (its Alembic version location)",
+    "compliance/leaf_store.py": "compliance's leaves of the state commitment: their values "
+                                "and reads, and what their provers ask",
     "anchoring/operator/checkpoints.py": "the checkpoints table: cut, signed, anchored",
     "anchoring/operator/log_store.py": "the Merkle log: log_nodes and the journal's leaf hashes",
     "anchoring/operator/state_versions.py": "the state leaves' versions (state_leaves)",

@@ -35,14 +35,15 @@ class World:
     wallets: dict[str, Wallet] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, store: Store, clock: FixedClock) -> World:
+    def create(cls, store: Store, clock: FixedClock, rules: str | None = None) -> World:
+        """A ledger whose genesis records `rules` (default: the rules of ledger/schemes/)."""
         ledger = Ledger(store, OPERATIONS, clock)
         registry = fresh_wallet()
         world = cls(ledger, clock, registry, {"registry": registry})
         world.submit(registry.sign(world.instruction(
             "genesis", registry="registry", registryName="Test registry",
             registryKey=registry.address, chainId=CHAIN_ID,
-            rules=rules_document(load_rules_dir()))))
+            rules=rules or rules_document(load_rules_dir()))))
         return world
 
     @property

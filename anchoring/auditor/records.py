@@ -1,4 +1,5 @@
-"""The records the state tree commits to, field by field: a lot, a holding, an account.
+"""The records the state tree commits to, field by field: a lot, a holding, an account, and
+the compliance module's monthly emissions and obligations.
 
 Every field of a record is required and typed, and an enumeration's value must be one of its
 members: a proof that holds for a record outside these rules proves something the ledger never
@@ -29,6 +30,10 @@ MAX_SAFE_INTEGER = (1 << 53) - 1
 # is in some ledger for ever, so it stays valid here.
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\n?")
 LOT_ID = re.compile(r"(?:0|[1-9][0-9]{0,15})\.(?:0|[1-9][0-9]{0,15})")  # "seq.k"
+# The compliance module's records (compliance.fields: its months and document hashes).
+MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
+SHA256 = re.compile(r"0x[0-9a-f]{64}")
+FIRST_YEAR, LAST_YEAR = 1990, 2200  # ledger.instructions' "year" check
 
 Check = Callable[[Any], bool]
 
@@ -47,6 +52,18 @@ def _is_count(value: Any) -> bool:
 
 def _is_serial(value: Any) -> bool:
     return type(value) is int and 1 <= value <= MAX_SAFE_INTEGER
+
+
+def _is_optional_id(value: Any) -> bool:
+    return value == "" or _is_id(value)
+
+
+def _is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _matches(pattern: re.Pattern[str]) -> Check:
+    return lambda value: isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 FIELDS: dict[str, dict[str, tuple[Check, str]]] = {
@@ -72,6 +89,33 @@ FIELDS: dict[str, dict[str, tuple[Check, str]]] = {
         "type": (lambda v: v in ACCOUNT_TYPES if isinstance(v, str) else False,
                  f"one of {', '.join(sorted(ACCOUNT_TYPES))}"),
     },
+    # a monthly submission of an installation's emissions (compliance module)
+    "emissions": {
+        "calibration_lapsed": (_is_flag, "true or false"),
+        "document_hash": (_matches(SHA256), "0x and 64 lower-case hex digits"),
+        "emitter": (_is_id, "a participant's id"),
+        "id": (_is_id, "an id"),
+        "installation": (_is_id, "an id"),
+        "late": (_is_flag, "true or false"),
+        "month": (_matches(MONTH), "a month, YYYY-MM"),
+        "superseded_by": (_is_optional_id, "an id, or empty while in force"),
+        "supersedes": (_is_optional_id, "an id, or empty for a first submission"),
+        "total_kg": (_is_count, "an integer from 0"),
+    },
+    # an emitter's verified obligation for a year and what was surrendered against it
+    "obligation": {
+        "allowances": (_is_count, "an integer from 0"),
+        "credits": (_is_count, "an integer from 0"),
+        "emitter": (_is_id, "a participant's id"),
+        "flagged": (_is_flag, "true or false"),
+        "monthly_kg": (_is_count, "an integer from 0"),
+        "obligation": (_is_count, "an integer from 0"),
+        "scheme": (_is_id, "an id"),
+        "verified_t": (_is_count, "an integer from 0"),
+        "verifier": (_is_id, "a participant's id"),
+        "year": (lambda v: type(v) is int and FIRST_YEAR <= v <= LAST_YEAR,
+                 f"a year, an integer {FIRST_YEAR}..{LAST_YEAR}"),
+    },
 }
 
 
@@ -91,6 +135,13 @@ def check_record(kind: str, record: Any, subject: str) -> Mapping[str, Any]:
             _refuse(f"the record of {subject} has {name} {record[name]!r:.60}; want {want}")
     if kind == "lot":
         _check_lot(record, subject)
+    if kind == "emissions" and record["id"] in (record["supersedes"],
+                                                 record["superseded_by"]):
+        _refuse(f"the record of {subject} supersedes, or is superseded by, itself")
+    if kind == "obligation" and record["allowances"] + record["credits"] > record["obligation"]:
+        _refuse(f"the record of {subject} has {record['allowances']} t of allowances and "
+                f"{record['credits']} t of credits surrendered against an obligation of "
+                f"{record['obligation']} t: never more than the obligation")
     if kind == "holding" and not any(record[bucket] for bucket in HOLDING_BUCKETS):
         _refuse(f"the record of {subject} holds nothing: an empty holding is absent from the "
                 "state tree, never a record of zeros")

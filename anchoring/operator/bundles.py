@@ -114,6 +114,11 @@ class Prover:
     def account(self, account_id: str, number: int | None = None) -> Bundle:
         return self._state("account", account_id, account_key(account_id), number)
 
+    def leaf(self, kind: str, subject: Any, key: bytes, number: int | None = None) -> Bundle:
+        """A module's leaf (ledger.modules.LeafKind) at checkpoint `number`: a bundle of
+        `kind` that names `subject`, with the state proof of `key` (its value, or absence)."""
+        return self._state(kind, subject, key, number)
+
     def consistency(self, first: int, second: int) -> Bundle:
         """Proof that checkpoint `second`'s log extends checkpoint `first`'s."""
         if not 1 <= first < second:
@@ -147,14 +152,20 @@ class Prover:
         return rebuilt[1]
 
 
-def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoint, CheckpointBody]:
-    """The stored checkpoint and what its signed note says (proofs use the note's values)."""
+def stored_checkpoint(tx: SqlTransaction, number: int | None) -> StoredCheckpoint:
+    """Checkpoint `number` (None: the latest) as stored; `NotCheckpointed` if there is none."""
     checkpoint = latest_checkpoint(tx) if number is None else checkpoint_at(tx, number)
     if checkpoint is None:
         latest = latest_checkpoint(tx)
         raise NotCheckpointed(
             "no checkpoint yet: run `carbonledger checkpoint`" if latest is None else
             f"there is no checkpoint {number}: the latest is {latest.number}")
+    return checkpoint
+
+
+def _checkpoint(tx: SqlTransaction, number: int | None) -> tuple[StoredCheckpoint, CheckpointBody]:
+    """The stored checkpoint and what its signed note says (proofs use the note's values)."""
+    checkpoint = stored_checkpoint(tx, number)
     try:
         body = _body(checkpoint.note)
         lines = cosignature_lines(tx, checkpoint.number)

@@ -40,6 +40,9 @@ class OperatorFailure(enum.Enum):
                              "`carbonledger audit` names the checkpoint", False)
     pledge_not_found = ("no pledge has this id: check the id (a pledge's id is its lien's)",
                         False)
+    compliance_record_not_found = ("no monthly submission has this id, or no emitter has a "
+                                   "verified obligation for this year: check the id and the "
+                                   "year", False)
     # reaching a chain (anchoring.operator.chain, anvil)
     chain_unavailable = ("the chain node cannot be reached: check that it is running and that "
                          "its URL is right; nothing was sent", True)

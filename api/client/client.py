@@ -23,9 +23,13 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import coincurve
+
 from api.client.errors import ClientError
 from api.client.transport import Transport
 from api.service import Bundle
+from compliance.model import MonthlySubmission
+from compliance.queries import CreditRecord, Disclosure, RiskWarning, Status
 from custody.eip712 import Domain
 from custody.signatures import unsafe_sign_digest
 from ledger.client import DEFAULT_VALIDITY_S, Wallet
@@ -33,7 +37,7 @@ from ledger.engine import Result
 from ledger.errors import Reason, Rejected
 from ledger.instructions import Instruction, SignedInstruction, make_domain
 from ledger.journal import Receipt
-from ledger.model import Account, Batch, Lot, Participant, SigningKey
+from ledger.model import Account, Batch, Lot, Participant, Role, SigningKey
 from ledger.modules import OperationSet
 from ledger.store.queries import Holding, JournalEntry
 from pledge.model import Pledge, Repo
@@ -55,6 +59,7 @@ class Client:
         self.transport = transport
         self.validity_s = validity_s  # how long an instruction made here may wait
         self._clock_skew_s: float | None = None  # the ledger's clock minus ours, once measured
+        self._logged_in: tuple[str, str] | None = None  # (address, participant) reading
 
     def __enter__(self) -> Client:
         return self
@@ -88,6 +93,7 @@ class Client:
                               "a key the registry registered for your participant")
         self.transport.login(key.participant,
                              lambda digest: unsafe_sign_digest(wallet.private_key, digest))
+        self._logged_in = (wallet.address, key.participant)
         return key.participant
 
     @property
@@ -224,6 +230,95 @@ class Client:
 
     def repo(self, repo_id: str) -> RepoHistory | None:
         return self.transport.repo(repo_id)
+
+    # --- confidential documents (compliance/sealing.py, compliance/documents.py) ------------
+
+    def publish_document_key(self, wallet: Wallet) -> Receipt:
+        """Publish the public key of `wallet`'s registered key, so that documents can be
+        sealed for its participant."""
+        participant = self._participant_of(wallet)
+        public_key = coincurve.PrivateKey(wallet.private_key).public_key.format(compressed=True)
+        return self.submit(self.sign(self.instruction(
+            "document_key_publish", participant=participant, publicKey="0x" + public_key.hex()),
+            wallet))
+
+    def upload_document(self, data: bytes, media_type: str, wallet: Wallet) -> str:
+        """Seal `data` here for its owner (`wallet`'s participant) and the registry, by their
+        published keys, and store it: its SHA-256 (0x-hex), what an instruction journals.
+        The plaintext never leaves this process."""
+        from compliance.sealing import seal
+
+        owner = self._reading_as(wallet)
+        own = self.transport.document_keys(owner)
+        if not any(k.address == wallet.address for k in own):
+            raise ClientError(f"{owner} has published no document key of {wallet.address}: "
+                              "publish it first (Client.publish_document_key)")
+        registries = {p.id for p in self.transport.participants() if p.role == Role.registry}
+        readers = own + [k for k in self.transport.document_keys() if k.participant in registries]
+        sealed = seal(data, [bytes.fromhex(k.public_key[2:]) for k in readers])
+        return self.transport.store_document(owner, sealed, media_type).sha256
+
+    def read_document(self, sha256: str, wallet: Wallet) -> bytes:
+        """A stored document, opened here with `wallet`'s key and checked against `sha256`
+        (`SealError` if it is not exactly that document)."""
+        from compliance.sealing import SealError, SealFailure, open_sealed
+
+        sealed = self.transport.sealed_document(sha256, self._reading_as(wallet))
+        if sealed.sha256 != sha256:
+            raise SealError(SealFailure.hash_mismatch, f"asked for {sha256}, got {sealed.sha256}")
+        return open_sealed(sealed, wallet.private_key)
+
+    def share_document(self, sha256: str, wallet: Wallet, reader: str) -> int:
+        """Share a document with `reader` (its owner or the registry does): its key is
+        unwrapped here with `wallet`'s and wrapped for each of `reader`'s published keys.
+        How many keys were new."""
+        from compliance.sealing import wrap_for
+
+        by = self._reading_as(wallet)
+        keys = self.transport.document_keys(reader)
+        if not keys:
+            raise ClientError(f"{reader} has published no document key: it publishes one "
+                              "first (Client.publish_document_key)")
+        sealed = self.transport.sealed_document(sha256, by)
+        wrapped = [wrap_for(sealed, wallet.private_key, bytes.fromhex(k.public_key[2:]))
+                   for k in keys]
+        return self.transport.share_document(sha256, by, reader, wrapped)
+
+    def _participant_of(self, wallet: Wallet) -> str:
+        key = self.key(wallet.address)
+        if key is None or key.revoked:
+            raise ClientError(f"{wallet.address} is not an active registered key")
+        return key.participant
+
+    def _reading_as(self, wallet: Wallet) -> str:
+        """`wallet`'s participant, logged in as it (over HTTP, the server reads the token)."""
+        if self._logged_in is None or self._logged_in[0] != wallet.address:
+            self.login(wallet)
+        assert self._logged_in is not None
+        return self._logged_in[1]
+
+    def compliance_status(self, year: int) -> list[Status]:
+        """Each emitter's compliance status for `year` (over HTTP: those the login may read)."""
+        return self.transport.compliance_status(year)
+
+    def compliance_risk(self, year: int) -> list[RiskWarning]:
+        """The emitters at risk of falling short for `year`, largest shortfall first (over
+        HTTP: those the login may read)."""
+        return self.transport.compliance_risk(year)
+
+    def credit_record(self, entity: str) -> CreditRecord:
+        """What the journal holds against `entity` (over HTTP: only the entity itself, the
+        registry and auditors may read it; `ServerFailed` 403 for anyone else)."""
+        return self.transport.credit_record(entity)
+
+    def monthly_submissions(self, emitter: str, year: int) -> list[MonthlySubmission]:
+        """`emitter`'s monthly submissions of `year`, superseded ones too (over HTTP: the
+        emitter itself, the registry and auditors may read them)."""
+        return self.transport.monthly_submissions(emitter, year)
+
+    def disclosure(self, year: int, scheme: str | None = None) -> Disclosure:
+        """The public disclosure of `scheme`'s year (default: the only compliance scheme)."""
+        return self.transport.disclosure(year, scheme)
 
 
 def _document(signed: Signed) -> Mapping[str, Any]:

@@ -20,6 +20,8 @@ from api.client.records import RecordError, from_json
 from api.client.transport import SignDigest
 from api.inputs import DocumentError, parse_document
 from api.service import Bundle
+from compliance.model import MonthlySubmission
+from compliance.queries import CreditRecord, Disclosure, RiskWarning, Status
 from ledger.clock import parse_time
 from ledger.engine import Result
 from ledger.errors import Rejected
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     import httpx  # imported when a transport is made: a command that stays local never does
 
     from anchoring.operator.checkpoints import StoredCheckpoint
+    from compliance.document_store import PublishedKey, StoredDocument
+    from compliance.sealing import Sealed, WrappedKey
 
 R = TypeVar("R")
 DEFAULT_TIMEOUT_S = 30.0
@@ -202,6 +206,88 @@ class HttpTransport:
 
     def repo(self, repo_id: str) -> RepoHistory | None:
         return self._one(RepoHistory, f"/v1/repos/{_segment(repo_id)}")
+
+    def compliance_status(self, year: int) -> list[Status]:
+        return self._items(Status, f"/v1/compliance/status/{int(year)}")
+
+    def compliance_risk(self, year: int) -> list[RiskWarning]:
+        return self._items(RiskWarning, f"/v1/compliance/risk/{int(year)}")
+
+    def credit_record(self, entity: str) -> CreditRecord:
+        return self._record(CreditRecord,
+                            self._get(f"/v1/compliance/credit-records/{_segment(entity)}"))
+
+    def monthly_submissions(self, emitter: str, year: int) -> list[MonthlySubmission]:
+        return self._items(MonthlySubmission,
+                           f"/v1/compliance/monthly/{_segment(emitter)}/{int(year)}")
+
+    def disclosure(self, year: int, scheme: str | None = None) -> Disclosure:
+        return self._record(Disclosure, self._get(f"/v1/compliance/disclosures/{int(year)}",
+                                                  scheme=scheme))
+
+    # --- confidential documents (api/http/documents.py) ------------------------------------
+
+    def document_keys(self, participant: str | None = None) -> list[PublishedKey]:
+        from compliance.document_store import PublishedKey
+
+        items = _field(self._get("/v1/document-keys", participant=participant), "items")
+        try:
+            return [PublishedKey(i["participant"], i["address"], i["public_key"],
+                                 i["published_seq"]) for i in items]
+        except (KeyError, TypeError) as exc:
+            raise ServerUnreachable(f"{self.base_url} answered document keys that are not "
+                                    f"the interface's: {exc}") from exc
+
+    def store_document(self, owner: str, sealed: Sealed, media_type: str) -> StoredDocument:
+        from compliance.document_store import StoredDocument
+        from compliance.sealing import sealed_as_json
+
+        answer = self._documents("POST", "/v1/documents", body={
+            "media_type": media_type, "sealed": sealed_as_json(sealed)})
+        stored = StoredDocument(_field(answer, "sha256"), _field(answer, "owner"),
+                                _field(answer, "media_type"), _field(answer, "stored_at"))
+        if stored.owner != owner or stored.sha256 != sealed.sha256:
+            raise ServerUnreachable(f"{self.base_url} stored {stored.sha256} for "
+                                    f"{stored.owner}: log in as {owner} to store its document")
+        return stored
+
+    def sealed_document(self, sha256: str, reader: str) -> Sealed:
+        from compliance.sealing import SealError, sealed_from_json
+
+        answer = self._documents("GET", f"/v1/documents/{_segment(sha256)}")
+        try:
+            return sealed_from_json(_field(answer, "sealed"))
+        except SealError as exc:
+            raise ServerUnreachable(f"{self.base_url} answered a sealed document that is not "
+                                    f"one: {exc}") from exc
+
+    def share_document(self, sha256: str, by: str, reader: str,
+                       keys: Sequence[WrappedKey]) -> int:
+        from compliance.sealing import wrapped_key_as_json
+
+        answer = self._documents("POST", f"/v1/documents/{_segment(sha256)}/readers", body={
+            "reader": reader, "keys": [wrapped_key_as_json(k) for k in keys]})
+        added = _field(answer, "added")
+        if not isinstance(added, int) or isinstance(added, bool):
+            raise ServerUnreachable(f"{self.base_url} answered a share that is not one")
+        return added
+
+    def _documents(self, method: str, path: str, *, body: Any = None) -> Any:
+        """A document route's answer; its refusals as the same `DocumentError` (or
+        `SealError`) the service raises in process."""
+        from compliance.documents import DocumentError, DocumentFailure
+        from compliance.sealing import SealError, SealFailure
+
+        try:
+            return self._json(self._send(method, path, body=body))
+        except ServerFailed as failed:
+            if failed.code in DocumentFailure.__members__:
+                code = DocumentFailure[failed.code]
+                raise DocumentError(code, failed.detail.removeprefix(f"{code.message}: ")) \
+                    from failed
+            if failed.code in SealFailure.__members__:
+                raise SealError(SealFailure[failed.code], failed.detail) from failed
+            raise
 
     def close(self) -> None:
         if self._owns_http:

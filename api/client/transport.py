@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from api.ledger_clock import ledger_time
 from api.service import Bundle, LedgerService
+from compliance.model import MonthlySubmission
+from compliance.queries import CreditRecord, Disclosure, RiskWarning, Status
 from ledger.engine import Result
 from ledger.journal import Receipt
 from ledger.model import Account, Batch, Lot, Participant, SigningKey
@@ -21,6 +23,8 @@ from pledge.queries import PledgeHistory, RepoHistory
 
 if TYPE_CHECKING:  # the chain stack is imported when a command needs it (api/service.py)
     from anchoring.operator.checkpoints import StoredCheckpoint
+    from compliance.document_store import PublishedKey, StoredDocument
+    from compliance.sealing import Sealed, WrappedKey
 
 SignDigest = Callable[[bytes], bytes]
 """Signs a 32-byte digest the client computed itself (a login's) with a participant's key."""
@@ -78,7 +82,32 @@ class Transport(Protocol):
 
     def repo(self, repo_id: str) -> RepoHistory | None: ...
 
+    def compliance_status(self, year: int) -> list[Status]: ...
+
+    def compliance_risk(self, year: int) -> list[RiskWarning]: ...
+
+    def credit_record(self, entity: str) -> CreditRecord: ...
+
+    def monthly_submissions(self, emitter: str, year: int) -> list[MonthlySubmission]: ...
+
+    def disclosure(self, year: int, scheme: str | None = None) -> Disclosure: ...
+
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle: ...
+
+    # confidential documents (compliance/documents.py): over HTTP, `owner`, `reader` and `by`
+    # are the logged-in participant, which the server takes from the token
+    def document_keys(self, participant: str | None = None) -> list[PublishedKey]: ...
+
+    def store_document(self, owner: str, sealed: Sealed, media_type: str) -> StoredDocument:
+        ...
+
+    def sealed_document(self, sha256: str, reader: str) -> Sealed:
+        """The document with `reader`'s wrapped keys; `DocumentError` if there is none or
+        `reader` may not read it."""
+        ...
+
+    def share_document(self, sha256: str, by: str, reader: str,
+                       keys: Sequence[WrappedKey]) -> int: ...
 
     def close(self) -> None: ...
 
@@ -151,8 +180,36 @@ class LocalTransport:
     def repo(self, repo_id: str) -> RepoHistory | None:
         return self.service.repo(repo_id)
 
+    def compliance_status(self, year: int) -> list[Status]:
+        return self.service.compliance_status(year)
+
+    def compliance_risk(self, year: int) -> list[RiskWarning]:
+        return self.service.compliance_risk(year)
+
+    def credit_record(self, entity: str) -> CreditRecord:
+        return self.service.credit_record(entity)
+
+    def monthly_submissions(self, emitter: str, year: int) -> list[MonthlySubmission]:
+        return self.service.monthly_submissions(emitter, year)
+
+    def disclosure(self, year: int, scheme: str | None = None) -> Disclosure:
+        return self.service.disclosure(year, scheme)
+
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
         return self.service.prove(kind, *subject, checkpoint=checkpoint)
+
+    def document_keys(self, participant: str | None = None) -> list[PublishedKey]:
+        return self.service.document_keys(participant)
+
+    def store_document(self, owner: str, sealed: Sealed, media_type: str) -> StoredDocument:
+        return self.service.store_sealed(owner, sealed, media_type)[0]
+
+    def sealed_document(self, sha256: str, reader: str) -> Sealed:
+        return self.service.sealed_document(sha256, reader)[1]
+
+    def share_document(self, sha256: str, by: str, reader: str,
+                       keys: Sequence[WrappedKey]) -> int:
+        return self.service.share_document(sha256, by, reader, keys)
 
     def close(self) -> None:
         """Nothing to release: the service belongs to whoever built it."""

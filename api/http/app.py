@@ -25,6 +25,8 @@ import api.http.schemas as schemas
 from api.access import Sessions, policy_for, sessions_for
 from api.http.clock import clock_router
 from api.http.committer import Committer, DirectCommitter
+from api.http.compliance_reads import compliance_router
+from api.http.documents import documents_router
 from api.http.reads import reads_router
 from api.http.writes import install_writes
 from api.inputs import MAX_DOCUMENT_CHARS
@@ -63,6 +65,8 @@ def create_app(service: LedgerService, *, committer: Committer | None = None,
     app.include_router(clock_router(service))  # public: deadlines need the ledger's time
     app.include_router(auth.auth_router(sessions))
     app.include_router(reads_router(service, auth.viewer_of(sessions), policy_for(service)))
+    app.include_router(documents_router(service, auth.viewer_of(sessions), policy_for(service)))
+    app.include_router(compliance_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

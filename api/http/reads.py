@@ -45,6 +45,11 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=128)]  # "" would 
 PROOF_THREADS = {"sqlite": 1, "postgresql": 4}  # by store (bench/api_proofs.py)
 
 
+# Proofs of what is public: that one checkpoint extends another, and a year's disclosure (it
+# is published: anyone may check it against the chain).
+PUBLIC_PROOFS = frozenset({"consistency", "disclosure"})
+
+
 def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
                  ) -> APIRouter:
     router = APIRouter(prefix="/v1", route_class=StrictRoute)
@@ -99,13 +104,17 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
             raise RequestProblem(404, "unknown_proof_kind", "no proof of this kind",
                                  f"no proof of kind {kind!r}: one of "
                                  f"{', '.join(service.operations.bundle_kinds)}")
-        if kind != "consistency":
+        if kind not in PUBLIC_PROOFS:
             allowed(policy.require_viewer(viewer, f"a {kind} proof"), kind, subject)
         try:
             bundle = service.prove(kind, *subject, checkpoint=checkpoint)
         except ValueError as exc:  # the subject does not fit the kind (api/service.py)
             raise RequestProblem(422, "invalid_subject", "the subject does not fit the kind",
                                  str(exc)) from exc
+        if kind == "emissions" and viewer is not None and not viewer.sees_everything:
+            # whose submission it is shows once it is proven: its record names the emitter
+            policy.require_own(viewer, _proven_emitter(bundle), f"the proof of submission "
+                               f"{subject[0]}")
         if kind == "lot" and viewer is not None and not viewer.sees_everything:
             # the lot's account is known once it is proven: the one it was in at the checkpoint
             proven = _proven_account(bundle)
@@ -117,7 +126,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
 
     def allowed(viewer: Viewer, kind: str, subject: list[str]) -> None:
         """Refuse before proving what the subject alone shows `viewer` may not read."""
-        if viewer.sees_everything or kind == "lot":  # a lot: once proven, above
+        if viewer.sees_everything or kind in ("lot", "emissions"):  # once proven, above
             return
         if kind in ("holding", "account") and subject:
             policy.require_account(viewer, subject[0])
@@ -125,7 +134,9 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
             found = service.pledge(subject[0])
             policy.require_agreement(viewer, f"pledge {subject[0]}", None if found is None
                                      else found.pledge.parties)
-        elif kind == "entry" or kind not in ("holding", "account", "pledge"):
+        elif kind == "obligation" and subject:
+            policy.require_own(viewer, subject[0], f"the obligation of {subject[0]}")
+        elif kind == "entry" or kind not in ("holding", "account", "pledge", "obligation"):
             # an entry names any account; a module's kind has no rule here yet
             policy.require_everything(viewer, f"{kind} proofs")
 
@@ -279,6 +290,11 @@ def _checkpoint(stored: Any) -> dict[str, Any]:
                 "chain_id": anchor.chain_id, "contract": anchor.contract,
                 "tx_hash": "0x" + anchor.tx_hash.hex(), "block_number": anchor.block_number,
                 "block_time": anchor.block_time}}
+
+
+def _proven_emitter(bundle: dict[str, Any]) -> str:
+    """The emitter whose monthly submission an `emissions` bundle proves (its record's)."""
+    return str(json.loads(bundle["state"]["value"])["emitter"])
 
 
 def _proven_account(bundle: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from compliance.queries import ComplianceState, CreditEvent
 from ledger.model import AccountType, Issuance, Kind, LotState, Role
 from pledge.model import PledgeStatus, RepoStatus
 
@@ -419,6 +420,179 @@ class Pledges(BaseModel):
 class Repos(BaseModel):
     model_config = _items(Repo)
     items: list[Repo]
+
+
+# --- compliance (api/http/compliance_reads.py) -------------------------------------------------
+
+class ComplianceStatus(BaseModel):
+    """An emitter's compliance for one year, in tonnes: `state` is due, compliant, overdue or
+    unverified (installations in the scheme, no verified obligation yet: no obligation and
+    no shortfall)."""
+
+    model_config = _strict({
+        "emitter": "huaneng", "year": 2025, "scheme": "CN-ETS", "state": "due",
+        "obligation": 1200, "allowances": 300, "credits": 0, "shortfall": 900,
+        "deadline": "2026-12-31", "days_to_deadline": 362, "late": False, "set_seq": 41,
+        "met_seq": None})
+
+    emitter: str
+    year: int
+    scheme: str
+    state: ComplianceState
+    obligation: int | None
+    allowances: int = Field(description="surrendered")
+    credits: int = Field(description="offsets surrendered")
+    shortfall: int | None
+    deadline: str = Field(description="the last market day to surrender, YYYY-MM-DD")
+    days_to_deadline: int = Field(description="negative once it has passed")
+    late: bool = Field(description="met, but after the deadline")
+    set_seq: int | None = Field(description="the entry that set the obligation")
+    met_seq: int | None = Field(description="the surrender that met it")
+
+
+class MonthlySubmission(BaseModel):
+    model_config = _strict({
+        "id": "HN-1-2026-01", "emitter": "huaneng", "installation": "HN-1",
+        "month": "2026-01", "year": 2026, "document_hash": "0x" + "ab" * 32,
+        "document_format": "csv", "lines": 2, "total_kg": 7_981_203,
+        "calibration_lapsed": False, "late": False, "supersedes": "", "superseded_by": "",
+        "submitted_seq": 41, "updated_seq": 41})
+
+    id: str
+    emitter: str
+    installation: str
+    month: str
+    year: int
+    document_hash: str
+    document_format: str
+    lines: int
+    total_kg: int = Field(description="the month's emissions, whole kilograms CO2")
+    calibration_lapsed: bool
+    late: bool
+    supersedes: str = Field(description="the submission it corrects; empty for a first one")
+    superseded_by: str = Field(description="the correction that replaced it; empty while in "
+                                           "force")
+    submitted_seq: int
+    updated_seq: int
+
+
+class MonthlySubmissions(BaseModel):
+    model_config = _items(MonthlySubmission)
+    items: list[MonthlySubmission]
+
+
+class ComplianceStatuses(BaseModel):
+    model_config = _items(ComplianceStatus)
+    items: list[ComplianceStatus]
+
+
+class Pledgee(BaseModel):
+    model_config = _strict({"bank": "icbc", "quantity": 400})
+    bank: str
+    quantity: int = Field(description="units under its pledges' liens in the emitter's accounts")
+
+
+class RiskWarning(BaseModel):
+    """An emitter whose freely available units (tradable, eligible for the year, offsets only
+    as far as the cap still allows) fall short of what it still owes."""
+
+    model_config = _strict({
+        "emitter": "huaneng", "year": 2025, "scheme": "CN-ETS", "owed": 900,
+        "free_allowances": 300, "free_credits": 0, "available": 300, "shortfall_risk": 600,
+        "deadline": "2026-12-31", "days_to_deadline": 362, "pledged": 400,
+        "pledgees": [_example(Pledgee)]})
+
+    emitter: str
+    year: int
+    scheme: str
+    owed: int
+    free_allowances: int
+    free_credits: int
+    available: int
+    shortfall_risk: int
+    deadline: str
+    days_to_deadline: int
+    pledged: int
+    pledgees: list[Pledgee]
+
+
+class RiskWarnings(BaseModel):
+    model_config = _items(RiskWarning)
+    items: list[RiskWarning]
+
+
+class CreditItem(BaseModel):
+    model_config = _strict({
+        "event": "late_monthly_data", "year": 2025, "subject": "HN-2 2025-01",
+        "detail": "submission HN-2:2025-01 after the due day", "seq": 27})
+
+    event: CreditEvent
+    year: int | None
+    subject: str
+    detail: str
+    seq: int | None = Field(description="the journal entry it derives from (none for data "
+                                        "that is missing)")
+
+
+class CreditRecord(BaseModel):
+    model_config = _strict({"entity": "huaneng", "head": 43,
+                            "as_of": "2026-01-03T09:00:00.000Z",
+                            "items": [_example(CreditItem)], "clean_years": 0,
+                            "streamlined": False})
+
+    entity: str
+    head: int
+    as_of: str
+    items: list[CreditItem]
+    clean_years: int = Field(description="verified years in a row with no flagged "
+                                          "verification and no late or lapsed monthly data")
+    streamlined: bool = Field(description="eligible for streamlined verification: the "
+                                          "scheme's streamlined_after clean years in a row")
+
+
+class DisclosedEmitter(BaseModel):
+    model_config = _strict({
+        "emitter": "huaneng", "scheme": "CN-ETS", "verified_t": 1200, "allowances": 300,
+        "credits": 0, "state": "due", "pledged": 400})
+
+    emitter: str
+    scheme: str
+    verified_t: int | None
+    allowances: int
+    credits: int
+    state: ComplianceState
+    pledged: int
+
+
+class MarketTotals(BaseModel):
+    model_config = _strict({
+        "transfers": 12, "transferred_t": 4800, "surrendered_allowances_t": 300,
+        "surrendered_credits_t": 0, "retired_t": 50})
+
+    transfers: int
+    transferred_t: int
+    surrendered_allowances_t: int
+    surrendered_credits_t: int
+    retired_t: int
+
+
+class Disclosure(BaseModel):
+    """A scheme's year as published, from journaled data only, at journal entry `head`,
+    naming the latest signed checkpoint then."""
+
+    model_config = _strict({
+        "year": 2025, "scheme": "CN-ETS", "market_day": "2026-01-03", "head": 43,
+        "checkpoint": 4, "checkpoint_log_size": 40, "emitters": [_example(DisclosedEmitter)],
+        "totals": _example(MarketTotals)})
+
+    year: int
+    scheme: str
+    market_day: str
+    head: int
+    checkpoint: int | None
+    checkpoint_log_size: int | None
+    emitters: list[DisclosedEmitter]
+    totals: MarketTotals
 
 
 class Bundle(BaseModel):

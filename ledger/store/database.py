@@ -367,5 +367,5 @@ def alembic_config(url: str, operations: OperationSet | None = None) -> Config:
                            os.pathsep.join(str(p) for p in locations).replace("%", "%%"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["target_metadata"] = metadata_of(
-        operations.tables.values() if operations else ())
+        (*operations.tables.values(), *operations.side_tables.values()) if operations else ())
     return config

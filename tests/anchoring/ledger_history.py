@@ -37,10 +37,11 @@ class History:
         return checkpoint
 
 
-def build_history(store: Store, clock: FixedClock) -> History:
+def build_history(store: Store, clock: FixedClock, rules: str | None = None) -> History:
     """Three checkpoints over issuance, whole and partial transfers, retirement, cancellation,
-    freezing, and a few entries after the last checkpoint."""
-    world = World.create(store, clock)
+    freezing, and a few entries after the last checkpoint (its genesis records `rules`,
+    default the rules of ledger/schemes/)."""
+    world = World.create(store, clock, rules)
     history = History(world, Checkpointer(world.ledger, OPERATOR_KEY))
     world.participant("huaneng", "emitter", "HN", "compliance")
     world.participant("gw", "project_owner", "GW", "trading")

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from anchoring.auditor.bundle_format import ENTRY_FORMATS
+from anchoring.auditor.records import FIELDS as RECORD_KINDS
 from anchoring.auditor.verify import STANDARD_KINDS
 from tests.conformance.cases import CASES, GOLDEN_VALID, VERIFIED
 from tests.conformance.forge import golden
@@ -41,14 +42,18 @@ def _embedded(bundle: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         if field in bundle:
             yield "checkpoint-note", bundle[field]
     items = bundle.get("entries", [bundle] if "entry" in bundle else [])
+    if bundle.get("kind") == "emissions":  # its entry is an item, as in a pledge pack
+        items = [bundle["entry"]]
     for item in items:
         yield "journal-entry", json.loads(item["entry"])
-    states: dict[str, list[dict[str, Any]]] = {"lot": [], "holding": [], "account": []}
+    states: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_KINDS}
     if bundle.get("kind") in states:
         states[bundle["kind"]].append(bundle["state"])
     if bundle.get("kind") == "pledge":
         states["account"].append(bundle["pledgor_account"]["state"])
         states["lot"].extend(lot["state"] for lot in bundle["lots"])
+    if bundle.get("kind") == "disclosure":
+        states["obligation"].extend(item["state"] for item in bundle["obligations"])
     for kind, found in states.items():
         for state in found:
             if state["value"] is not None:
@@ -70,10 +75,16 @@ def test_every_schema_is_valid_draft_2020_12_and_every_kind_has_one() -> None:
         Draft202012Validator.check_schema(schema)
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     kinds = {kind.name for kind in STANDARD_KINDS}
-    records = {"lot", "holding", "account"}
     assert {f"bundle-{k}.schema.json" for k in kinds} | {f"record-{r}.schema.json"
-                                                           for r in records} \
+                                                           for r in RECORD_KINDS} \
         | {"checkpoint-note.schema.json"} <= set(_DOCUMENTS)
+
+
+def test_each_record_schema_has_the_fields_the_verifier_requires() -> None:
+    for kind, fields in RECORD_KINDS.items():
+        schema = _DOCUMENTS[f"record-{kind}.schema.json"]
+        assert schema["additionalProperties"] is False
+        assert set(schema["required"]) == set(schema["properties"]) == set(fields), kind
 
 
 def test_the_entry_schema_knows_the_formats_the_verifier_reads() -> None:
@@ -102,6 +113,15 @@ REFUSED_BY_SCHEMA = [
     "bundle-holding@all-buckets-zero", "bundle-lot@origin-malformed",
     "bundle-lot@origin-hash-uppercase", "bundle-entry@format-true", "bundle-entry@seq-string",
     "bundle-entry@instruction-op-missing", "bundle-entry@accepted-at-without-milliseconds",
+    "bundle-emissions@submission-number", "bundle-emissions@entry-inclusion-missing",
+    "bundle-emissions@late-no", "bundle-emissions@calibration-lapsed-missing",
+    "bundle-emissions@record-field-added", "bundle-emissions@month-13",
+    "bundle-emissions@document-hash-uppercase", "bundle-emissions@absent",
+    "bundle-obligation@year-string", "bundle-obligation@emitter-missing",
+    "bundle-obligation@flagged-string", "bundle-obligation@credits-negative",
+    "bundle-obligation@scheme-missing", "bundle-obligation@year-before-1990",
+    "bundle-disclosure@year-string", "bundle-disclosure@credits-string",
+    "bundle-disclosure@row-field-added", "bundle-disclosure@row-without-obligation",
 ]
 
 

@@ -68,17 +68,27 @@ def test_the_demo_plays_every_role_and_says_what_was_verified(tmp_path: Path) ->
             "-> checkpoint 2 anchored: block",
             "for the beneficiary Li Wei",
             "NOT VERIFIED: (log_proof_failed)",
+            # the compliance cycle
+            "$ carbonledger emissions submit",
+            "REFUSED, total_mismatch",
+            "$ carbonledger verifier sign huaneng",
+            "REFUSED, offset_cap_exceeded",
+            "$ carbonledger disclose",
+            "huaneng  CN-ETS  overdue",
+            "overdue_compliance",
             "demo passed"):
         assert told in story, told
     numbered = [line for line in story.splitlines() if line[:1].isdigit()]
     assert [int(line.split(".")[0]) for line in numbered] == list(range(1, len(numbered) + 1))
-    assert story.count("-> VERIFIED: ") == 4
+    assert story.count("-> VERIFIED: ") == 6  # four bundles, a disclosure, a document
     assert "-> ANCHORED: checkpoint 1 is held as signed" in story  # the consistency proof's
-    verified = story[story.index("What was verified:"):].splitlines()[1:6]
-    assert [line.strip().split(".")[0] for line in verified] == ["1", "2", "3", "4", "5"]
+    verified = story[story.index("What was verified:"):].splitlines()[1:9]
+    assert [line.strip().split(".")[0] for line in verified] == [str(n) for n in range(1, 9)]
     assert "Baowu's holding of HN01" in verified[0] and "pledge ICBC-P1" in verified[1]
     assert "for the beneficiary Li Wei" in verified[2]
     assert "checkpoint 2's log extends checkpoint 1's" in verified[3]
+    assert "disclosure" in verified[5] and "January" in verified[6]
+    assert "NOT that document" in verified[7]
 
     # the ledger's clock was moved past the pledge's maturity: the enforcement's entry is
     # dated 91 days after the server's first answer

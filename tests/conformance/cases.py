@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anchoring.auditor.verify_compliance import DISCLOSED_FIGURES, emissions_key, obligation_key
 from tests.conformance.forge import (
     Bundle,
     canonical,
@@ -25,6 +26,7 @@ from tests.conformance.forge import (
     golden_log,
     record_change,
     resigned,
+    state_items,
     with_log,
     with_state,
 )
@@ -131,6 +133,113 @@ def _pledgor_named_pledgee(items: list[dict[str, Any]]) -> None:
 
 OTHER_GENESIS = "carbonledger/registry/0011223344556677"
 
+# --- the compliance module's kinds: golden bundles at checkpoint 6 -----------------------------
+
+COMPLIANCE_SIZE = 71  # checkpoint 6 holds entries 0..70
+SUBMISSION_INDEX = 58  # the golden emissions bundle's entry: HN-1-2026-07's monthly_submit
+YEAR = 2026
+# A second emitter's obligation for the year, beside the golden huaneng's (a forged record:
+# every proof around it is rebuilt and signed with the golden operator key).
+DATANG = {"emitter": "datang", "obligation": 12000, "verified_t": 12000,
+          "monthly_kg": 11876543, "allowances": 11000, "credits": 1000, "verifier": "cec"}
+
+
+def _submission(entry: Callable[[dict[str, Any]], object] | None = None,
+                record: Callable[[dict[str, Any]], object] | None = None,
+                index: int = SUBMISSION_INDEX) -> Callable[[], str]:
+    """The golden emissions bundle with its monthly_submit entry (in the log) and its record
+    (in the state tree) edited, alike or apart, proving the log's entry `index`."""
+    def make() -> str:
+        bundle = golden("bundle-emissions")[0]
+        if record is not None:
+            bundle = with_state(bundle, record_change(record))
+        log = golden_log()[:COMPLIANCE_SIZE]
+        if entry is not None:
+            log = entry_change(log, SUBMISSION_INDEX, entry)
+        return _text(with_log(bundle, log, {"index": index}))
+    return make
+
+
+def _golden_record(name: str) -> dict[str, Any]:
+    """The record a golden bundle proves first."""
+    return dict(json.loads(state_items(golden(name)[0])[0]["value"]))
+
+
+def _other_submission() -> tuple[bytes, str]:
+    """The leaf of HN-1-2026-06, the month before the golden submission's."""
+    record = {**_golden_record("bundle-emissions"), "id": "HN-1-2026-06", "month": "2026-06"}
+    return emissions_key("HN-1-2026-06"), canonical(record)
+
+
+def _obligation_leaf(fields: dict[str, Any]) -> tuple[bytes, str]:
+    record = {**_golden_record("bundle-obligation"), **fields}
+    return obligation_key(record["emitter"], record["year"]), canonical(record)
+
+
+def _absent(name: str, others: Callable[[], list[tuple[bytes, str]]],
+            subject: Callable[[Bundle], object] = lambda bundle: None) -> Callable[[], str]:
+    """Golden bundle `name` (after `subject` edits whose record it asks for) with a
+    non-membership proof where it proved its first record, in a state tree of `others`."""
+    def make() -> str:
+        bundle = golden(name)[0]
+        subject(bundle)
+
+        def absent(items: list[dict[str, Any]]) -> None:
+            if bundle["kind"] == "obligation":
+                asked = bundle["obligation"]
+                items[0]["key"] = obligation_key(asked["emitter"], asked["year"]).hex()
+            items[0]["value"] = None
+        return _text(with_state(bundle, absent, others()))
+    return make
+
+
+def _obligation_year(name: str, year: int, record_year: int, at: int = 0) -> Callable[[], str]:
+    """Golden bundle `name` whose `at`-th obligation proof is of the golden emitter's leaf for
+    `year` (its subject and key), holding the golden record with the year `record_year`."""
+    def make() -> str:
+        bundle = golden(name)[0]
+        proofs = bundle["obligations"] if bundle["kind"] == "disclosure" else [bundle]
+        proofs[at]["obligation"]["year"] = year
+
+        def moved(items: list[dict[str, Any]]) -> None:
+            items[at]["key"] = obligation_key(proofs[at]["obligation"]["emitter"], year).hex()
+            record_change(_set("year", record_year), at)(items)
+        return _text(with_state(bundle, moved))
+    return make
+
+
+def _two_rows(order: Callable[[list[Any]], list[Any]] = lambda rows: rows
+              ) -> Callable[[], str]:
+    """The golden disclosure with datang's row and obligation beside huaneng's, in code-point
+    order of emitter, then both lists put in `order`."""
+    def make() -> str:
+        bundle = golden("bundle-disclosure")[0]
+        key, text = _obligation_leaf(DATANG)
+        bundle["disclosure"].insert(0, {"emitter": DATANG["emitter"],
+                                        **{figure: DATANG[figure]
+                                           for figure in DISCLOSED_FIGURES}})
+        bundle["obligations"].insert(0, {"obligation": {"emitter": DATANG["emitter"],
+                                                        "year": YEAR},
+                                         "state": {"key": key.hex(), "value": text,
+                                                   "proof": {}}})
+        bundle = with_state(bundle, lambda items: None)
+        bundle["disclosure"] = order(bundle["disclosure"])
+        bundle["obligations"] = order(bundle["obligations"])
+        return _text(bundle)
+    return make
+
+
+def _first_row(change: Callable[[dict[str, Any]], object]) -> Callable[[Bundle], object]:
+    return lambda bundle: change(bundle["disclosure"][0])
+
+
+def _doubled(bundle: Bundle) -> None:
+    bundle["disclosure"] *= 2
+    bundle["obligations"] *= 2
+
+
+UPPERCASE_HASH = "0x" + "A9CBE457D48F0B073D2C07341F2F121E553E518EA0F52F42932B0DAE05C3A568"
+
 CASES: list[Case] = [
     # --- valid bundles beyond the golden ones ------------------------------------------------
     Case("bundle-entry-non-bmp-keys", "an entry whose keys include one beyond U+FFFF, in RFC "
@@ -140,6 +249,12 @@ CASES: list[Case] = [
          _log(lambda log: log, index=CHECKPOINT_SIZE - 1), VERIFIED),
     Case("bundle-entry-genesis", "entry 0, the genesis the origin names",
          _log(lambda log: log, index=0), VERIFIED),
+    Case("bundle-obligation-none", "datang had no obligation for 2026: a non-membership "
+         "proof, in a state tree holding huaneng's",
+         _absent("bundle-obligation", lambda: [_obligation_leaf({})],
+                 lambda b: b["obligation"].update(emitter="datang")), VERIFIED),
+    Case("bundle-disclosure-two-rows", "a disclosure of two emitters' rows, datang's and "
+         "huaneng's, each with its obligation's proof", _two_rows(), VERIFIED),
     # --- the bundle file as JSON --------------------------------------------------------------
     Case("bundle-lot@key-duplicated", "the file names \"lot\" twice, another lot first",
          _raw("bundle-lot", lambda t: t.replace('  "lot": ', '  "lot": "1.1",\n  "lot": ', 1)),
@@ -256,6 +371,88 @@ CASES: list[Case] = [
     Case("bundle-pledge@pledgor-is-pledgee", "the pledgor's account record names the "
          "pledgee as its holder", _state("bundle-pledge", _pledgor_named_pledgee),
          "wrong_subject"),
+    # --- monthly emissions ---------------------------------------------------------------------
+    Case("bundle-emissions@submission-number", "the submission's id a number",
+         _edit("bundle-emissions", _set("submission", 7)), "wrong_type"),
+    Case("bundle-emissions@entry-inclusion-missing", "the entry without its inclusion proof",
+         _edit("bundle-emissions", lambda b: b["entry"].pop("inclusion")), "malformed_bundle"),
+    Case("bundle-emissions@late-no", "a submission whose late flag is \"no\"",
+         _record("bundle-emissions", _set("late", "no")), "malformed_record"),
+    Case("bundle-emissions@calibration-lapsed-missing", "a submission record without its "
+         "calibration_lapsed flag", _record("bundle-emissions",
+                                            lambda r: r.pop("calibration_lapsed")),
+         "malformed_record"),
+    Case("bundle-emissions@record-field-added", "a submission record with a field "
+         "submissions do not have", _record("bundle-emissions", _set("status", "accepted")),
+         "malformed_record"),
+    Case("bundle-emissions@superseded-by-itself", "a submission superseded by itself",
+         _record("bundle-emissions", lambda r: r.update(superseded_by=r["id"])),
+         "malformed_record"),
+    Case("bundle-emissions@month-13", "month 2026-13, in the record and in the entry alike",
+         _submission(_fields(month="2026-13"), _set("month", "2026-13")), "malformed_record"),
+    Case("bundle-emissions@document-hash-uppercase", "the document's hash in uppercase hex, "
+         "in the record and in the entry alike",
+         _submission(_fields(documentHash=UPPERCASE_HASH),
+                     _set("document_hash", UPPERCASE_HASH)), "malformed_record"),
+    Case("bundle-emissions@absent", "a non-membership proof of the submission: the bundle "
+         "proves a journaled submission", _absent("bundle-emissions",
+                                                  lambda: [_other_submission()]),
+         "incomplete_evidence"),
+    Case("bundle-emissions@entry-of-another-month", "the entry is the monthly_submit of "
+         "HN-1-2026-06, not of the proven submission", _submission(index=SUBMISSION_INDEX - 1),
+         "incomplete_evidence"),
+    Case("bundle-emissions@entry-total-differs", "the journaled entry submitted one kilogram "
+         "more than the record holds", _submission(lambda d: d["instruction"]["fields"].update(
+             totalKg=d["instruction"]["fields"]["totalKg"] + 1)), "incomplete_evidence"),
+    Case("bundle-emissions@entry-total-true", "the entry's totalKg is true and the record's "
+         "total 1: equal in Python, different in the journal",
+         _submission(_fields(totalKg=True), _set("total_kg", 1)), "incomplete_evidence"),
+    # --- obligations ----------------------------------------------------------------------------
+    Case("bundle-obligation@year-negative", "huaneng had no obligation for year -1: a "
+         "non-membership proof for a year no record can have",
+         _absent("bundle-obligation", lambda: [_obligation_leaf({})],
+                 lambda b: b["obligation"].update(year=-1)), "wrong_type"),
+    Case("bundle-obligation@year-string", "the year asked for is \"2026\"",
+         _edit("bundle-obligation", lambda b: b["obligation"].update(year="2026")),
+         "wrong_type"),
+    Case("bundle-obligation@emitter-missing", "the obligation asked for names no emitter",
+         _edit("bundle-obligation", lambda b: b["obligation"].pop("emitter")),
+         "malformed_bundle"),
+    Case("bundle-obligation@flagged-string", "an obligation whose flagged is \"false\"",
+         _record("bundle-obligation", _set("flagged", "false")), "malformed_record"),
+    Case("bundle-obligation@credits-negative", "an obligation with -1 t of credits",
+         _record("bundle-obligation", _set("credits", -1)), "malformed_record"),
+    Case("bundle-obligation@scheme-missing", "an obligation record without its scheme",
+         _record("bundle-obligation", lambda r: r.pop("scheme")), "malformed_record"),
+    Case("bundle-obligation@surrendered-beyond-obligation", "more allowances and credits "
+         "surrendered than the obligation", _record("bundle-obligation", lambda r: r.update(
+             credits=r["obligation"] - r["allowances"] + 1)), "malformed_record"),
+    Case("bundle-obligation@year-before-1990", "an obligation for 1989, asked for and proven "
+         "at 1989's key", _obligation_year("bundle-obligation", 1989, 1989),
+         "malformed_record"),
+    Case("bundle-obligation@record-of-another-year", "the record at the key of huaneng's "
+         "2026 obligation says 2025", _obligation_year("bundle-obligation", YEAR, YEAR - 1),
+         "wrong_subject"),
+    # --- disclosures ----------------------------------------------------------------------------
+    Case("bundle-disclosure@year-string", "the disclosure's year is \"2026\"",
+         _edit("bundle-disclosure", _set("year", "2026")), "wrong_type"),
+    Case("bundle-disclosure@credits-string", "a row whose credits are \"0\"",
+         _edit("bundle-disclosure", _first_row(_set("credits", "0"))), "wrong_type"),
+    Case("bundle-disclosure@row-field-added", "a row with a field rows do not have",
+         _edit("bundle-disclosure", _first_row(_set("status", "met"))), "malformed_bundle"),
+    Case("bundle-disclosure@proof-missing", "a row without its obligation's proof",
+         _edit("bundle-disclosure", _set("obligations", [])), "incomplete_evidence"),
+    Case("bundle-disclosure@row-repeated", "huaneng's row twice, each with its proof",
+         _edit("bundle-disclosure", _doubled), "incomplete_evidence"),
+    Case("bundle-disclosure-two-rows@rows-out-of-order", "huaneng's row before datang's, "
+         "each with its proof", _two_rows(lambda rows: rows[::-1]), "incomplete_evidence"),
+    Case("bundle-disclosure@row-without-obligation", "the row's proof is a non-membership "
+         "proof of huaneng's 2026 obligation, in a state tree holding datang's",
+         _absent("bundle-disclosure", lambda: [_obligation_leaf(DATANG)]),
+         "incomplete_evidence"),
+    Case("bundle-disclosure@proof-of-another-year", "the row's proof is of huaneng's 2025 "
+         "obligation, not 2026's", _obligation_year("bundle-disclosure", YEAR - 1, YEAR - 1),
+         "wrong_subject"),
 ]
 
 # The golden mutations (tests/vectors/formats/*@*.json) whose code is stable, by file name.
@@ -282,8 +479,11 @@ GOLDEN_MUTATIONS: dict[str, str] = {
     "bundle-pledge@entries-reordered": "incomplete_evidence",
     "bundle-pledge@lot-dropped": "incomplete_evidence",
     "bundle-pledge@release-dropped": "incomplete_evidence",
+    "bundle-emissions@total-changed": "state_proof_failed",
+    "bundle-disclosure@row-changed": "incomplete_evidence",
 }
 GOLDEN_VALID = ["bundle-account", "bundle-consistency", "bundle-entry", "bundle-entry-legacy",
-                "bundle-holding", "bundle-lot", "bundle-lot-absent", "bundle-pledge"]
+                "bundle-holding", "bundle-lot", "bundle-lot-absent", "bundle-pledge",
+                "bundle-emissions", "bundle-obligation", "bundle-disclosure"]
 
 

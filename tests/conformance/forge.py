@@ -76,23 +76,29 @@ def canonical(value: Any) -> str:
 # --- the state tree ----------------------------------------------------------------------------
 
 def state_items(bundle: Bundle) -> list[dict[str, Any]]:
-    """Every `state` object of a bundle (a record kind's, or a pledge pack's)."""
+    """Every `state` object of a bundle (a record kind's, a pledge pack's, a disclosure's)."""
     if "state" in bundle:
         return [bundle["state"]]
     if bundle.get("kind") == "pledge":
         return [bundle["pledgor_account"]["state"], *(lot["state"] for lot in bundle["lots"])]
+    if bundle.get("kind") == "disclosure":
+        return [item["state"] for item in bundle["obligations"]]
     return []
 
 
-def with_state(bundle: Bundle, change: Callable[[list[dict[str, Any]]], None]) -> Bundle:
-    """The bundle after `change` edits its state items' values (text, or null), with a state
-    tree holding exactly those values, fresh proofs and a checkpoint signed over its root."""
+def with_state(bundle: Bundle, change: Callable[[list[dict[str, Any]]], None],
+               others: Iterable[tuple[bytes, str]] = ()) -> Bundle:
+    """The bundle after `change` edits its state items (their values, text or null, or their
+    keys), with a state tree holding exactly those values and the records `others` (key,
+    text: what a non-membership proof is proven beside), fresh proofs and a checkpoint signed
+    over its root."""
     bundle = copy.deepcopy(bundle)
     items = state_items(bundle)
     change(items)
     tree = smt.SparseMerkleTree.from_items(
-        [(bytes.fromhex(item["key"]), item["value"].encode("utf-8"))
-         for item in items if item["value"] is not None])
+        [*((bytes.fromhex(item["key"]), item["value"].encode("utf-8"))
+           for item in items if item["value"] is not None),
+         *((key, text.encode("utf-8")) for key, text in others)])
     for item in items:
         item["proof"] = tree.prove(bytes.fromhex(item["key"])).to_dict()
     bundle["checkpoint"] = resigned(bundle["checkpoint"], state_root=tree.root)
@@ -119,13 +125,16 @@ def golden_log() -> list[str]:
 
 def with_log(bundle: Bundle, entries: Iterable[str], proven: Mapping[str, int] | None = None,
              **note_changes: Any) -> Bundle:
-    """An `entry` bundle (or a pledge pack) over the log `entries`: each proven entry's text
-    and inclusion proof from that log, the checkpoint signed over its size and root.
-    `proven`: for an entry bundle, the index of the entry it proves (default: its own)."""
+    """An `entry` bundle (or a pledge pack, or an emissions bundle) over the log `entries`:
+    each proven entry's text and inclusion proof from that log, the checkpoint signed over its
+    size and root. `proven`: for an entry or emissions bundle, the index of the entry it
+    proves (default: its own)."""
     bundle = copy.deepcopy(bundle)
     log = list(entries)
     hashes = [merkle.leaf_hash(text.encode("utf-8")) for text in log]
-    targets = bundle["entries"] if bundle.get("kind") == "pledge" else [bundle]
+    kind = bundle.get("kind")
+    targets = (bundle["entries"] if kind == "pledge"
+               else [bundle["entry"]] if kind == "emissions" else [bundle])
     for target in targets:
         index = (proven or {}).get("index", target["inclusion"]["index"])
         target["entry"] = log[index]

@@ -120,6 +120,7 @@ def test_the_offline_verifier_knows_every_bundle_kind_the_modules_bring() -> Non
     """An auditor's verifier (no ledger, no database) lists its kinds itself; the modules
     declare the kinds their ledger proves: the two must be the same kinds."""
     from anchoring.auditor.verify import STANDARD_KINDS
+    from compliance.module import COMPLIANCE
 
-    declared = OperationSet([CORE, PLEDGE]).bundle_kinds
+    declared = OperationSet([CORE, PLEDGE, COMPLIANCE]).bundle_kinds
     assert {kind.name: kind for kind in STANDARD_KINDS} == declared

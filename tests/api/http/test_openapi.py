@@ -17,6 +17,14 @@ INTERFACE = {
     ("get", "/v1/journal"), ("get", "/v1/checkpoints"), ("get", "/v1/pledges"),
     ("get", "/v1/pledges/{pledge_id}"), ("get", "/v1/repos"), ("get", "/v1/repos/{repo_id}"),
     ("get", "/v1/proofs/{kind}"), ("post", "/v1/auth/challenge"), ("post", "/v1/auth/token"),
+    # confidential documents (api/http/documents.py)
+    ("post", "/v1/documents"), ("get", "/v1/documents/{sha256}"),
+    ("post", "/v1/documents/{sha256}/readers"), ("get", "/v1/document-keys"),
+    # compliance (api/http/compliance_reads.py)
+    ("get", "/v1/compliance/status/{year}"), ("get", "/v1/compliance/risk/{year}"),
+    ("get", "/v1/compliance/credit-records/{entity}"),
+    ("get", "/v1/compliance/monthly/{emitter}/{year}"),
+    ("get", "/v1/compliance/disclosures/{year}"),
 }
 PROBLEM = "application/problem+json"
 

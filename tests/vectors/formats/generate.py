@@ -31,11 +31,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import coincurve
+
 import ledger.client
 import tests.world
 from anchoring.auditor.note import open_note, sign_note
 from anchoring.operator.bundles import Prover
+from anchoring.operator.compliance_evidence import (
+    prove_disclosure,
+    prove_emissions,
+    prove_obligation,
+)
 from anchoring.operator.pledge_evidence import prove_pledge
+from compliance.figures import figures_json, parse_figures, total_kg
 from custody.signatures import address_of
 from ledger.canonical import canonical_json, leaf_hash
 from ledger.clock import FixedClock
@@ -69,7 +77,8 @@ def build(store: Store) -> History:
     defaulted, an enforced pledge, checkpoint 5 and an entry after it."""
     clock = FixedClock(START)
     with writing_form(None):
-        history = build_history(store, clock)  # checkpoints 1-3 and an entry after them
+        # checkpoints 1-3 and an entry after them
+        history = build_history(store, clock, genesis_rules())
         world = history.world
         world.participant("icbc", "bank", "ICBC", "trading")
         register(world)  # P1: 400 t of HN's A1 pledged to ICBC
@@ -121,6 +130,83 @@ def _in_format_2(world: World) -> None:
     world.by("gw", "retire", account="GW", batch="C1", quantity=5, beneficiary="深圳地铁集团",
              reason="2027 年度运营", claim="Café Zürich: carbon neutral travel 2027")
     world.by("registry", "unfreeze_account", account="BOC", reason="court order lifted 2027-4")
+
+
+def genesis_rules() -> str | None:
+    """The scheme rules the history's genesis has recorded since the vectors were first
+    written (in the committed journal), so that a later change to ledger/schemes/ (a new
+    section for a new module) does not change every vector after the genesis; None before
+    there is a journal."""
+    if not JOURNAL.exists():
+        return None
+    genesis = json.loads(JOURNAL.read_text(encoding="utf-8").splitlines()[0])
+    return str(json.loads(genesis["entry"])["instruction"]["fields"]["rules"])
+
+
+def compliance_cycle(history: History) -> None:
+    """After everything above, in format 2, then checkpoint 6: the compliance module's
+    operations, once each at least — CN-ETS's rules gain its [compliance] section as an
+    existing ledger's would, a year's monthly data, its report and verification, and a
+    surrender. The vectors made before it (the note, the bundles at checkpoint 5) stay as
+    they were."""
+    world = history.world
+    clock = world.clock
+    world.by("registry", "set_scheme_rules", scheme="CN-ETS",
+             rules=json.dumps(load_rules_dir()["CN-ETS"].as_json(), sort_keys=True))
+    world.participant("cec", "verifier")
+    world.by("huaneng", "document_key_publish", participant="huaneng",
+             publicKey="0x" + coincurve.PrivateKey(world.wallets["huaneng"].private_key)
+             .public_key.format(compressed=True).hex())
+    world.by("registry", "installation_register", installation="HN-1", emitter="huaneng",
+             scheme="CN-ETS", sector="power", name="Huaneng Shidongkou unit 1")
+    world.by("huaneng", "instrument_register", instrument="FLOW-1", installation="HN-1",
+             parameter="coal feed (t)")
+    world.by("huaneng", "instrument_calibrate", instrument="FLOW-1",
+             calibratedBy="Shanghai Institute of Metrology", calibratedOn="2026-01-01",
+             validUntil="2026-12-31", certificateHash="0x" + "cd" * 32)
+    ids = []
+    for month in range(1, 13):
+        lines = [{"source": "coal", "activity": f"{1000 + month}.5", "activityUnit": "t",
+                  "factor": "2.6604", "factorUnit": "tCO2/t", "instrument": "FLOW-1"}]
+        figures = figures_json(lines)
+        ids.append(f"HN-1-2026-{month:02d}")
+        world.by("huaneng", "monthly_submit", submission=ids[-1], installation="HN-1",
+                 month=f"2026-{month:02d}", documentHash="0x" + hashlib.sha256(
+                     figures.encode()).hexdigest(), documentFormat="json", figures=figures,
+                 totalKg=total_kg(parse_figures(figures)), supersedes="")
+    world.by("huaneng", "annual_report_submit", report="HN-2026", emitter="huaneng", year=2026,
+             scheme="CN-ETS", documentHash="0x" + "ef" * 32, submissions=json.dumps(ids))
+    world.by("registry", "verifier_qualify", verifier="cec", sector="power", action="grant",
+             reason="accredited for power generation")
+    world.by("registry", "verifier_declare_conflict", verifier="cec", entity="gw",
+             relation="consultant")
+    world.by("cec", "verification_sign", verifier="cec", emitter="huaneng", year=2026,
+             report="HN-2026", verifiedEmissions=32_900)
+    world.by("registry", "offset_project_register", project="GANSU-WIND-1", projectType="wind")
+    clock.advance(seconds=30)
+    world.by("huaneng", "surrender", account="HN", year=2026, batch="A1", quantity=30,
+             serialFirst=0, serialLast=0)
+    world.assert_invariants()
+    clock.advance(seconds=30)
+    history.cut()
+
+
+def compliance_bundle_vectors(history: History) -> dict[str, Vector]:
+    """The compliance module's bundle kinds, at checkpoint 6."""
+    prover = Prover(history.store, history.checkpointer.state)
+    latest = history.checkpoints[-1].number
+    made = {
+        "bundle-emissions": (prove_emissions(prover, "HN-1-2026-07"),
+                             f"monthly submission HN-1-2026-07 and its entry at checkpoint "
+                             f"{latest}"),
+        "bundle-obligation": (prove_obligation(prover, "huaneng", 2026),
+                              f"huaneng's 2026 obligation at checkpoint {latest}"),
+        "bundle-disclosure": (prove_disclosure(prover, 2026),
+                              f"the 2026 disclosure's rows at checkpoint {latest}"),
+    }
+    return {name: {"description": description, "trusted_operator": history.operator,
+                   "bundle": json.loads(json.dumps(bundle))}
+            for name, (bundle, description) in made.items()}
 
 
 # --- vectors ----------------------------------------------------------------------------------
@@ -518,6 +604,13 @@ MUTATIONS = [
              _bundle(lambda b: b["lots"].pop()), "VerificationFailed", "left out"),
     Mutation("bundle-pledge", "release-dropped", "the release left out",
              _bundle(_drop_release), "VerificationFailed", "left out"),
+    Mutation("bundle-emissions", "total-changed", "the proven month one kilogram heavier",
+             _bundle(lambda b: _lot_value(_increment("total_kg"))(b)), "VerificationFailed",
+             "value_mismatch"),
+    Mutation("bundle-disclosure", "row-changed", "an emitter's disclosed surrender one tonne "
+             "larger than its proven obligation says",
+             _bundle(lambda b: _increment("allowances")(b["disclosure"][0])),
+             "VerificationFailed", "but its obligation record at checkpoint"),
     Mutation("bundle-pledge", "entries-reordered", "amendment and enforcement swapped",
              _bundle(lambda b: _swap(b["entries"], -1, -2)), "VerificationFailed",
              "journal order"),
@@ -540,9 +633,12 @@ def generate(out: Path) -> None:
             history = build(store)
             with store.read() as tx:
                 rows = tx.journal_rows(0, tx.head + 1)
-            vectors = operation_vectors(history.world, rows)
-            vectors["note"] = note_vector(history)
-            vectors.update(bundle_vectors(history, rows))
+            vectors = {"note": note_vector(history), **bundle_vectors(history, rows)}
+            compliance_cycle(history)  # after checkpoint 5's vectors: they stay as they were
+            vectors.update(compliance_bundle_vectors(history))
+            with store.read() as tx:
+                rows = tx.journal_rows(0, tx.head + 1)
+            vectors.update(operation_vectors(history.world, rows))
         finally:
             store.dispose()
 
