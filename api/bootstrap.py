@@ -38,6 +38,7 @@ from ledger.store import queries
 from ledger.store.database import Store, sqlite_url
 from ledger.store.errors import StoreError, StoreFailure
 from pledge.module import PLEDGE
+from projects.module import PROJECTS
 
 if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/service.py)
     from eth_account.signers.local import LocalAccount
@@ -50,7 +51,7 @@ if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/se
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
 
 # The capabilities this registry runs with: each declares what it brings (ledger/modules.py).
-MODULES: tuple[Module, ...] = (CORE, PLEDGE, COMPLIANCE)
+MODULES: tuple[Module, ...] = (CORE, PLEDGE, COMPLIANCE, PROJECTS)
 
 
 def operation_set(modules: tuple[Module, ...] = MODULES) -> OperationSet:

@@ -635,6 +635,41 @@ def proof_disclosure(data_dir: Path, year: int, number: int | None, output: Text
     _say_what_it_proves(data_dir, bundle, source)
 
 
+@proof.command("retirement")
+@click.argument("retirement")
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_retirement(data_dir: Path, retirement: str, number: int | None, output: TextIO,
+                     **source: Any) -> None:
+    """A retirement for an offsetting claim and the provenance of its units at a checkpoint:
+    its entry, the entries of the issuance, the verification, the project's submission,
+    validation and registration and its methodology, and the state of every lot it retired,
+    in one bundle — what a certificate's holder checks."""
+    bundle = _emit_bundle(data_dir, "retirement", retirement, number=number, output=output,
+                          **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
+@proof.command("provenance")
+@click.argument("batch")
+@click.argument("serial", type=click.IntRange(1, 2**53 - 1))
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_provenance(data_dir: Path, batch: str, serial: int, number: int | None,
+                     output: TextIO, **source: Any) -> None:
+    """Where a CCER unit comes from, at a checkpoint: the lot that holds SERIAL of BATCH
+    (whatever its state) and the entries of the batch's issuance, its monitoring period's
+    report and verification, its project's submission, validation and registration and its
+    methodology, in one bundle."""
+    bundle = _emit_bundle(data_dir, "provenance", batch, serial, number=number, output=output,
+                          **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
 def trust_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What a verifying command trusts: the operator key, a chain node and the registry on
     it, witnesses (`verify` and `verify-document`)."""
@@ -985,11 +1020,14 @@ def _audit(service: Any, trusted: str, chain: Any, expect_checkpoint: int | None
                    f"{report.checkpoints - report.anchored} not anchored yet")
 
 
+from api.certificate_cli import CERTIFICATE_COMMANDS  # noqa: E402  (retirement certificates')
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
 from api.clock_cli import clock  # noqa: E402  (likewise the demo and test clock's)
 from api.compliance_cli import compliance, disclose  # noqa: E402  (likewise compliance's)
 from api.emissions_cli import EMISSIONS_COMMANDS  # noqa: E402  (the compliance cycle's)
 from api.keys_cli import key  # noqa: E402  (likewise the participants' keys and roles)
+from api.project_show_cli import show_project  # noqa: E402, F401  (adds its tables to show)
+from api.projects_cli import PROJECT_COMMANDS  # noqa: E402  (the CCER project cycle's)
 from api.roles_cli import ROLE_COMMANDS  # noqa: E402
 from api.serve_cli import serve  # noqa: E402  (likewise the HTTP service's)
 from api.witness_cli import cosignature, witness  # noqa: E402  (likewise the witness's)
@@ -999,7 +1037,8 @@ main.add_command(witness)
 main.add_command(cosignature)
 main.add_command(serve)
 main.add_command(clock)
-for role_command in (key, *ROLE_COMMANDS, *EMISSIONS_COMMANDS):
+for role_command in (key, *ROLE_COMMANDS, *EMISSIONS_COMMANDS, *PROJECT_COMMANDS,
+                     *CERTIFICATE_COMMANDS):
     main.add_command(role_command)
 main.add_command(compliance)
 main.add_command(disclose)

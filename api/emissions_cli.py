@@ -30,6 +30,7 @@ from typing import Any
 
 import click
 
+from api.exit_codes import refused
 from api.keys_cli import keystore_path, unlock
 from api.roles_cli import _choice, act, open_client, say_accepted, signing, units, units_options
 from compliance.fields import ConflictRelation, DocumentFormat, QualificationAction
@@ -295,7 +296,8 @@ def offset_project_register(data_dir: Path, project: str, project_type: str,
 
 @click.group()
 def document() -> None:
-    """Confidential documents: sealed for their readers, stored beside the journal."""
+    """Documents stored beside the journal: confidential ones sealed for their readers, and
+    public ones (project design documents) as they are."""
 
 
 @document.command("publish-key")
@@ -337,6 +339,26 @@ def document_share(data_dir: Path, sha256: str, reader: str, signer: str) -> Non
     with open_client(data_dir) as client:
         added = client.share_document(sha256, client.wallet(key), reader)
     click.echo(f"{sha256} shared with {reader}: {added} key(s) added")
+
+
+@document.command("public")
+@click.argument("sha256")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_obj
+def document_public(data_dir: Path, sha256: str, out: Path) -> None:
+    """Fetch a public document (a project design document; no login), check it against its
+    hash and write it to --out."""
+    from projects.public_documents import PublicDocumentError
+
+    if out.exists():
+        raise click.BadParameter(f"{out} exists already", param_hint="--out")
+    with open_client(data_dir) as client:
+        try:
+            data = client.public_document(sha256)
+        except PublicDocumentError as exc:
+            raise refused(str(exc)) from exc
+    out.write_bytes(data)
+    click.echo(f"{out}: {len(data)} bytes, SHA-256 {sha256} as journaled")
 
 
 EMISSIONS_COMMANDS: tuple[click.Command, ...] = (

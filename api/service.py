@@ -35,6 +35,9 @@ from ledger.store.queries import Holding, JournalEntry
 from pledge import queries as agreements
 from pledge.model import Pledge, Repo
 from pledge.queries import PledgeHistory, RepoHistory
+from projects import queries as project_cycle
+from projects.model import Methodology, Project
+from projects.queries import ProjectRecord, RetirementRecord
 
 if TYPE_CHECKING:
     # The chain stack (web3) costs a command ~0.3 s to import: it is imported by the commands
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
     from anchoring.operator.worker import AnchoringWorker, AnchorResult
     from compliance.document_store import PublishedKey, StoredDocument
     from compliance.sealing import Sealed, WrappedKey
+    from projects.public_document_store import StoredPublicDocument
+    from projects.public_documents import PublicDocument
 
 Bundle = dict[str, Any]
 
@@ -60,6 +65,8 @@ def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
         prove_obligation,
     )
     from anchoring.operator.pledge_evidence import prove_pledge
+    from anchoring.operator.project_evidence import prove_retirement
+    from anchoring.operator.provenance_evidence import prove_provenance
 
     proofs: dict[str, tuple[tuple[str, ...], Any]] = {
         "entry": (("seq",), lambda p, s, n: p.entry(_number(s[0]), n)),
@@ -73,6 +80,10 @@ def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
         "obligation": (("emitter", "year"),
                        lambda p, s, n: prove_obligation(p, str(s[0]), _year(s[1]), n)),
         "disclosure": (("year",), lambda p, s, n: prove_disclosure(p, _year(s[0]), n)),
+        "retirement": (("retirement id",),
+                       lambda p, s, n: prove_retirement(p, str(s[0]), n)),
+        "provenance": (("batch", "serial"),
+                       lambda p, s, n: prove_provenance(p, str(s[0]), _serial(s[1]), n)),
     }
     if kind not in operations.bundle_kinds or kind not in proofs:
         known = [k for k in operations.bundle_kinds if k in proofs]
@@ -95,6 +106,15 @@ def _year(text: Any) -> int:
     if not 1990 <= year <= 2200:
         raise ValueError(f"{year} is not a compliance year (1990 to 2200)")
     return year
+
+
+def _serial(text: Any) -> int:
+    """A unit's serial number of a proof's subject; ValueError if it is not one (serials run
+    from 1, and a bundle's integers stop at 2**53 - 1)."""
+    serial = int(text)
+    if not 1 <= serial < 2**53:
+        raise ValueError(f"{serial} is not a serial number (1 to 2**53 - 1)")
+    return serial
 
 
 # Kinds whose bundle at a checkpoint is a function of the subject and the checkpoint's state
@@ -384,6 +404,23 @@ class LedgerService:
 
         return documents.share(self.store, sha256, by, reader, keys)
 
+    # --- public documents of the project cycle (projects/public_documents.py) ---------------
+
+    def store_public_document(self, owner: str, data: bytes,
+                              media_type: str) -> tuple[StoredPublicDocument, bool]:
+        """Keep a public document stored by `owner` (idempotent: the same bytes again change
+        nothing): it, and whether it is new."""
+        from projects import public_documents
+
+        return public_documents.store_described(self.store, owner, data, media_type,
+                                                self.ledger.clock())
+
+    def public_document(self, sha256: str) -> PublicDocument:
+        """A public document and its bytes; `PublicDocumentError` if there is none."""
+        from projects import public_documents
+
+        return public_documents.fetch(self.store, sha256)
+
     def compliance_status(self, year: int) -> list[Status]:
         """Every emitter's compliance status for `year`, on the ledger's market day now."""
         return compliance.compliance_status(self.store, year, self._now())
@@ -404,6 +441,28 @@ class LedgerService:
         """`scheme`'s disclosure of `year` (default: the only compliance scheme); ValueError
         if `scheme` sets no obligations."""
         return compliance.disclosure(self.store, year, self._now(), scheme)
+
+    # --- the project cycle (projects/queries.py): public ---------------------------------
+
+    def methodologies(self) -> list[Methodology]:
+        return project_cycle.methodologies(self.store)
+
+    def methodology(self, methodology_id: str) -> Methodology | None:
+        return project_cycle.methodology(self.store, methodology_id)
+
+    def projects(self, owner: str | None = None,
+                 methodology: str | None = None) -> list[Project]:
+        return project_cycle.projects(self.store, owner, methodology)
+
+    def project(self, project_id: str) -> ProjectRecord | None:
+        """A project with its public comments and monitoring periods."""
+        return project_cycle.project_record(self.store, project_id)
+
+    def claim_retirements(self, account: str | None = None) -> list[RetirementRecord]:
+        return project_cycle.retirements(self.store, account)
+
+    def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
+        return project_cycle.retirement(self.store, retirement_id)
 
     def _now(self) -> datetime:
         """The ledger's time now, as api.ledger_clock.ledger_time reads it: its clock's, never

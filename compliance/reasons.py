@@ -75,7 +75,7 @@ class ComplianceReason(ReasonCode):
                            "the scheme's sunset date", False)
     offset_cap_exceeded = ("the surrender would take offsets past the scheme's cap on this "
                            "obligation", False)
-    project_exists = ("this offset project's type is already declared", False)
+    offset_project_exists = ("this offset project's type is already declared", False)
     # confidential documents
     public_key_not_registered = ("the public key is not that of one of the participant's "
                                  "active signing keys", False)

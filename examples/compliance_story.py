@@ -60,21 +60,16 @@ def play_compliance(story: Story, cli: Cli, desk: _Desk, data_dir: Path) -> None
 
 
 def _onboard(story: Story, cli: Cli, desk: _Desk, folder: Path) -> None:
-    desk.new_key(VERIFIER)
-    desk.submit((REGISTRY,), "register_participant", participant=VERIFIER,
-                name="China Environmental Certification Center (verifier)", role="verifier")
-    desk.submit((REGISTRY,), "register_key", participant=VERIFIER,
-                key=desk.wallets[VERIFIER].address)
     installation, emitter, sector, name, *_ = INSTALLATIONS[0]
-    story.step("The registry", f"admits CEC, a verification body, and registers {name} as a "
-               "CN-ETS installation of Huaneng:")
+    story.step("The registry", f"registers {name} as a CN-ETS installation of Huaneng:")
     story.run(cli, "installation", "register", installation, "--emitter", emitter, "--scheme",
               "CN-ETS", "--sector", sector, "--name", name, "--as", REGISTRY, remote=True)
     installation, emitter, sector, name, *_ = INSTALLATIONS[1]
     desk.submit((REGISTRY,), "installation_register", installation=installation,
                 emitter=emitter, scheme="CN-ETS", sector=sector, name=name)
-    story.step("The registry", "grants CEC its qualification to verify power plants (and, "
-               "through the client, steel works):")
+    story.step("The registry", "grants CEC (a verification body since the project's "
+               "validation) its qualification to verify power plants (and, through the client, "
+               "steel works):")
     story.run(cli, "verifier", "qualify", VERIFIER, "--sector", "power", "--action", "grant",
               "--reason", "accredited for power generation", "--as", REGISTRY, remote=True)
     desk.submit((REGISTRY,), "verifier_qualify", verifier=VERIFIER, sector="steel",

@@ -70,12 +70,16 @@ def tell_registry_story(app: App, say: Say = print) -> dict[str, Wallet]:
     for batch, account, quantity in (("HN01", "HN-C", 120_000), ("BW01", "BW-C", 80_000)):
         submit(registry, "issue_batch", batch=batch, scheme="CN-ETS", kind="allowance",
                vintage=2025, issuance="free_allocation", quantity=quantity, account=account)
-    submit(registry, "issue_batch", batch="GW01", scheme="CCER", kind="credit", vintage=2024,
-           project="Gansu Guazhou 200 MW wind farm", monitoringStart="2024-01-01",
+    # a pilot market's own offsets are issued directly; CCER only through the project cycle
+    # (projects/: methodology, validation, registration, a verified monitoring period), which
+    # the served demo (`make demo`) plays
+    submit(registry, "issue_batch", batch="GW01", scheme="CN-GD", kind="credit", vintage=2024,
+           project="Guangdong Shaoguan forest carbon sink", monitoringStart="2024-01-01",
            monitoringEnd="2024-12-31", issuance="credit_issuance", quantity=50_000,
            account="GW-T")
     say("3. Free allocation of 2025 allowances: 120,000 t to Huaneng, 80,000 t to Baowu; "
-        "50,000 t of CCER credits issued to the wind farm (serials CCER-2024-GW01-1..50000).")
+        "50,000 t of Guangdong pilot offsets (PHCER) issued to a forestry project's owner "
+        "(serials CN-GD-2024-GW01-1..50000).")
 
     seq = submit(wallets["huaneng"], "transfer", fromAccount="HN-C", toAccount="BW-C",
                  batch="HN01", quantity=15_000)

@@ -5,14 +5,16 @@ the evidence against the chain.
 It makes a fresh data directory (a demo deployment, whose clock may be moved), starts the
 embedded chain node and deploys the AnchorRegistry on it, starts `carbonledger serve` on a
 free port, and plays: the registry onboards participants and issues allowances (CEA) and
-credits (CCER); emitters trade; a bank registers a pledge from a half-signed file, releases
-part of it, and enforces the rest once the loan has matured unpaid (the ledger's clock moved
-past maturity with `carbonledger clock advance`); a repo opens and closes; credits are
-retired for a named beneficiary; the operator cuts and anchors two checkpoints; and an
-auditor, given the proof bundles, the operator's key and the registry's address and nothing
-else of the ledger, verifies a holding, a pledge and a retirement against the chain, and that
-the second anchored checkpoint extends the first. The server and the chain node are stopped
-whatever happens.
+credits (CCER, through a project's cycle: methodology, comment period, validation,
+registration, a verified monitoring period: examples/project_story.py); emitters trade; a
+bank registers a pledge from a half-signed file, releases part of it, and enforces the rest
+once the loan has matured unpaid (the ledger's clock moved past maturity with `carbonledger
+clock advance`); a repo opens and closes; credits are retired for a named beneficiary; the
+operator cuts and anchors two checkpoints; an auditor, given the proof bundles, the
+operator's key and the registry's address and nothing else of the ledger, verifies a
+holding, a pledge and a retirement against the chain, and that the second anchored
+checkpoint extends the first; then a compliance year (examples/compliance_story.py). The
+server and the chain node are stopped whatever happens.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from api.config import CONFIG_FILE, ConfigError, Deployment, load_config
 from custody.keystore import new_private_key, read_keystore, write_keystore
 from examples.compliance_story import play_compliance
 from examples.processes import DEMO_SCRYPT_N, Cli, DemoError, chain_node, free_port, served
+from examples.project_story import play_project
 from examples.telling import Say, Story
 from ledger.client import Wallet
 from ledger.clock import format_time
@@ -40,6 +43,7 @@ from ledger.schemes.calendar import MarketCalendar
 DEMO_PASSWORD = "demo-password"  # demo keystores only: a fixed password, a light scrypt cost
 REGISTRY = "MEE"
 PLEDGE_ID = "ICBC-P1"
+RETIREMENT_ID = "R-LI-2025"
 REPO_ID = "ICBC-R1"
 TERM_DAYS = 90
 BEIJING = MarketCalendar(utc_offset_minutes=480)  # the market day of CN-ETS dates
@@ -179,7 +183,7 @@ def _play(story: Story, cli: Cli, client: Client, data_dir: Path) -> None:
     second = _checkpoint(story, cli, "after the enforcement")
     story.note("(The chain keeps the real time: only the demo ledger's clock was moved, so "
                "checkpoint 2 is dated 91 days after the block that anchors it.)")
-    _auditor(story, reader, data_dir, retirement, (first, second))
+    _auditor(story, cli, reader, data_dir, retirement, (first, second))
     play_compliance(story, cli, desk, data_dir)
 
 
@@ -212,13 +216,9 @@ def _registry(story: Story, cli: Cli, desk: _Desk) -> None:
         desk.submit((REGISTRY,), "issue_batch", batch=batch, scheme="CN-ETS",
                     kind="allowance", vintage=2025, issuance="free_allocation",
                     quantity=quantity, account=account)
-    seq = desk.submit((REGISTRY,), "issue_batch", batch="GW01", scheme="CCER", kind="credit",
-                      vintage=2024, project="Gansu Guazhou 200 MW wind farm",
-                      monitoringStart="2024-01-01", monitoringEnd="2024-12-31",
-                      issuance="credit_issuance", quantity=50_000, account="GW-T").seq
     story.step("The registry", "allocates 2025 allowances (CEA): 120,000 t to Huaneng, "
-               "80,000 t to Baowu; and issues 50,000 t of CCER credits to the wind farm.")
-    story.answer(f"accepted, the credits as entry {seq}, serials CCER-2024-GW01-1..50000")
+               "80,000 t to Baowu.")
+    play_project(story, cli, desk, desk.data_dir / "project")
 
 
 def _trading(story: Story, desk: _Desk) -> None:
@@ -292,11 +292,13 @@ def _repo_and_retirements(story: Story, cli: Cli, desk: _Desk, today: date) -> i
     closed = desk.submit(("baowu", "icbc"), "repo_close", repo=REPO_ID, quantity=10_000)
     story.step("Baowu and ICBC", "close the repo: Baowu buys the 10,000 t back.")
     story.answer(f"entry {closed.seq}: the units are back in BW-C, tradable")
-    retired = desk.submit(("li",), "retire", account="LI-I", batch="GW01", quantity=10,
-                          beneficiary="Li Wei", reason="voluntary",
+    retired = desk.submit(("li",), "claim_retire", retirement=RETIREMENT_ID, account="LI-I",
+                          batch="GW01", quantity=10, serialFirst=0, serialLast=0,
+                          beneficiary="Li Wei", purpose="period", subject="",
+                          periodStart="2025-01-01", periodEnd="2025-12-31",
                           claim="Offsets my 2025 flights")
-    story.step("Li Wei", "retires his 10 t of CCER credits, for himself as the named "
-               "beneficiary.")
+    story.step("Li Wei", f"retires his 10 t of CCER credits for an offsetting claim "
+               f"({RETIREMENT_ID}): himself as the beneficiary, his 2025 flights as the claim.")
     story.answer(f"entry {retired.seq}: serials 40001..40010 retired for Li Wei, never to "
                  "move again")
     story.step("Baowu", "retires 2,000 t of credits for its 2025 product claim:")
@@ -335,7 +337,7 @@ def _default(story: Story, cli: Cli, desk: _Desk, today: date) -> None:
                  "pledged")
 
 
-def _auditor(story: Story, reader: Client, data_dir: Path, retirement: int,
+def _auditor(story: Story, cli: Cli, reader: Client, data_dir: Path, retirement: int,
              checkpoints: tuple[int, int]) -> None:
     """The registry hands bundles over; the auditor checks them with what it trusts."""
     first, second = checkpoints
@@ -396,6 +398,31 @@ def _auditor(story: Story, reader: Client, data_dir: Path, retirement: int,
                        *trusted, expect=1, lines=0)
     story.answer(_line(output.stderr, "NOT VERIFIED"))
     story.verify("a copy of the retirement's proof with another beneficiary is NOT verified")
+    _certificate(story, cli, folder, auditor, trusted)
+
+
+def _certificate(story: Story, cli: Cli, folder: Path, auditor: Cli,
+                 trusted: list[str]) -> None:
+    """Li Wei's certificate: made on his own desk from the server's bundle, checked by the
+    auditor from the PDF's QR code and text, and the bundle against the chain."""
+    li = Cli(folder / "li-desk", DEMO_PASSWORD)
+    li.server = cli.server
+    certificate = folder / f"{RETIREMENT_ID}.pdf"
+    story.step("Li Wei", "fetches his retirement's certificate: the bundle (the retirement and "
+               "the provenance of its serials: issuance, verification, project, methodology) "
+               "is verified against the operator's key before the PDF is written:")
+    story.run(li, "certificate", RETIREMENT_ID, "--out", str(certificate), trusted[0],
+              trusted[1], remote=True, lines=2)
+    story.step("The auditor", "is shown the certificate and checks it: its QR code and text "
+               "against the bundle, and the bundle against the chain:")
+    output = story.run(auditor, "verify-certificate", str(certificate),
+                       str(certificate.with_suffix(".json")), *trusted, lines=0)
+    for line in output.stdout.splitlines():
+        if line.startswith(("VERIFIED", "CERTIFICATE", "ANCHORED")):
+            story.answer(line if len(line) <= 160 else line[:157] + "...")
+    story.verify(f"Li Wei's certificate {RETIREMENT_ID}: its QR code and text are those of a "
+                 "retirement whose serials trace to a verified period of a registered project, "
+                 "anchored on chain")
 
 
 def _anchored(line: str) -> str:

@@ -71,6 +71,9 @@ class Reason(ReasonCode):
         "individual accounts hold credits, never allowances", False)
     unknown_batch = ("no batch has this id", True)
     batch_exists = ("a batch with this id already exists", False)
+    issued_by_another_operation = ("this scheme's units are issued by another operation, with "
+                                   "what stands behind them (its rules' issue_operation)",
+                                   False)
     invalid_batch = ("the batch description is incomplete or inconsistent", False)
     # units
     serial_range_outside_batch = ("the serial range lies outside 1..quantity of the batch", False)

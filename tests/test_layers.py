@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tests.isolation import REPO_ROOT
 
-SCANNED = ("ledger", "pledge", "compliance", "anchoring", "custody", "api", "examples")
+SCANNED = ("ledger", "pledge", "compliance", "projects", "anchoring", "custody", "api",
+           "examples")
 
 # Where SQL may be written, and why there. A path ending in "/" is a whole directory.
 STORE_LAYERS = {
@@ -33,6 +34,12 @@ STORE_LAYERS = {
     "compliance/migrations/": "compliance's migrations (its Alembic version location)",
     "compliance/leaf_store.py": "compliance's leaves of the state commitment: their values "
                                 "and reads, and what their provers ask",
+    "projects/store.py": "projects' store layer: its reads, and the journal entries behind a "
+                         "retirement that its prover asks for",
+    "projects/queries_store.py": "projects' store layer for the public reads of the project "
+                                 "cycle: methodologies, projects, periods, retirements",
+    "projects/public_document_store.py": "public documents of the project cycle (design "
+                                         "documents), kept as is beside the journal",
     "anchoring/operator/checkpoints.py": "the checkpoints table: cut, signed, anchored",
     "anchoring/operator/log_store.py": "the Merkle log: log_nodes and the journal's leaf hashes",
     "anchoring/operator/state_versions.py": "the state leaves' versions (state_leaves)",

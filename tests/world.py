@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,15 @@ DOMAIN = make_domain(CHAIN_ID)
 _keys = itertools.count(1)
 
 
+def test_rules(*, project_cycle: bool = False) -> str:
+    """The rules of ledger/schemes/ as a genesis records them; without `project_cycle`, CCER
+    is issued by issue_batch (most tests need credits, not the project cycle behind them)."""
+    rules = load_rules_dir()
+    if not project_cycle:
+        rules["CCER"] = dataclasses.replace(rules["CCER"], issue_operation="issue_batch")
+    return rules_document(rules)
+
+
 def fresh_wallet() -> Wallet:
     return Wallet((0xC0FFEE0000 + next(_keys)).to_bytes(32, "big"), DOMAIN)
 
@@ -35,15 +45,18 @@ class World:
     wallets: dict[str, Wallet] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, store: Store, clock: FixedClock, rules: str | None = None) -> World:
-        """A ledger whose genesis records `rules` (default: the rules of ledger/schemes/)."""
+    def create(cls, store: Store, clock: FixedClock, rules: str | None = None, *,
+               project_cycle: bool = False) -> World:
+        """A ledger whose genesis records `rules` (default: the rules of ledger/schemes/,
+        with CCER issued by issue_batch, as ledgers made before the project cycle issued it,
+        unless `project_cycle`: then only ccer_issue issues CCER)."""
         ledger = Ledger(store, OPERATIONS, clock)
         registry = fresh_wallet()
         world = cls(ledger, clock, registry, {"registry": registry})
         world.submit(registry.sign(world.instruction(
             "genesis", registry="registry", registryName="Test registry",
             registryKey=registry.address, chainId=CHAIN_ID,
-            rules=rules or rules_document(load_rules_dir()))))
+            rules=rules or test_rules(project_cycle=project_cycle))))
         return world
 
     @property

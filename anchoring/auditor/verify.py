@@ -52,9 +52,11 @@ from anchoring.auditor.note import CheckpointBody
 from anchoring.auditor.verify_compliance import COMPLIANCE_KINDS
 from anchoring.auditor.verify_core import CORE_KINDS
 from anchoring.auditor.verify_pledge import PLEDGE
+from anchoring.auditor.verify_projects import PROJECT_KINDS
 from custody.signatures import to_checksum_address
 
-STANDARD_KINDS: tuple[BundleKind, ...] = (*CORE_KINDS, PLEDGE, *COMPLIANCE_KINDS)
+STANDARD_KINDS: tuple[BundleKind, ...] = (*CORE_KINDS, PLEDGE, *COMPLIANCE_KINDS,
+                                           *PROJECT_KINDS)
 """Every kind `carbonledger proof` makes: the core's, then each module's, listed here by name.
 A new kind is a `BundleKind` in a module of its own, added to this tuple."""
 

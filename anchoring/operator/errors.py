@@ -43,6 +43,10 @@ class OperatorFailure(enum.Enum):
     compliance_record_not_found = ("no monthly submission has this id, or no emitter has a "
                                    "verified obligation for this year: check the id and the "
                                    "year", False)
+    retirement_not_found = ("no retirement for an offsetting claim has this id: check the id "
+                            "(a certificate names it)", False)
+    unit_not_found = ("no CCER unit has this batch and serial: check the batch (one the "
+                      "project cycle issued) and that the serial is within it", False)
     # reaching a chain (anchoring.operator.chain, anvil)
     chain_unavailable = ("the chain node cannot be reached: check that it is running and that "
                          "its URL is right; nothing was sent", True)

@@ -42,6 +42,8 @@ from ledger.modules import OperationSet
 from ledger.store.queries import Holding, JournalEntry
 from pledge.model import Pledge, Repo
 from pledge.queries import PledgeHistory, RepoHistory
+from projects.model import Methodology, Project
+from projects.queries import ProjectRecord, RetirementRecord
 
 if TYPE_CHECKING:
     from anchoring.auditor.verify import Verified
@@ -231,6 +233,32 @@ class Client:
     def repo(self, repo_id: str) -> RepoHistory | None:
         return self.transport.repo(repo_id)
 
+    # --- the project cycle (projects/queries.py): public -----------------------------------
+
+    def methodologies(self) -> list[Methodology]:
+        """Every published methodology, superseded and withdrawn ones too."""
+        return self.transport.methodologies()
+
+    def methodology(self, methodology_id: str) -> Methodology | None:
+        return self.transport.methodology(methodology_id)
+
+    def projects(self, owner: str | None = None,
+                 methodology: str | None = None) -> list[Project]:
+        """Projects in every status (of `owner`, under `methodology`, when given)."""
+        return self.transport.projects(owner, methodology)
+
+    def project(self, project_id: str) -> ProjectRecord | None:
+        """A project with its public comments and monitoring periods, each naming the
+        journal entries behind it."""
+        return self.transport.project(project_id)
+
+    def claim_retirements(self, account: str | None = None) -> list[RetirementRecord]:
+        """Retirements for offsetting claims (from `account`, when given), in order."""
+        return self.transport.claim_retirements(account)
+
+    def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
+        return self.transport.claim_retirement(retirement_id)
+
     # --- confidential documents (compliance/sealing.py, compliance/documents.py) ------------
 
     def publish_document_key(self, wallet: Wallet) -> Receipt:
@@ -283,6 +311,32 @@ class Client:
         wrapped = [wrap_for(sealed, wallet.private_key, bytes.fromhex(k.public_key[2:]))
                    for k in keys]
         return self.transport.share_document(sha256, by, reader, wrapped)
+
+    # --- public documents of the project cycle (projects/public_documents.py) ---------------
+
+    def upload_public_document(self, data: bytes, media_type: str, wallet: Wallet) -> str:
+        """Store `data` as it is, as a public document (a project design document) stored by
+        `wallet`'s participant (logged in as it): its SHA-256 (0x-hex), what an instruction
+        journals. Storing the same bytes again changes nothing."""
+        from projects.public_documents import (
+            PublicDocumentError,
+            PublicDocumentFailure,
+            sha256_of,
+        )
+
+        sha256 = self.transport.store_public_document(self._reading_as(wallet), data,
+                                                      media_type)
+        if sha256 != sha256_of(data):
+            raise PublicDocumentError(PublicDocumentFailure.hash_mismatch,
+                                      f"stored {sha256_of(data)}, the server named {sha256}")
+        return sha256
+
+    def public_document(self, sha256: str) -> bytes:
+        """A public document's bytes, checked here against `sha256` before they are returned
+        (`PublicDocumentError` hash_mismatch if they are not exactly that document)."""
+        from projects.public_documents import checked
+
+        return checked(sha256, self.transport.public_document(sha256))
 
     def _participant_of(self, wallet: Wallet) -> str:
         key = self.key(wallet.address)

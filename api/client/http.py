@@ -31,6 +31,8 @@ from ledger.modules import OperationSet
 from ledger.store.queries import Holding, JournalEntry
 from pledge.model import Pledge, Repo
 from pledge.queries import PledgeHistory, RepoHistory
+from projects.model import Methodology, Project
+from projects.queries import ProjectRecord, RetirementRecord
 
 if TYPE_CHECKING:
     import httpx  # imported when a transport is made: a command that stays local never does
@@ -225,6 +227,27 @@ class HttpTransport:
         return self._record(Disclosure, self._get(f"/v1/compliance/disclosures/{int(year)}",
                                                   scheme=scheme))
 
+    # --- the project cycle (api/http/project_reads.py) --------------------------------------
+
+    def methodologies(self) -> list[Methodology]:
+        return self._items(Methodology, "/v1/methodologies")
+
+    def methodology(self, methodology_id: str) -> Methodology | None:
+        return self._one(Methodology, f"/v1/methodologies/{_segment(methodology_id)}")
+
+    def projects(self, owner: str | None = None,
+                 methodology: str | None = None) -> list[Project]:
+        return self._items(Project, "/v1/projects", owner=owner, methodology=methodology)
+
+    def project(self, project_id: str) -> ProjectRecord | None:
+        return self._one(ProjectRecord, f"/v1/projects/{_segment(project_id)}")
+
+    def claim_retirements(self, account: str | None = None) -> list[RetirementRecord]:
+        return self._items(RetirementRecord, "/v1/retirements", account=account)
+
+    def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
+        return self._one(RetirementRecord, f"/v1/retirements/{_segment(retirement_id)}")
+
     # --- confidential documents (api/http/documents.py) ------------------------------------
 
     def document_keys(self, participant: str | None = None) -> list[PublishedKey]:
@@ -289,6 +312,38 @@ class HttpTransport:
                 raise SealError(SealFailure[failed.code], failed.detail) from failed
             raise
 
+    # --- public documents of the project cycle (api/http/public_documents.py) --------------
+
+    def store_public_document(self, owner: str, data: bytes, media_type: str) -> str:
+        answer = self._public_documents("POST", "/v1/public-documents", body=data,
+                                        media_type=media_type)
+        sha256, stored_by = _field(answer, "sha256"), _field(answer, "stored_by")
+        if not isinstance(sha256, str) or not isinstance(stored_by, str):
+            raise ServerUnreachable(f"{self.base_url} answered a stored document that is "
+                                    "not one")
+        return sha256
+
+    def public_document(self, sha256: str) -> bytes:
+        return self._public_documents("GET", f"/v1/public-documents/{_segment(sha256)}",
+                                      signed=False)
+
+    def _public_documents(self, method: str, path: str, *, body: bytes | None = None,
+                          media_type: str = "", signed: bool = True) -> Any:
+        """A public document route's answer (JSON, or the raw bytes of a GET); its refusals
+        as the same `PublicDocumentError` the service raises in process."""
+        from projects.public_documents import PublicDocumentError, PublicDocumentFailure
+
+        try:
+            response = self._send(method, path, body=body, media_type=media_type,
+                                  signed=signed)
+        except ServerFailed as failed:
+            if failed.code in PublicDocumentFailure.__members__:
+                code = PublicDocumentFailure[failed.code]
+                raise PublicDocumentError(code, failed.detail.removeprefix(
+                    f"{code.message}: ")) from failed
+            raise
+        return response.content if method == "GET" else self._json(response)
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -296,11 +351,16 @@ class HttpTransport:
     # --- the wire ---------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, *, params: Any = None,
-              body: Any = None, signed: bool = True) -> httpx.Response:
+              body: Any = None, signed: bool = True, media_type: str = "") -> httpx.Response:
         """`signed`: with the login's token, if there is one; a token refused as expired (or
-        its key's rotation) is renewed by logging in again, once, and the request resent."""
-        content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {"content-type": "application/json"} if content is not None else {}
+        its key's rotation) is renewed by logging in again, once, and the request resent.
+        A body of bytes is sent as it is, with `media_type`; any other body as JSON."""
+        if isinstance(body, bytes):
+            content: bytes | None = body
+            headers = {"content-type": media_type}
+        else:
+            content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+            headers = {"content-type": "application/json"} if content is not None else {}
         import httpx
 
         for attempt in (1, 2):

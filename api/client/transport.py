@@ -20,6 +20,8 @@ from ledger.modules import OperationSet
 from ledger.store.queries import Holding, JournalEntry
 from pledge.model import Pledge, Repo
 from pledge.queries import PledgeHistory, RepoHistory
+from projects.model import Methodology, Project
+from projects.queries import ProjectRecord, RetirementRecord
 
 if TYPE_CHECKING:  # the chain stack is imported when a command needs it (api/service.py)
     from anchoring.operator.checkpoints import StoredCheckpoint
@@ -92,6 +94,20 @@ class Transport(Protocol):
 
     def disclosure(self, year: int, scheme: str | None = None) -> Disclosure: ...
 
+    # the project cycle (projects/queries.py): public
+    def methodologies(self) -> list[Methodology]: ...
+
+    def methodology(self, methodology_id: str) -> Methodology | None: ...
+
+    def projects(self, owner: str | None = None,
+                 methodology: str | None = None) -> list[Project]: ...
+
+    def project(self, project_id: str) -> ProjectRecord | None: ...
+
+    def claim_retirements(self, account: str | None = None) -> list[RetirementRecord]: ...
+
+    def claim_retirement(self, retirement_id: str) -> RetirementRecord | None: ...
+
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle: ...
 
     # confidential documents (compliance/documents.py): over HTTP, `owner`, `reader` and `by`
@@ -108,6 +124,15 @@ class Transport(Protocol):
 
     def share_document(self, sha256: str, by: str, reader: str,
                        keys: Sequence[WrappedKey]) -> int: ...
+
+    # public documents of the project cycle (projects/public_documents.py): over HTTP,
+    # `owner` is the logged-in participant; reading needs no login
+    def store_public_document(self, owner: str, data: bytes, media_type: str) -> str: ...
+
+    def public_document(self, sha256: str) -> bytes:
+        """The bytes stored under `sha256`, as received (the client checks them);
+        `PublicDocumentError` if there are none."""
+        ...
 
     def close(self) -> None: ...
 
@@ -195,6 +220,25 @@ class LocalTransport:
     def disclosure(self, year: int, scheme: str | None = None) -> Disclosure:
         return self.service.disclosure(year, scheme)
 
+    def methodologies(self) -> list[Methodology]:
+        return self.service.methodologies()
+
+    def methodology(self, methodology_id: str) -> Methodology | None:
+        return self.service.methodology(methodology_id)
+
+    def projects(self, owner: str | None = None,
+                 methodology: str | None = None) -> list[Project]:
+        return self.service.projects(owner, methodology)
+
+    def project(self, project_id: str) -> ProjectRecord | None:
+        return self.service.project(project_id)
+
+    def claim_retirements(self, account: str | None = None) -> list[RetirementRecord]:
+        return self.service.claim_retirements(account)
+
+    def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
+        return self.service.claim_retirement(retirement_id)
+
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
         return self.service.prove(kind, *subject, checkpoint=checkpoint)
 
@@ -210,6 +254,12 @@ class LocalTransport:
     def share_document(self, sha256: str, by: str, reader: str,
                        keys: Sequence[WrappedKey]) -> int:
         return self.service.share_document(sha256, by, reader, keys)
+
+    def store_public_document(self, owner: str, data: bytes, media_type: str) -> str:
+        return self.service.store_public_document(owner, data, media_type)[0].sha256
+
+    def public_document(self, sha256: str) -> bytes:
+        return self.service.public_document(sha256).content
 
     def close(self) -> None:
         """Nothing to release: the service belongs to whoever built it."""

@@ -27,6 +27,8 @@ from api.http.clock import clock_router
 from api.http.committer import Committer, DirectCommitter
 from api.http.compliance_reads import compliance_router
 from api.http.documents import documents_router
+from api.http.project_reads import project_router
+from api.http.public_documents import public_documents_router
 from api.http.reads import reads_router
 from api.http.writes import install_writes
 from api.inputs import MAX_DOCUMENT_CHARS
@@ -67,6 +69,9 @@ def create_app(service: LedgerService, *, committer: Committer | None = None,
     app.include_router(reads_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.include_router(documents_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.include_router(compliance_router(service, auth.viewer_of(sessions), policy_for(service)))
+    app.include_router(project_router(service))  # public: the project cycle is published
+    app.include_router(public_documents_router(service, auth.viewer_of(sessions),
+                                               policy_for(service)))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -52,6 +52,8 @@ _OPERATOR_STATUS = {
     OperatorFailure.not_checkpointed: 404,  # no checkpoint covers it (yet)
     OperatorFailure.pledge_not_found: 404,
     OperatorFailure.compliance_record_not_found: 404,
+    OperatorFailure.retirement_not_found: 404,
+    OperatorFailure.unit_not_found: 404,
     OperatorFailure.ledger_not_initialized: 503,
     OperatorFailure.operator_key_missing: 503,
     OperatorFailure.chain_unavailable: 503,

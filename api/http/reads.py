@@ -45,9 +45,12 @@ Filter = Annotated[str | None, Query(min_length=1, max_length=128)]  # "" would 
 PROOF_THREADS = {"sqlite": 1, "postgresql": 4}  # by store (bench/api_proofs.py)
 
 
-# Proofs of what is public: that one checkpoint extends another, and a year's disclosure (it
-# is published: anyone may check it against the chain).
-PUBLIC_PROOFS = frozenset({"consistency", "disclosure"})
+# Proofs of what is public: that one checkpoint extends another, a year's disclosure, and a
+# retirement for an offsetting claim (they are published: anyone may check them on chain). A
+# unit's provenance is public once the unit is retired; before, its proof shows the account
+# holding it, and is read as that account is (below).
+PUBLIC_PROOFS = frozenset({"consistency", "disclosure", "retirement"})
+PROVEN_AFTER = frozenset({"lot", "emissions", "provenance"})  # whose reader shows once proven
 
 
 def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
@@ -104,13 +107,19 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
             raise RequestProblem(404, "unknown_proof_kind", "no proof of this kind",
                                  f"no proof of kind {kind!r}: one of "
                                  f"{', '.join(service.operations.bundle_kinds)}")
-        if kind not in PUBLIC_PROOFS:
+        if kind not in PUBLIC_PROOFS and kind != "provenance":
             allowed(policy.require_viewer(viewer, f"a {kind} proof"), kind, subject)
         try:
             bundle = service.prove(kind, *subject, checkpoint=checkpoint)
         except ValueError as exc:  # the subject does not fit the kind (api/service.py)
             raise RequestProblem(422, "invalid_subject", "the subject does not fit the kind",
                                  str(exc)) from exc
+        if kind == "provenance":
+            holder = _unit_holder(bundle)  # None: retired, for everyone to see
+            if holder is not None:
+                found = policy.require_viewer(viewer, "the provenance of a unit not retired")
+                if not found.sees_everything:
+                    policy.require_account(found, holder)
         if kind == "emissions" and viewer is not None and not viewer.sees_everything:
             # whose submission it is shows once it is proven: its record names the emitter
             policy.require_own(viewer, _proven_emitter(bundle), f"the proof of submission "
@@ -126,7 +135,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
 
     def allowed(viewer: Viewer, kind: str, subject: list[str]) -> None:
         """Refuse before proving what the subject alone shows `viewer` may not read."""
-        if viewer.sees_everything or kind in ("lot", "emissions"):  # once proven, above
+        if viewer.sees_everything or kind in PROVEN_AFTER:  # once proven, above
             return
         if kind in ("holding", "account") and subject:
             policy.require_account(viewer, subject[0])
@@ -295,6 +304,12 @@ def _checkpoint(stored: Any) -> dict[str, Any]:
 def _proven_emitter(bundle: dict[str, Any]) -> str:
     """The emitter whose monthly submission an `emissions` bundle proves (its record's)."""
     return str(json.loads(bundle["state"]["value"])["emitter"])
+
+
+def _unit_holder(bundle: dict[str, Any]) -> str | None:
+    """The account holding the unit a provenance bundle proves, or None once it is retired."""
+    record = json.loads(bundle["lot"]["state"]["value"])
+    return None if record.get("state") == "retired" else str(record.get("account"))
 
 
 def _proven_account(bundle: dict[str, Any]) -> str | None:

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from compliance.queries import ComplianceState, CreditEvent
 from ledger.model import AccountType, Issuance, Kind, LotState, Role
 from pledge.model import PledgeStatus, RepoStatus
+from projects.fields import ClaimPurpose, ExistingProjects
+from projects.model import MethodologyStatus, ProjectStatus
+from projects.period_model import PeriodStatus
 
 _ADDRESS = "0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"
 _HASH = "0x" + "3f" * 32
@@ -669,3 +672,170 @@ class Token(BaseModel):
     participant: str
     role: Role
     expires: int
+
+
+# --- the project cycle (api/http/project_reads.py): public ------------------------------------
+
+class Methodology(BaseModel):
+    """A published methodology; a superseded or withdrawn one keeps its record, with what
+    its retirement meant for the projects under it."""
+
+    model_config = _strict({
+        "id": "CM-001-V01", "version": "V01", "sector": "energy",
+        "title": "Grid-connected electricity generation from renewable sources",
+        "applicability": "wind and solar plants feeding a regional grid",
+        "valid_from": "2023-10-24", "valid_until": "", "buffer_bp": 0, "status": "active",
+        "replaced_by": "", "existing_projects": "keep", "retired_on": "", "reason": "",
+        "published_seq": 5, "updated_seq": 5})
+
+    id: str
+    version: str
+    sector: str = Field(description="the sector its validators and verifiers qualify in")
+    title: str
+    applicability: str
+    valid_from: str
+    valid_until: str = Field(description='"" for open-ended')
+    buffer_bp: int = Field(description="share of each issuance set aside, in 1/10,000")
+    status: MethodologyStatus
+    replaced_by: str
+    existing_projects: ExistingProjects
+    retired_on: str
+    reason: str
+    published_seq: int
+    updated_seq: int
+
+
+class Project(BaseModel):
+    model_config = _strict({
+        "id": "GANSU-WIND", "owner": "windfarm", "methodology": "CM-001-V01",
+        "title": "Gansu Jiuquan wind farm, phase II", "location": "Jiuquan, Gansu",
+        "start_date": "2023-12-01", "crediting_start": "2024-01-01",
+        "crediting_end": "2033-12-31", "expected_t": 1_200_000, "pdd_hash": _HASH,
+        "comments_until": "2024-03-29", "status": "registered", "validator": "cec",
+        "validation_hash": _HASH, "periods": '[["2024-01-01","2024-03-31"]]', "reason": "",
+        "submitted_seq": 6, "updated_seq": 8})
+
+    id: str
+    owner: str
+    methodology: str
+    title: str
+    location: str
+    start_date: str
+    crediting_start: str
+    crediting_end: str
+    expected_t: int = Field(description="expected reductions over the crediting period, t")
+    pdd_hash: str = Field(description="SHA-256 of the project design document, 0x-hex")
+    comments_until: str = Field(description="the last day of the public comment period")
+    status: ProjectStatus
+    validator: str
+    validation_hash: str
+    periods: str = Field(description="its monitoring periods' days, JSON [[start, end], ...]")
+    reason: str = Field(description="the latest suspension's, reinstatement's or "
+                                    "deregistration's")
+    submitted_seq: int
+    updated_seq: int
+
+
+class ProjectComment(BaseModel):
+    model_config = _strict({"project": "GANSU-WIND", "seq": 7, "author": "sgs",
+                            "comment_hash": _HASH,
+                            "summary": "the grid emission factor is out of date"})
+
+    project: str
+    seq: int
+    author: str
+    comment_hash: str = Field(description="SHA-256 of the comment's full text")
+    summary: str
+
+
+class MonitoringPeriod(BaseModel):
+    """A monitoring period: the owner's claim, the verification body's figure, and what was
+    issued for it (never more than verified), each step naming its journal entry."""
+
+    model_config = _strict({
+        "project": "GANSU-WIND", "period": "2024Q1", "start_date": "2024-01-01",
+        "end_date": "2024-03-31", "report_hash": _HASH, "claimed_t": 10_000,
+        "verifier": "sgs", "verified_t": 9_000, "issued_t": 9_000,
+        "batch": "CCER-GW-2024Q1", "status": "issued", "reported_seq": 9,
+        "verified_seq": 10, "issued_seq": 11})
+
+    project: str
+    period: str
+    start_date: str
+    end_date: str
+    report_hash: str
+    claimed_t: int
+    verifier: str = Field(description='"" until verified')
+    verified_t: int
+    issued_t: int = Field(description="to the owner and to the buffer together")
+    batch: str = Field(description='"" until issued')
+    status: PeriodStatus
+    reported_seq: int
+    verified_seq: int | None
+    issued_seq: int | None
+
+
+class ProjectRecord(BaseModel):
+    """A project with the entries that validated and registered it (null: not yet), its
+    public comments and its monitoring periods."""
+
+    model_config = _strict({"project": _example(Project), "validated_seq": 7,
+                            "registered_seq": 8, "comments": [_example(ProjectComment)],
+                            "periods": [_example(MonitoringPeriod)]})
+
+    project: Project
+    validated_seq: int | None
+    registered_seq: int | None
+    comments: list[ProjectComment]
+    periods: list[MonitoringPeriod]
+
+
+class ClaimRetirement(BaseModel):
+    model_config = _strict({
+        "id": "RET-LI-2024", "seq": 14, "account": "LI", "batch": "CCER-GW-2024Q1",
+        "quantity": 150, "beneficiary": "Li Wei", "purpose": "period", "subject": "",
+        "period_start": "2024-01-01", "period_end": "2024-12-31",
+        "claim": "my household's emissions in 2024, offset", "serials": [[1, 100], [201, 250]]})
+
+    id: str
+    seq: int = Field(description="the claim_retire entry")
+    account: str
+    batch: str
+    quantity: int
+    beneficiary: str
+    purpose: ClaimPurpose
+    subject: str = Field(description="the event's or product's stable identifier, the "
+                                     "organisation's name")
+    period_start: str
+    period_end: str
+    claim: str
+    serials: list[tuple[int, int]] = Field(description="the serial ranges retired, in order")
+
+
+class RetirementRecord(BaseModel):
+    """A retirement for a claim, when it was accepted, and the project and monitoring period
+    behind its units ("" for a batch no period was credited with)."""
+
+    model_config = _strict({"retirement": _example(ClaimRetirement),
+                            "retired_at": "2024-07-02T09:00:00.000Z",
+                            "project": "GANSU-WIND", "period": "2024Q1"})
+
+    retirement: ClaimRetirement
+    retired_at: str
+    project: str
+    period: str
+
+
+class Methodologies(BaseModel):
+    model_config = _items(Methodology)
+    items: list[Methodology]
+
+
+class Projects(BaseModel):
+    model_config = _items(Project)
+    items: list[Project]
+
+
+class RetirementRecords(BaseModel):
+    model_config = _items(RetirementRecord)
+    items: list[RetirementRecord]

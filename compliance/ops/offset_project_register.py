@@ -30,7 +30,8 @@ SCHEMA = define_schema(
 
 def offset_project_register(p: OffsetProjectRegister, ctx: Context) -> Changes:
     ctx.require_registry()
-    require(ctx.ws.row(offset_projects, (p.project,)) is None, ComplianceReason.project_exists,
+    require(ctx.ws.row(offset_projects, (p.project,)) is None,
+            ComplianceReason.offset_project_exists,
             p.project)
     return Changes(rows=[Row(offset_projects, (p.project,),
                              {"project": p.project, "type": p.project_type,

@@ -9,6 +9,7 @@ from ledger.model import Batch, Lot, LotState
 from ledger.ops.context import Context
 from ledger.ops.holding_rules import require_may_hold
 from ledger.payloads import IssueBatch
+from ledger.schemes import ISSUE_BATCH
 from ledger.serials import serial_prefix
 
 
@@ -16,6 +17,8 @@ def issue_batch(p: IssueBatch, ctx: Context) -> Changes:
     issuer = ctx.require_registry()
     require(ctx.ws.batches.get(p.batch) is None, Reason.batch_exists, p.batch)
     rules = ctx.rules(p.scheme)
+    require(rules.issue_operation == ISSUE_BATCH, Reason.issued_by_another_operation,
+            f"{rules.scheme} units are issued by {rules.issue_operation}")
     require(not rules.issuers or issuer.id in rules.issuers, Reason.role_not_permitted,
             f"{issuer.id} does not issue {rules.scheme} units")
     require(p.kind in rules.kinds, Reason.kind_not_in_scheme, f"{rules.scheme} {p.kind.value}")

@@ -22,7 +22,8 @@ from ledger.model import AccountType, Kind
 from ledger.schemes.calendar import MarketCalendar, parse_calendar
 
 DEFAULT_RULES_DIR = Path(__file__).parent
-_KNOWN_KEYS = {"scheme", "title", "kinds", "holders", "issuers"}
+_KNOWN_KEYS = {"scheme", "title", "kinds", "holders", "issuers", "issue_operation"}
+ISSUE_BATCH = "issue_batch"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class SchemeRules:
     kinds: frozenset[Kind]
     holders: Mapping[Kind, frozenset[AccountType]]
     issuers: frozenset[str] = frozenset()  # participant ids; empty: any registry participant
+    # the one operation that issues the scheme's units: `issue_batch`, or a module's that
+    # issues them only with what stands behind them (a project's verified period: ccer_issue)
+    issue_operation: str = ISSUE_BATCH
     extra: Mapping[str, Any] = field(default_factory=dict)
     # read from `extra`'s calendar keys, which stay there so that as_json gives back exactly
     # the document that was recorded (a replay compares the stored rules byte for byte)
@@ -48,6 +52,8 @@ class SchemeRules:
             "holders": {k.value: sorted(t.value for t in v) for k, v in self.holders.items()},
             "issuers": sorted(self.issuers),
         }
+        if self.issue_operation != ISSUE_BATCH:  # absent by default: documents recorded
+            document["issue_operation"] = self.issue_operation  # before the key stay as they were
         document.update(self.extra)
         return document
 
@@ -79,6 +85,7 @@ class SchemeRules:
             kinds=kinds,
             holders=holders,
             issuers=frozenset(str(p) for p in document.get("issuers", [])),
+            issue_operation=str(document.get("issue_operation", ISSUE_BATCH)),
             extra={k: v for k, v in document.items() if k not in _KNOWN_KEYS},
             calendar=parse_calendar(document),
         )

@@ -42,6 +42,8 @@ def _embedded(bundle: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         if field in bundle:
             yield "checkpoint-note", bundle[field]
     items = bundle.get("entries", [bundle] if "entry" in bundle else [])
+    if isinstance(items, dict):  # a retirement's or a provenance's links, by name
+        items = list(items.values())
     if bundle.get("kind") == "emissions":  # its entry is an item, as in a pledge pack
         items = [bundle["entry"]]
     for item in items:
@@ -52,6 +54,10 @@ def _embedded(bundle: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     if bundle.get("kind") == "pledge":
         states["account"].append(bundle["pledgor_account"]["state"])
         states["lot"].extend(lot["state"] for lot in bundle["lots"])
+    if bundle.get("kind") == "retirement":
+        states["lot"].extend(lot["state"] for lot in bundle["lots"])
+    if bundle.get("kind") == "provenance":
+        states["lot"].append(bundle["lot"]["state"])
     if bundle.get("kind") == "disclosure":
         states["obligation"].extend(item["state"] for item in bundle["obligations"])
     for kind, found in states.items():

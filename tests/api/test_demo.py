@@ -48,6 +48,13 @@ def test_the_demo_plays_every_role_and_says_what_was_verified(tmp_path: Path) ->
             "$ carbonledger chain up --embedded",
             "$ carbonledger participant register huaneng",
             "register_participant accepted: journal entry 1",
+            # the CCER project behind the wind farm's credits
+            "$ carbonledger methodology publish CM-001-V01",
+            "$ carbonledger project submit GANSU-WIND",
+            "REFUSED, comment_period_open",
+            "$ carbonledger monitoring verify GANSU-WIND P2024 --verifier sgs",
+            "REFUSED, exceeds_verified",
+            "ccer_issue accepted",
             "$ carbonledger key new --name icbc",
             "REFUSED, not_account_holder: the instruction is not signed by the account's "
             "holder",
@@ -59,7 +66,7 @@ def test_the_demo_plays_every_role_and_says_what_was_verified(tmp_path: Path) ->
             "REFUSED, before_maturity",
             "releases 10,000 t",
             "repo ICBC-R1",
-            "for himself as the named beneficiary",
+            "retires his 10 t of CCER credits for an offsetting claim",
             "$ carbonledger retire --account BW-C",
             "$ carbonledger clock advance 91d",
             "the running server reads the moved clock without a restart",
@@ -68,6 +75,8 @@ def test_the_demo_plays_every_role_and_says_what_was_verified(tmp_path: Path) ->
             "-> checkpoint 2 anchored: block",
             "for the beneficiary Li Wei",
             "NOT VERIFIED: (log_proof_failed)",
+            "$ carbonledger certificate R-LI-2025",
+            "-> CERTIFICATE VERIFIED: its QR code names journal entry",
             # the compliance cycle
             "$ carbonledger emissions submit",
             "REFUSED, total_mismatch",
@@ -80,24 +89,28 @@ def test_the_demo_plays_every_role_and_says_what_was_verified(tmp_path: Path) ->
         assert told in story, told
     numbered = [line for line in story.splitlines() if line[:1].isdigit()]
     assert [int(line.split(".")[0]) for line in numbered] == list(range(1, len(numbered) + 1))
-    assert story.count("-> VERIFIED: ") == 6  # four bundles, a disclosure, a document
+    # four bundles, a certificate's, a disclosure, a document
+    assert story.count("-> VERIFIED: ") == 7
     assert "-> ANCHORED: checkpoint 1 is held as signed" in story  # the consistency proof's
-    verified = story[story.index("What was verified:"):].splitlines()[1:9]
-    assert [line.strip().split(".")[0] for line in verified] == [str(n) for n in range(1, 9)]
+    verified = story[story.index("What was verified:"):].splitlines()[1:10]
+    assert [line.strip().split(".")[0] for line in verified] == [str(n) for n in range(1, 10)]
     assert "Baowu's holding of HN01" in verified[0] and "pledge ICBC-P1" in verified[1]
     assert "for the beneficiary Li Wei" in verified[2]
     assert "checkpoint 2's log extends checkpoint 1's" in verified[3]
-    assert "disclosure" in verified[5] and "January" in verified[6]
-    assert "NOT that document" in verified[7]
+    assert "certificate R-LI-2025" in verified[5]
+    assert "disclosure" in verified[6] and "January" in verified[7]
+    assert "NOT that document" in verified[8]
 
-    # the ledger's clock was moved past the pledge's maturity: the enforcement's entry is
-    # dated 91 days after the server's first answer
+    # the ledger's clock was moved past the project's comment period (29 days) and then past
+    # the pledge's maturity: the enforcement's entry is dated 120 days after the server's
+    # first answer
     started = parse_time(re.search(r"GET /v1/clock\) reads (\S+),", story)[1])  # type: ignore[index]
     enforced = parse_time(re.search(r"accepted at (\S+);", story)[1])  # type: ignore[index]
-    assert timedelta(days=91) <= enforced - started < timedelta(days=91, minutes=10)
+    assert timedelta(days=120) <= enforced - started < timedelta(days=120, minutes=10)
     # what the auditor was handed, and nothing left running
-    for name in ("holding", "pledge", "retirement", "consistency"):
+    for name in ("holding", "pledge", "retirement", "consistency", "R-LI-2025"):
         assert json.loads((data_dir / "auditor" / f"{name}.json").read_text())["anchor"]
+    assert (data_dir / "auditor" / "R-LI-2025.pdf").read_bytes().startswith(b"%PDF")
     assert running_local(chain_dir(data_dir)) is None
     port = int(story.split("$ carbonledger serve --port ")[1].split()[0])
     assert not _listening(port)

@@ -241,7 +241,7 @@ def test_a_project_type_is_declared_once_by_the_registry(market: World) -> None:
                         projectType="wind")
     assert row(market, "offset_projects", "WIND-1") == {
         "project": "WIND-1", "type": "wind", "registered_seq": receipt.seq}
-    market.refused(ComplianceReason.project_exists, "registry", "offset_project_register",
+    market.refused(ComplianceReason.offset_project_exists, "registry", "offset_project_register",
                    project="WIND-1", projectType="solar")
     market.refused(Reason.role_not_permitted, "huaneng", "offset_project_register",
                    project="SOLAR-1", projectType="solar")

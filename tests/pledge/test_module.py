@@ -121,6 +121,7 @@ def test_the_offline_verifier_knows_every_bundle_kind_the_modules_bring() -> Non
     declare the kinds their ledger proves: the two must be the same kinds."""
     from anchoring.auditor.verify import STANDARD_KINDS
     from compliance.module import COMPLIANCE
+    from projects.module import PROJECTS
 
-    declared = OperationSet([CORE, PLEDGE, COMPLIANCE]).bundle_kinds
+    declared = OperationSet([CORE, PLEDGE, COMPLIANCE, PROJECTS]).bundle_kinds
     assert {kind.name: kind for kind in STANDARD_KINDS} == declared

@@ -25,6 +25,12 @@ INTERFACE = {
     ("get", "/v1/compliance/credit-records/{entity}"),
     ("get", "/v1/compliance/monthly/{emitter}/{year}"),
     ("get", "/v1/compliance/disclosures/{year}"),
+    # the project cycle, public (api/http/project_reads.py)
+    ("get", "/v1/methodologies"), ("get", "/v1/methodologies/{methodology_id}"),
+    ("get", "/v1/projects"), ("get", "/v1/projects/{project_id}"),
+    ("get", "/v1/retirements"), ("get", "/v1/retirements/{retirement_id}"),
+    # public documents of the project cycle (api/http/public_documents.py)
+    ("post", "/v1/public-documents"), ("get", "/v1/public-documents/{sha256}"),
 }
 PROBLEM = "application/problem+json"
 

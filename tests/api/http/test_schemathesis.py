@@ -54,7 +54,7 @@ NOTHING_TO_NEGATE = {("get", "/v1/head"), ("get", "/v1/participants"),
                      ("post", "/v1/auth/challenge"),
                      ("get", "/v1/checkpoints"), ("get", "/v1/clock"),
                      ("get", "/v1/keys/{address}/nonce"), ("get", "/v1/pledges/{pledge_id}"),
-                     ("get", "/v1/repos/{repo_id}")}
+                     ("get", "/v1/repos/{repo_id}"), ("get", "/v1/methodologies")}
 RUNS = [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS] + \
     [(method, path, GenerationMode.NEGATIVE) for method, path in OPERATIONS
      if (method, path) not in NOTHING_TO_NEGATE]

@@ -43,12 +43,14 @@ from anchoring.operator.compliance_evidence import (
     prove_obligation,
 )
 from anchoring.operator.pledge_evidence import prove_pledge
+from anchoring.operator.project_evidence import prove_retirement
+from anchoring.operator.provenance_evidence import prove_provenance
 from compliance.figures import figures_json, parse_figures, total_kg
 from custody.signatures import address_of
 from ledger.canonical import canonical_json, leaf_hash
 from ledger.clock import FixedClock
 from ledger.journal import ENTRY_FORMAT, MARKER_OP, make_entry, stored_form, writing_form
-from ledger.schemes import load_rules_dir
+from ledger.schemes import load_rules_dir, parse_rules_document
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
 from pledge.invariants import check_agreement_invariants
@@ -98,8 +100,11 @@ def _in_format_1(world: World, clock: FixedClock, history: History) -> None:
     clock.moment = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
     by(world, PLEDGORS, "pledge_amend", pledge="P1", loanReference="ICBC-SZ-2026-0042",
        principal=9_000_000_00, currency="CNY", maturityDate="2026-12-31")
+    # CCER's rules as the genesis recorded them (not as ledger/schemes/ holds them now)
+    genesis = genesis_rules()
+    ccer = parse_rules_document(genesis)["CCER"] if genesis else load_rules_dir()["CCER"]
     world.by("registry", "set_scheme_rules", scheme="CCER",
-             rules=json.dumps(load_rules_dir()["CCER"].as_json(), sort_keys=True))
+             rules=json.dumps(ccer.as_json(), sort_keys=True))
     world.participant("boc", "bank", "BOC", "trading")
     world.wallets["boc-desk"] = fresh_wallet()
     world.by("boc", "register_key", participant="boc", key=world.wallets["boc-desk"].address)
@@ -189,6 +194,76 @@ def compliance_cycle(history: History) -> None:
     world.assert_invariants()
     clock.advance(seconds=30)
     history.cut()
+
+
+def project_cycle(history: History) -> None:
+    """After checkpoint 6, then checkpoint 7: the projects module's operations, once each at
+    least — CCER's rules gain the project cycle ([projects], issue_operation) as an existing
+    ledger's would, a methodology, a project through its comment period, validation and
+    registration, a monitoring period verified and issued, a retirement for a claim."""
+    world = history.world
+    clock = world.clock
+    rules = load_rules_dir()["CCER"]
+    world.by("registry", "set_scheme_rules", scheme="CCER",
+             rules=json.dumps(rules.as_json(), sort_keys=True))
+    for body in ("sgs", "bv"):  # cec has declared it consulted for gw
+        world.participant(body, "verifier")
+        world.by("registry", "verifier_qualify", verifier=body, sector="energy",
+                 action="grant", reason="accredited for energy projects")
+    world.by("registry", "methodology_publish", methodology="CM-001-V01", version="1.0",
+             sector="energy", title="Grid-connected renewable electricity",
+             applicability="wind and solar plants feeding a regional grid",
+             validFrom="2026-01-01", validUntil="", bufferBp=0)
+    world.by("gw", "project_submit", project="GANSU-WIND", owner="gw",
+             methodology="CM-001-V01", title="Gansu Guazhou 200 MW wind farm",
+             location="Guazhou, Gansu", startDate="2025-06-01", creditingStart="2026-01-01",
+             creditingEnd="2035-12-31", expectedReductions=3_200_000,
+             pddHash="0x" + "d1" * 32)
+    world.by("huaneng", "project_comment", project="GANSU-WIND", commentHash="0x" + "c0" * 32,
+             summary="asks for the grid emission factor used")
+    clock.advance(days=29)  # past 20 working days of comments
+    world.by("sgs", "project_validate", project="GANSU-WIND", validator="sgs",
+             validationHash="0x" + "7a" * 32)
+    world.by("registry", "project_register", project="GANSU-WIND")
+    world.by("gw", "monitoring_submit", project="GANSU-WIND", period="P2026",
+             startDate="2026-01-01", endDate="2026-12-31", reportHash="0x" + "e0" * 32,
+             claimedReductions=52_000)
+    world.by("bv", "monitoring_verify", project="GANSU-WIND", period="P2026", verifier="bv",
+             verifiedReductions=50_000)
+    world.by("registry", "ccer_issue", batch="GW2026", project="GANSU-WIND", period="P2026",
+             quantity=50_000, account="GW")
+    world.by("gw", "claim_retire", retirement="R-1", account="GW", batch="GW2026",
+             quantity=25, serialFirst=0, serialLast=0, beneficiary="Shenzhen Metro",
+             purpose="event", subject="SZ-MARATHON-2027", periodStart="2027-02-01",
+             periodEnd="2027-02-01", claim="carbon neutral marathon")
+    world.by("registry", "project_status", project="GANSU-WIND", action="suspend",
+             reason="inspection of the 2027 monitoring plan")
+    world.by("registry", "methodology_publish", methodology="CM-001-V02", version="2.0",
+             sector="energy", title="Grid-connected renewable electricity",
+             applicability="wind and solar plants feeding a regional grid",
+             validFrom="2027-01-01", validUntil="", bufferBp=500)
+    world.by("registry", "methodology_retire", methodology="CM-001-V01", action="supersede",
+             replacedBy="CM-001-V02", existingProjects="keep", reason="version 2 published")
+    world.assert_invariants()
+    clock.advance(seconds=30)
+    history.cut()
+
+
+def project_bundle_vectors(history: History) -> dict[str, Vector]:
+    """The projects module's bundle kinds, at checkpoint 7."""
+    prover = Prover(history.store, history.checkpointer.state)
+    latest = history.checkpoints[-1].number
+    made = {
+        "bundle-retirement": (prove_retirement(prover, "R-1"),
+                              f"retirement R-1 and the provenance of its units at checkpoint "
+                              f"{latest}"),
+        "bundle-provenance": (prove_provenance(prover, "GW2026", 40_000),
+                              f"serial 40000 of GW2026 (tradable in GW) and its batch's "
+                              f"project cycle at checkpoint {latest}"),
+    }
+    return {name: {"description": description, "trusted_operator": history.operator,
+                   "bundle": json.loads(json.dumps(bundle))}
+            for name, (bundle, description) in made.items()}
 
 
 def compliance_bundle_vectors(history: History) -> dict[str, Vector]:
@@ -611,6 +686,8 @@ MUTATIONS = [
              "larger than its proven obligation says",
              _bundle(lambda b: _increment("allowances")(b["disclosure"][0])),
              "VerificationFailed", "but its obligation record at checkpoint"),
+    Mutation("bundle-retirement", "lot-dropped", "a lot the retirement left retired left out",
+             _bundle(lambda b: b["lots"].pop()), "VerificationFailed", "a lot was left out"),
     Mutation("bundle-pledge", "entries-reordered", "amendment and enforcement swapped",
              _bundle(lambda b: _swap(b["entries"], -1, -2)), "VerificationFailed",
              "journal order"),
@@ -636,6 +713,8 @@ def generate(out: Path) -> None:
             vectors = {"note": note_vector(history), **bundle_vectors(history, rows)}
             compliance_cycle(history)  # after checkpoint 5's vectors: they stay as they were
             vectors.update(compliance_bundle_vectors(history))
+            project_cycle(history)  # after checkpoint 6's: they stay as they were too
+            vectors.update(project_bundle_vectors(history))
             with store.read() as tx:
                 rows = tx.journal_rows(0, tx.head + 1)
             vectors.update(operation_vectors(history.world, rows))
