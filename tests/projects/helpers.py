@@ -12,8 +12,11 @@ times never go back).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from api.bootstrap import init_ledger, open_ledger, registry_wallet
+from api.config import load_config
 from ledger.clock import FixedClock
 from ledger.journal import Receipt
 from ledger.store.database import Store
@@ -35,7 +38,24 @@ COMMENT_HASH = "0x" + "c0" * 32
 def project_world(store: Store, clock: FixedClock) -> World:
     """The market described above, on `store`; the clock ends on 2024-03-30."""
     clock.moment = START
-    world = World.create(store, clock, project_cycle=True)
+    return project_market(World.create(store, clock, project_cycle=True))
+
+
+def project_data_dir(data: Path, clock: FixedClock) -> World:
+    """The market described above in a ledger made as `carbonledger init` makes one, in
+    `data` (keystore password "pw"), for the commands to read; `clock` must be at START. The
+    caller disposes of the world's store before a command opens it."""
+    init_ledger(data, registry="registry", registry_name="Registry", password="pw",
+                scrypt_n=2**4, clock=clock)
+    config = load_config(data)
+    world = World(open_ledger(config, clock), clock, registry_wallet(config, data, "pw"))
+    world.wallets["registry"] = world.registry
+    return project_market(world)
+
+
+def project_market(world: World) -> World:
+    """On a fresh ledger: the owner, the two qualified bodies, the methodology and GANSU-WIND,
+    registered."""
     world.participant(OWNER, "project_owner", OWNER_ACCOUNT, "trading")
     for verifier in ("cec", "sgs"):
         world.participant(verifier, "verifier")

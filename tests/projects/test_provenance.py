@@ -19,9 +19,7 @@ from anchoring.auditor.errors import VerifyFailure
 from anchoring.operator.checkpoints import Checkpointer
 from anchoring.operator.errors import NotCheckpointed
 from anchoring.operator.project_evidence import RetirementNotFound, prove_retirement
-from api.bootstrap import init_ledger, open_ledger, registry_wallet
 from api.cli import main
-from api.config import load_config
 from ledger.clock import FixedClock
 from tests.anchoring.ledger_history import OPERATOR_KEY
 from tests.isolation import LEDGER_AND_DATABASES, VERIFY_BUNDLE, run_without
@@ -31,9 +29,8 @@ from tests.projects.helpers import (
     START,
     issue,
     move_clock_to,
+    project_data_dir,
     publish_methodology,
-    qualify,
-    register_project,
     report_period,
     row,
     verify_period,
@@ -256,17 +253,7 @@ def test_proof_retirement_writes_the_bundle_and_says_what_it_proves(
     monkeypatch.delenv("CARBONLEDGER_STORE_URL", raising=False)
     clock = FixedClock(START)
     data = tmp_path / "ledger"
-    init_ledger(data, registry="registry", registry_name="Registry", password="pw",
-                scrypt_n=2**4, clock=clock)
-    config = load_config(data)
-    world = World(open_ledger(config, clock), clock, registry_wallet(config, data, "pw"))
-    world.wallets["registry"] = world.registry
-    world.participant(OWNER, "project_owner", OWNER_ACCOUNT, "trading")
-    for verifier in ("cec", "sgs"):
-        world.participant(verifier, "verifier")
-        qualify(world, verifier)
-    publish_methodology(world)
-    register_project(world)
+    world = project_data_dir(data, clock)
     the_cycle(world)
     world.store.dispose()
     runner, cli = CliRunner(), ["--data-dir", str(data)]

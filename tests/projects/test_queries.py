@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from api.bootstrap import init_ledger, open_ledger, registry_wallet
 from api.cli import main
 from api.client import Client, LocalTransport
-from api.config import load_config
 from api.service import LedgerService, Parts
 from ledger.clock import FixedClock
 from ledger.journal import Receipt
@@ -29,9 +27,8 @@ from tests.projects.helpers import (
     PROJECT,
     START,
     comment,
+    project_data_dir,
     publish_methodology,
-    qualify,
-    register_project,
     retire_methodology,
     row,
     submit_project,
@@ -154,17 +151,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CARBONLEDGER_SERVER", raising=False)
     clock = FixedClock(START)
     data = tmp_path / "ledger"
-    init_ledger(data, registry="registry", registry_name="Registry", password="pw",
-                scrypt_n=2**4, clock=clock)
-    config = load_config(data)
-    world = World(open_ledger(config, clock), clock, registry_wallet(config, data, "pw"))
-    world.wallets["registry"] = world.registry
-    world.participant(OWNER, "project_owner", "GW", "trading")
-    for verifier in ("cec", "sgs"):
-        world.participant(verifier, "verifier")
-        qualify(world, verifier)
-    publish_methodology(world)
-    register_project(world)
+    world = project_data_dir(data, clock)
     the_cycle(world)
     _solar(world)
     world.store.dispose()
