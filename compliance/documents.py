@@ -12,7 +12,6 @@ reader is always a participant the ledger knows.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -30,6 +29,7 @@ from compliance.sealing import (
 )
 from ledger.clock import format_time
 from ledger.model import Role
+from ledger.request_errors import RequestFailure, RequestRefused
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
 
@@ -37,7 +37,7 @@ MAX_DOCUMENT_BYTES = 1024 * 1024  # a month's figures or a report: kilobytes
 MAX_READERS = 64  # keys one request may wrap a document's key for
 
 
-class DocumentFailure(enum.Enum):
+class DocumentFailure(RequestFailure):
     """Why a document request is refused: (HTTP status, what is wrong and what to do)."""
 
     unknown_document = (404, "no document with this SHA-256 is stored: its owner uploads it "
@@ -54,22 +54,11 @@ class DocumentFailure(enum.Enum):
     malformed = (422, "the sealed document is not carbonledger-sealed/1: a field is missing "
                       "or of the wrong size")
 
-    @property
-    def status(self) -> int:
-        return self.value[0]
 
-    @property
-    def message(self) -> str:
-        return self.value[1]
-
-
-class DocumentError(Exception):
+class DocumentError(RequestRefused):
     """A refused document request: `code` says why, the text the specifics."""
 
-    def __init__(self, code: DocumentFailure, detail: str) -> None:
-        super().__init__(f"{code.message}: {detail}")
-        self.code = code
-        self.detail = detail
+    code: DocumentFailure
 
 
 def store_sealed(store: Store, owner: str, sealed: Sealed, media_type: str,

@@ -9,13 +9,13 @@ what it receives against the name it asked for (`checked`).
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import re
 from datetime import datetime
 from typing import NamedTuple
 
 from ledger.clock import format_time
+from ledger.request_errors import RequestFailure, RequestRefused
 from ledger.store.database import Store
 from projects import public_document_store as stored
 from projects.public_document_store import StoredPublicDocument
@@ -29,7 +29,7 @@ _QUOTED = r'"[^"\\\x00-\x1f\x7f]*"'
 MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
 
 
-class PublicDocumentFailure(enum.Enum):
+class PublicDocumentFailure(RequestFailure):
     """Why a public document request is refused: (HTTP status, what is wrong and what to do)."""
 
     unknown_public_document = (404, "no public document with this SHA-256 is stored: its "
@@ -44,22 +44,11 @@ class PublicDocumentFailure(enum.Enum):
     hash_mismatch = (500, "the bytes do not hash to the SHA-256 asked for: they are another "
                           "document; do not use them")
 
-    @property
-    def status(self) -> int:
-        return self.value[0]
 
-    @property
-    def message(self) -> str:
-        return self.value[1]
-
-
-class PublicDocumentError(Exception):
+class PublicDocumentError(RequestRefused):
     """A refused public document request: `code` says why, the text the specifics."""
 
-    def __init__(self, code: PublicDocumentFailure, detail: str) -> None:
-        super().__init__(f"{code.message}: {detail}")
-        self.code = code
-        self.detail = detail
+    code: PublicDocumentFailure
 
 
 class PublicDocument(NamedTuple):

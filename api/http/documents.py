@@ -29,7 +29,7 @@ from api.http.routing import StrictRoute
 from api.inputs import DocumentError as UnreadableBody
 from api.inputs import parse_document
 from api.service import LedgerService
-from compliance.documents import MAX_DOCUMENT_BYTES, MAX_READERS, DocumentError
+from compliance.documents import MAX_DOCUMENT_BYTES, MAX_READERS
 from compliance.sealing import (
     FORMAT,
     SealError,
@@ -229,13 +229,11 @@ def _readers(service: LedgerService, sha256: str) -> list[str]:
 
 @contextmanager
 def _refusals() -> Iterator[None]:
-    """A refused document request as its problem: the status its code gives, and what to
-    do (compliance.documents.DocumentFailure, compliance.sealing.SealFailure)."""
+    """A sealed document that is not one as a 422 problem (compliance.sealing.SealFailure);
+    a refused request (compliance.documents.DocumentFailure) is answered by the app's own
+    handler (api/http/problems.py)."""
     try:
         yield
-    except DocumentError as error:
-        raise RequestProblem(error.code.status, error.code.name, error.code.message,
-                             str(error)) from error
     except SealError as error:
         raise RequestProblem(422, error.code.name, error.code.message, str(error)) from error
 

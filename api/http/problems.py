@@ -23,6 +23,7 @@ from api.group_commit import CommitterClosed
 from api.inputs import DocumentError
 from api.service import ServiceUnavailable
 from ledger.errors import Reason, ReasonCode, Rejected
+from ledger.request_errors import RequestRefused
 from ledger.store.errors import StoreError, StoreFailure
 
 PROBLEM_JSON = "application/problem+json"
@@ -132,6 +133,11 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestProblem)
         return problem(exc.status, exc.title, exc.detail, code=exc.code, retryable=False)
 
+    async def refused_request(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestRefused)
+        return problem(exc.code.status, exc.code.message, str(exc), code=exc.code.name,
+                       retryable=False)
+
     async def document(_: Request, exc: Exception) -> JSONResponse:
         return problem(400, "the body is not a document the ledger reads", str(exc),
                        code="malformed_document", retryable=False)
@@ -175,7 +181,8 @@ def install(app: FastAPI) -> None:
         return problem(500, "internal error", "the service failed; the failure is logged",
                        code="internal_error", retryable=False)
 
-    handlers = {Rejected: rejected, RequestProblem: request_problem, DocumentError: document,
+    handlers = {Rejected: rejected, RequestProblem: request_problem,
+                RequestRefused: refused_request, DocumentError: document,
                 StoreError: store, ServiceUnavailable: unavailable, CommitterClosed: closing,
                 OperatorError: operator,
                 VerifyError: verify, RequestValidationError: invalid, HTTPException: http,

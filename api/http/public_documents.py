@@ -12,8 +12,6 @@ against the name it asked for (the client does).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -22,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import ReadPolicy, Viewer
 from api.http.auth import ViewerOf
-from api.http.problems import RequestProblem
 from api.http.responses import problem_responses
 from api.http.routing import StrictRoute
 from api.service import LedgerService
@@ -74,11 +71,10 @@ def public_documents_router(service: LedgerService, viewer_of: ViewerOf,
         Content addressed: storing the same bytes again changes nothing."""
         owner = policy.require_viewer(viewer, "storing a public document").participant
         media_type = request.headers.get("content-type", "")
-        with _refusals():
-            data = await _bounded_body(request)
-            # the store blocks: in the thread pool, as the plain routes run
-            document, new = await run_in_threadpool(service.store_public_document, owner,
-                                                    data, media_type)
+        data = await _bounded_body(request)
+        # the store blocks: in the thread pool, as the plain routes run
+        document, new = await run_in_threadpool(service.store_public_document, owner, data,
+                                                media_type)
         return StoredPublicDocument(**document._asdict(), new=new)
 
     @router.get("/public-documents/{sha256}", response_class=Response,
@@ -88,8 +84,7 @@ def public_documents_router(service: LedgerService, viewer_of: ViewerOf,
     def fetch(sha256: Sha256) -> Response:
         """A public document's bytes, served with the media type it was stored with. Public:
         no token. Check that they hash to the name you asked for (the client does)."""
-        with _refusals():
-            document = service.public_document(sha256)
+        document = service.public_document(sha256)
         return Response(document.content, headers={
             # as stored (Starlette's media_type would add a charset to a text/* type)
             "content-type": document.described.media_type,
@@ -98,16 +93,6 @@ def public_documents_router(service: LedgerService, viewer_of: ViewerOf,
             "content-disposition": f'inline; filename="{sha256}"'})
 
     return router
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """A refused request as its problem: the status its code gives, and what to do."""
-    try:
-        yield
-    except PublicDocumentError as error:
-        raise RequestProblem(error.code.status, error.code.name, error.code.message,
-                             str(error)) from error
 
 
 async def _bounded_body(request: Request) -> bytes:
