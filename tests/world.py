@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from api.bootstrap import operation_set
@@ -16,7 +19,7 @@ from ledger.instructions import Instruction, SignedInstruction, make_domain
 from ledger.invariants import check_invariants
 from ledger.journal import Receipt
 from ledger.schemes import load_rules_dir, rules_document
-from ledger.store.database import Store
+from ledger.store.database import Store, sqlite_url
 
 CHAIN_ID = 31337
 OPERATIONS = operation_set()  # every module, as the composition root builds them
@@ -132,3 +135,27 @@ class World:
     def assert_invariants(self) -> None:
         problems = check_invariants(self.store)
         assert not problems, problems
+
+
+@dataclass(frozen=True)
+class WorldTemplate:
+    """A world's database kept as a file, with its clock's moment and its wallets: a property
+    test copies it for each example instead of building the world again."""
+
+    path: Path
+    moment: datetime
+    wallets: dict[str, Wallet]
+
+    @classmethod
+    def of(cls, world: World, path: Path) -> WorldTemplate:
+        """`world`, whose store is the SQLite file `path` (disposed of by the caller)."""
+        return cls(path, world.clock.moment, world.wallets)
+
+    def copy_into(self, directory: Path) -> World:
+        """A world on a fresh copy of the template (the previous example's copy is closed)."""
+        path = directory / "example.db"
+        shutil.copy(self.path, path)
+        clock = FixedClock(self.moment)
+        ledger = Ledger(Store(sqlite_url(path)), OPERATIONS, clock)
+        # the wallets' nonces only grow, so signing again on a copy is never a replay
+        return World(ledger, clock, self.wallets["registry"], self.wallets)

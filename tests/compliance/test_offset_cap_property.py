@@ -25,25 +25,17 @@ from hypothesis import strategies as st
 from compliance.queries import compliance_status
 from compliance.reasons import ComplianceReason
 from ledger.clock import FixedClock
-from ledger.engine import Ledger
 from ledger.errors import Reason, ReasonCode, Rejected
 from ledger.store.database import Store, sqlite_url
 from tests.compliance.helpers import compliance_world, qualify, reported_year, row, verify
-from tests.world import OPERATIONS, World
+from tests.world import OPERATIONS, World, WorldTemplate
 
 YEAR = 2025
 CAP_BP = 500  # CN-ETS: CCER covers at most 5% of an obligation
 
 
-@dataclass(frozen=True)
-class Template:
-    path: Path
-    moment: datetime
-    wallets: dict[str, Any]
-
-
 @pytest.fixture(scope="module")
-def template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Template:
+def template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> WorldTemplate:
     """Baowu's 2025 monthly data and report (R1), cec qualified for steel; Huaneng, another
     emitter, to transfer to and from."""
     path = tmp_path_factory.mktemp("offset-cap") / "template.db"
@@ -54,17 +46,7 @@ def template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     reported_year(world, "baowu", ["BW-1"], YEAR, 10_000)
     qualify(world, sector="steel")
     store.dispose()
-    return Template(path, clock.moment, world.wallets)
-
-
-def world_from(template: Template, directory: Path) -> World:
-    """A world on a fresh copy of the template (the previous example's copy is closed)."""
-    path = directory / "example.db"
-    shutil.copy(template.path, path)
-    clock = FixedClock(template.moment)
-    ledger = Ledger(Store(sqlite_url(path)), OPERATIONS, clock)
-    # the wallets' nonces only grow, so signing again on a copy is never a replay
-    return World(ledger, clock, template.wallets["registry"], template.wallets)
+    return WorldTemplate.of(world, path)
 
 
 # (batch, kind, scheme, vintage): vintages 2026 are not eligible for 2025, the rest are
@@ -170,9 +152,9 @@ def outcome(world: World, who: str, op: str, /, **fields: Any) -> ReasonCode | N
        holdings=st.tuples(*(st.integers(1, 150) for _ in BATCHES)),
        steps=steps)
 def test_no_sequence_passes_the_cap_and_counters_match_the_journal(
-        template: Template, tmp_path: Path, obligation: int, holdings: tuple[int, ...],
+        template: WorldTemplate, tmp_path: Path, obligation: int, holdings: tuple[int, ...],
         steps: list[tuple[Any, ...]]) -> None:
-    world = world_from(template, tmp_path)
+    world = template.copy_into(tmp_path)
     try:
         verify(world, "baowu", YEAR, obligation)
         for (name, kind, scheme, vintage), quantity in zip(BATCHES, holdings, strict=True):

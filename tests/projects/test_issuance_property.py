@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger.clock import FixedClock
-from ledger.engine import Ledger
 from ledger.errors import Reason, ReasonCode, Rejected
 from ledger.store.database import Store, sqlite_url
 from projects.ops.ccer_issue import buffer_share
@@ -41,7 +40,7 @@ from tests.projects.helpers import (
     rows,
     set_project_rules,
 )
-from tests.world import OPERATIONS, World
+from tests.world import World, WorldTemplate
 
 SOLAR = "GANSU-SOLAR"
 BUFFER_BP = {PROJECT: 0, SOLAR: 1_500}
@@ -58,15 +57,8 @@ PERIODS = {
 BATCHES = ("B0", "B1", "B2", "B3", "B4", "B5")
 
 
-@dataclass(frozen=True)
-class Template:
-    path: Path
-    moment: datetime
-    wallets: dict[str, Any]
-
-
 @pytest.fixture(scope="module")
-def template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Template:
+def template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> WorldTemplate:
     path = tmp_path_factory.mktemp("issuance") / "template.db"
     shutil.copy(migrated_template, path)
     store = Store(sqlite_url(path))
@@ -79,16 +71,7 @@ def template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     set_project_rules(world, buffer_account="REG-BUFFER")
     move_clock_to(world, date(2025, 1, 10))  # every period of 2024 has ended
     store.dispose()
-    return Template(path, clock.moment, world.wallets)
-
-
-def world_from(template: Template, directory: Path) -> World:
-    path = directory / "example.db"
-    shutil.copy(template.path, path)
-    clock = FixedClock(template.moment)
-    ledger = Ledger(Store(sqlite_url(path)), OPERATIONS, clock)
-    # the wallets' nonces only grow, so signing again on a copy is never a replay
-    return World(ledger, clock, template.wallets["registry"], template.wallets)
+    return WorldTemplate.of(world, path)
 
 
 # --- the steps and the model -------------------------------------------------------------------
@@ -262,8 +245,8 @@ def ccer_supply(world: World) -> dict[str, int]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(groups=batches_of_steps)
 def test_no_sequence_issues_more_than_verified_or_twice(
-        template: Template, tmp_path: Path, groups: list[list[tuple[Any, ...]]]) -> None:
-    world = world_from(template, tmp_path)
+        template: WorldTemplate, tmp_path: Path, groups: list[list[tuple[Any, ...]]]) -> None:
+    world = template.copy_into(tmp_path)
     model = Model()
     try:
         for drawn in groups:
