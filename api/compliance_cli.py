@@ -22,7 +22,7 @@ import click
 from api.client import Client
 from api.client.records import to_json
 from api.exit_codes import refused
-from api.roles_cli import VIEWER, Column, open_client, table
+from api.roles_cli import VIEWER, open_client, show_records, table
 from compliance.disclosure import FORMATS
 from compliance.queries import Disclosure, Pledgee
 
@@ -41,12 +41,6 @@ def _reading(function: Callable[..., Any]) -> Callable[..., Any]:
                         help='Print {"items": [...]} for machines.')(function)
 
 
-def _print(records: Sequence[Any], columns: Sequence[Column], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"items": to_json(list(records))}, indent=2, ensure_ascii=False))
-    else:
-        click.echo(table(columns, records))
-
 
 @click.group()
 def compliance() -> None:
@@ -62,7 +56,7 @@ def status(data_dir: Path, year: int, as_json: bool) -> None:
     compliant, overdue, or unverified (installations, no verified obligation yet)."""
     with open_client(data_dir) as client:
         found = client.compliance_status(year)
-    _print(found, [("emitter", lambda s: s.emitter), ("scheme", lambda s: s.scheme),
+    show_records(found, [("emitter", lambda s: s.emitter), ("scheme", lambda s: s.scheme),
                    ("state", lambda s: s.state), ("obligation t", lambda s: s.obligation),
                    ("allowances t", lambda s: s.allowances), ("credits t", lambda s: s.credits),
                    ("shortfall t", lambda s: s.shortfall), ("deadline", lambda s: s.deadline),
@@ -80,7 +74,7 @@ def risk(data_dir: Path, year: int, as_json: bool) -> None:
     the deadline and what is pledged to which banks."""
     with open_client(data_dir) as client:
         found = client.compliance_risk(year)
-    _print(found, [("emitter", lambda w: w.emitter), ("owed t", lambda w: w.owed),
+    show_records(found, [("emitter", lambda w: w.emitter), ("owed t", lambda w: w.owed),
                    ("available t", lambda w: w.available),
                    ("at risk t", lambda w: w.shortfall_risk),
                    ("deadline", lambda w: w.deadline),

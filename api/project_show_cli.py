@@ -14,7 +14,7 @@ no login is needed to read them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import click
 
 from api.client.records import to_json
 from api.exit_codes import refused
-from api.roles_cli import Column, open_client, show, table
+from api.roles_cli import Column, open_client, show, show_records, table
 from projects.queries import ProjectRecord, RetirementRecord
 
 
@@ -30,12 +30,6 @@ def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True,
                         help='Print {"items": [...]} for machines.')(function)
 
-
-def _print(records: Sequence[Any], columns: Sequence[Column], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"items": to_json(list(records))}, indent=2, ensure_ascii=False))
-    else:
-        click.echo(table(columns, records))
 
 
 def _or_none(value: int | None) -> str:
@@ -49,7 +43,7 @@ def show_methodologies(data_dir: Path, as_json: bool) -> None:
     """Published methodologies, superseded and withdrawn ones too."""
     with open_client(data_dir) as client:
         found = client.methodologies()
-    _print(found, [("methodology", lambda m: m.id), ("version", lambda m: m.version),
+    show_records(found, [("methodology", lambda m: m.id), ("version", lambda m: m.version),
                    ("sector", lambda m: m.sector), ("title", lambda m: m.title),
                    ("valid", lambda m: f"{m.valid_from}..{m.valid_until}" if m.valid_until
                     else f"from {m.valid_from}"),
@@ -77,7 +71,7 @@ def show_projects(data_dir: Path, owner: str | None, methodology: str | None,
     """Projects in every status: submitted, validated, registered, suspended, ended."""
     with open_client(data_dir) as client:
         found = client.projects(owner, methodology)
-    _print(found, PROJECT_COLUMNS, as_json)
+    show_records(found, PROJECT_COLUMNS, as_json)
 
 
 @show.command("project")
@@ -144,7 +138,7 @@ def show_retirements(data_dir: Path, account_id: str | None, as_json: bool) -> N
     monitoring period behind their units."""
     with open_client(data_dir) as client:
         found = client.claim_retirements(account_id)
-    _print(found, RETIREMENT_COLUMNS, as_json)
+    show_records(found, RETIREMENT_COLUMNS, as_json)
 
 
 @show.command("retirement")

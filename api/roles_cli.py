@@ -621,7 +621,8 @@ def _cell(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def _show(records: Sequence[Any], columns: Sequence[Column], as_json: bool) -> None:
+def show_records(records: Sequence[Any], columns: Sequence[Column], as_json: bool) -> None:
+    """Records as a table, or with --json as {"items": [...]}: every show command's output."""
     if as_json:
         click.echo(json.dumps({"items": to_json(list(records))}, indent=2, ensure_ascii=False))
     else:
@@ -652,7 +653,7 @@ def show_participants(data_dir: Path, as_json: bool) -> None:
     """Every participant and its role."""
     with open_client(data_dir) as client:
         found = client.participants()
-    _show(found, [("participant", lambda p: p.id), ("name", lambda p: p.name),
+    show_records(found, [("participant", lambda p: p.id), ("name", lambda p: p.name),
                   ("role", lambda p: p.role), ("since entry", lambda p: p.registered_seq)],
           as_json)
 
@@ -665,7 +666,7 @@ def show_keys(data_dir: Path, participant_id: str | None, as_json: bool) -> None
     """Registered signing keys, with the nonce each signs with next."""
     with open_client(data_dir) as client:
         found = client.keys(participant_id)
-    _show(found, [("address", lambda k: k.address), ("participant", lambda k: k.participant),
+    show_records(found, [("address", lambda k: k.address), ("participant", lambda k: k.participant),
                   ("last nonce", lambda k: k.last_nonce),
                   ("since entry", lambda k: k.registered_seq),
                   ("revoked at entry", lambda k: k.revoked_seq)], as_json)
@@ -679,7 +680,7 @@ def show_accounts(data_dir: Path, participant_id: str | None, as_json: bool) -> 
     """Accounts, their holders and whether they are frozen."""
     with open_client(data_dir) as client:
         found = client.accounts(participant_id)
-    _show(found, [("account", lambda a: a.id), ("participant", lambda a: a.participant),
+    show_records(found, [("account", lambda a: a.id), ("participant", lambda a: a.participant),
                   ("type", lambda a: a.type),
                   ("frozen", lambda a: f"yes: {a.freeze_reason}" if a.frozen else "no"),
                   ("since entry", lambda a: a.opened_seq)], as_json)
@@ -693,7 +694,7 @@ def show_batches(data_dir: Path, scheme: str | None, as_json: bool) -> None:
     """Issued batches."""
     with open_client(data_dir) as client:
         found = client.batches(scheme)
-    _show(found, [("batch", lambda b: b.id), ("scheme", lambda b: b.scheme),
+    show_records(found, [("batch", lambda b: b.id), ("scheme", lambda b: b.scheme),
                   ("kind", lambda b: b.kind), ("vintage", lambda b: str(b.vintage)),
                   ("issuance", lambda b: b.issuance), ("quantity t", lambda b: b.quantity),
                   ("project", lambda b: b.project), ("serial prefix", lambda b: b.serial_prefix),
@@ -710,7 +711,7 @@ def show_holdings(data_dir: Path, account_id: str | None, batch: str | None,
     """What each account holds of each batch, in tonnes by state."""
     with open_client(data_dir) as client:
         found = client.holdings(account_id, batch)
-    _show(found, [("account", lambda h: h.account), ("batch", lambda h: h.batch),
+    show_records(found, [("account", lambda h: h.account), ("batch", lambda h: h.batch),
                   ("tradable", lambda h: h.tradable), ("under lien", lambda h: h.pledged),
                   ("retired", lambda h: h.retired), ("surrendered", lambda h: h.surrendered),
                   ("cancelled", lambda h: h.cancelled), ("total", lambda h: h.total)],
@@ -727,7 +728,7 @@ def show_lots(data_dir: Path, batch: str | None, account_id: str | None,
     """Live lots: serial ranges, holders, states and liens."""
     with open_client(data_dir) as client:
         found = client.lots(batch, account_id)
-    _show(found, LOT_COLUMNS, as_json)
+    show_records(found, LOT_COLUMNS, as_json)
 
 
 LOT_COLUMNS: tuple[Column, ...] = (
@@ -745,7 +746,7 @@ def show_pledges(data_dir: Path, account_id: str | None, as_json: bool) -> None:
     """Pledges, their loans and what is still under their liens."""
     with open_client(data_dir) as client:
         found = client.pledges(account_id)
-    _show(found, [("pledge", lambda p: p.id), ("pledgor", lambda p: p.pledgor),
+    show_records(found, [("pledge", lambda p: p.id), ("pledgor", lambda p: p.pledgor),
                   ("bank", lambda p: p.pledgee), ("account", lambda p: p.account),
                   ("batch", lambda p: p.batch), ("pledged t", lambda p: p.quantity),
                   ("released t", lambda p: p.released), ("enforced t", lambda p: p.enforced),
@@ -763,7 +764,7 @@ def show_repos(data_dir: Path, account_id: str | None, as_json: bool) -> None:
     """Repos, their prices and what is still to be bought back."""
     with open_client(data_dir) as client:
         found = client.repos(account_id)
-    _show(found, [("repo", lambda r: r.id), ("seller account", lambda r: r.seller_account),
+    show_records(found, [("repo", lambda r: r.id), ("seller account", lambda r: r.seller_account),
                   ("buyer account", lambda r: r.buyer_account), ("batch", lambda r: r.batch),
                   ("sold t", lambda r: r.quantity), ("returned t", lambda r: r.returned),
                   ("repurchase", lambda r: f"{money(r.repurchase_price, r.currency)} by "
@@ -834,7 +835,7 @@ def show_journal(data_dir: Path, start: int | None, stop: int | None, last: int,
         if stop < start:
             raise click.BadParameter("--stop is before --start", param_hint="--stop")
         found = client.journal(start, stop)
-    _show(found, [("entry", lambda e: e.seq), ("accepted at", lambda e: e.accepted_at),
+    show_records(found, [("entry", lambda e: e.seq), ("accepted at", lambda e: e.accepted_at),
                   ("operation", lambda e: e.op), ("signed by", _signers),
                   ("hash", lambda e: e.entry_hash[:18] + "…")], as_json)
 
@@ -853,7 +854,7 @@ def show_checkpoints(data_dir: Path, as_json: bool) -> None:
     """Signed checkpoints and where each is anchored."""
     with open_client(data_dir) as client:
         found = client.checkpoints()
-    _show(found, [("checkpoint", lambda c: c.number), ("log size", lambda c: c.log_size),
+    show_records(found, [("checkpoint", lambda c: c.number), ("log size", lambda c: c.log_size),
                   ("time", lambda c: c.time), ("log root", lambda c: c.log_root.hex()[:16] + "…"),
                   ("state root", lambda c: c.state_root.hex()[:16] + "…"),
                   ("anchored", lambda c: f"chain {c.anchor.chain_id}, block "
