@@ -23,12 +23,12 @@ service can keep bundles it has built and checked, keyed by kind, subject and th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
-from anchoring.auditor.bundle_format import BUNDLE_FORMAT, BUNDLE_VERSION
+from anchoring.auditor.bundle_format import BUNDLE_FORMAT, BUNDLE_VERSION, COMMON_FIELDS
 from anchoring.auditor.cosignature import with_cosignatures
 from anchoring.auditor.merkle_log import MerkleLog
 from anchoring.auditor.note import CheckpointBody, NoteError, parse_text, split_note
@@ -150,6 +150,20 @@ class Prover:
         if rebuilt is None or rebuilt[0] != number:
             rebuilt = self._rebuilt = (number, rebuild_at(tx, number))
         return rebuilt[1]
+
+
+def common_fields(bundle: Bundle) -> Bundle:
+    """A bundle's fields that every kind has (its checkpoint and anchor): the start of a
+    module's bundle made of several proofs."""
+    return {name: value for name, value in bundle.items() if name in COMMON_FIELDS}
+
+
+def same_checkpoint(first: Bundle, others: Sequence[Bundle], what: str) -> None:
+    """The proofs one bundle is made of are of one version of one checkpoint's note: a
+    witness's cosignature added between two of them changes the note, so never mix them."""
+    if any(other["checkpoint"] != first["checkpoint"] for other in others):
+        raise StoreInconsistent(f"the proofs of {what} came from different versions of one "
+                                "checkpoint's note (a cosignature arrived meanwhile): ask again")
 
 
 def stored_checkpoint(tx: SqlTransaction, number: int | None) -> StoredCheckpoint:

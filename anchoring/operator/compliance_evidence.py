@@ -13,7 +13,7 @@ fields every bundle carries (checkpoint, operator, anchor) are copied, not rebui
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from anchoring.auditor.note import parse_text, split_note
@@ -25,7 +25,13 @@ from anchoring.auditor.verify_compliance import (
     emissions_key,
     obligation_key,
 )
-from anchoring.operator.bundles import Bundle, Prover, stored_checkpoint
+from anchoring.operator.bundles import (
+    Bundle,
+    Prover,
+    common_fields,
+    same_checkpoint,
+    stored_checkpoint,
+)
 from anchoring.operator.errors import (
     CheckpointError,
     NotCheckpointed,
@@ -34,8 +40,6 @@ from anchoring.operator.errors import (
 )
 from compliance.leaf_store import obligated_before, submission_seq
 from compliance.queries import Disclosure
-
-_COMMON = frozenset({"format", "version", "kind", "operator", "checkpoint", "anchor"})
 
 
 class ComplianceRecordNotFound(CheckpointError, LookupError):
@@ -70,8 +74,8 @@ def prove_emissions(prover: Prover, submission: str, number: int | None = None) 
                                 f"{seq}, but checkpoint {checkpoint.number} has no record of "
                                 "it; run `carbonledger audit`")
     entry = prover.entry(seq, checkpoint.number)
-    _same_checkpoint(leaf, [entry], f"monthly submission {submission}")
-    return {**_common(leaf), "kind": EMISSIONS, "submission": submission,
+    same_checkpoint(leaf, [entry], f"monthly submission {submission}")
+    return {**common_fields(leaf), "kind": EMISSIONS, "submission": submission,
             "state": leaf["state"],
             "entry": {"entry": entry["entry"], "inclusion": entry["inclusion"]}}
 
@@ -106,9 +110,9 @@ def prove_disclosure(prover: Prover, year: int, number: int | None = None,
                                        f"{year} at checkpoint {checkpoint.number}")
     leaves = [prove_obligation(prover, emitter, year, checkpoint.number) for emitter in named]
     first, *others = leaves
-    _same_checkpoint(first, others, f"the disclosure of {year}")
+    same_checkpoint(first, others, f"the disclosure of {year}")
     rows = [_row(leaf) for leaf in leaves]
-    return {**_common(first), "kind": DISCLOSURE, "year": year, "disclosure": rows,
+    return {**common_fields(first), "kind": DISCLOSURE, "year": year, "disclosure": rows,
             "obligations": [{"obligation": leaf["obligation"], "state": leaf["state"]}
                             for leaf in leaves]}
 
@@ -149,14 +153,3 @@ def _row(leaf: Bundle) -> dict[str, Any]:
                                 "`carbonledger audit`")
     record = json.loads(value)
     return {"emitter": emitter, **{figure: record[figure] for figure in DISCLOSED_FIGURES}}
-
-
-def _same_checkpoint(first: Bundle, others: Sequence[Bundle], what: str) -> None:
-    """A witness's cosignature added between two proofs changes the note: never mix them."""
-    if any(other["checkpoint"] != first["checkpoint"] for other in others):
-        raise StoreInconsistent(f"the proofs of {what} came from different versions of one "
-                                "checkpoint's note (a cosignature arrived meanwhile): ask again")
-
-
-def _common(bundle: Bundle) -> Bundle:
-    return {name: value for name, value in bundle.items() if name in _COMMON}

@@ -20,7 +20,13 @@ import json
 from typing import Any
 
 from anchoring.auditor.verify_projects import KIND, LINKS, RETIRED
-from anchoring.operator.bundles import Bundle, Prover, stored_checkpoint
+from anchoring.operator.bundles import (
+    Bundle,
+    Prover,
+    common_fields,
+    same_checkpoint,
+    stored_checkpoint,
+)
 from anchoring.operator.errors import (
     CheckpointError,
     NotCheckpointed,
@@ -28,8 +34,6 @@ from anchoring.operator.errors import (
     StoreInconsistent,
 )
 from projects.store import Provenance, provenance
-
-_COMMON = frozenset({"format", "version", "kind", "operator", "checkpoint", "anchor"})
 
 
 class RetirementNotFound(CheckpointError, LookupError):
@@ -66,12 +70,8 @@ def prove_retirement(prover: Prover, retirement_id: str, number: int | None = No
                                 f"checkpoint {at}'s state; run `carbonledger audit`")
     lots.sort(key=lambda lot: json.loads(lot["state"]["value"])["first"])
     first = entries["retirement"]
-    if any(part["checkpoint"] != first["checkpoint"] for part in (*entries.values(), *lots)):
-        # a witness's cosignature added between two proofs changes the note: never mix them
-        raise StoreInconsistent(f"the proofs of retirement {retirement_id} came from "
-                                "different versions of one checkpoint's note (a cosignature "
-                                "arrived meanwhile): ask again")
-    return {**{name: value for name, value in first.items() if name in _COMMON},
+    same_checkpoint(first, [*entries.values(), *lots], f"retirement {retirement_id}")
+    return {**common_fields(first),
             "kind": KIND, "retirement": retirement_id,
             "entries": {link: {"entry": entry["entry"], "inclusion": entry["inclusion"]}
                         for link, entry in entries.items()},

@@ -24,7 +24,13 @@ from typing import Any
 
 from anchoring.auditor.project_chain import CHAIN
 from anchoring.auditor.verify_provenance import KIND
-from anchoring.operator.bundles import Bundle, Prover, stored_checkpoint
+from anchoring.operator.bundles import (
+    Bundle,
+    Prover,
+    common_fields,
+    same_checkpoint,
+    stored_checkpoint,
+)
 from anchoring.operator.errors import (
     CheckpointError,
     NotCheckpointed,
@@ -33,8 +39,6 @@ from anchoring.operator.errors import (
 )
 from ledger.store.sql import SqlTransaction
 from projects.store import BatchChain, batch_chain
-
-_COMMON = frozenset({"format", "version", "kind", "operator", "checkpoint", "anchor"})
 
 
 class UnitNotFound(CheckpointError, LookupError):
@@ -76,12 +80,8 @@ def prove_provenance(prover: Prover, batch: str, serial: int,
                                 f"of batch {batch} at checkpoint {at}, does not hold it in that "
                                 "checkpoint's state; run `carbonledger audit`")
     first = entries["issuance"]
-    if any(part["checkpoint"] != first["checkpoint"] for part in (*entries.values(), lot)):
-        # a witness's cosignature added between two proofs changes the note: never mix them
-        raise StoreInconsistent(f"the proofs of serial {serial} of batch {batch} came from "
-                                "different versions of one checkpoint's note (a cosignature "
-                                "arrived meanwhile): ask again")
-    return {**{name: value for name, value in first.items() if name in _COMMON},
+    same_checkpoint(first, [*entries.values(), lot], f"serial {serial} of batch {batch}")
+    return {**common_fields(first),
             "kind": KIND, "batch": batch, "serial": serial,
             "entries": {link: {"entry": entry["entry"], "inclusion": entry["inclusion"]}
                         for link, entry in entries.items()},
