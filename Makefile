@@ -35,8 +35,10 @@ chain: $(ANVIL_STAMP)
 demo: $(STAMP)
 	$(PY) -m examples
 
+# One worker per core (pytest-xdist), each test file on one worker; each worker has its own
+# PostgreSQL database (tests/conftest.py), and every test its own temporary directory and ports.
 test: $(STAMP) $(NODE_STAMP) $(ANVIL_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

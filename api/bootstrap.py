@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
+from allocation.module import ALLOCATION
 from anchoring.operator.checkpoints import Checkpointer, CheckpointPolicy
 from anchoring.operator.errors import OperatorKeyMissing
 from api.config import (
@@ -51,7 +52,7 @@ if TYPE_CHECKING:  # the chain stack is imported when a chain is reached (api/se
 DEFAULT_CHAIN_ID = 31337  # the EIP-712 chain id; anvil's and the in-process chain's default
 
 # The capabilities this registry runs with: each declares what it brings (ledger/modules.py).
-MODULES: tuple[Module, ...] = (CORE, PLEDGE, COMPLIANCE, PROJECTS)
+MODULES: tuple[Module, ...] = (CORE, PLEDGE, COMPLIANCE, PROJECTS, ALLOCATION)
 
 
 def operation_set(modules: tuple[Module, ...] = MODULES) -> OperationSet:

@@ -670,6 +670,22 @@ def proof_provenance(data_dir: Path, batch: str, serial: int, number: int | None
     _say_what_it_proves(data_dir, bundle, source)
 
 
+@proof.command("auction")
+@click.argument("auction")
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_auction(data_dir: Path, auction: str, number: int | None, output: TextIO,
+                  **source: Any) -> None:
+    """A cleared auction's record at a checkpoint (its terms, the digest committing to every
+    bid, its results), its disclosed book and results: `carbonledger verify FILE --bid BID`
+    recomputes the digest and the clearing from the bids and finds the bidder's own."""
+    bundle = _emit_bundle(data_dir, "auction", auction, number=number, output=output,
+                          **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
 def trust_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What a verifying command trusts: the operator key, a chain node and the registry on
     it, witnesses (`verify` and `verify-document`)."""
@@ -698,23 +714,57 @@ def trust_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @main.command("verify")
-@click.argument("bundle", type=click.File("r"))
+@click.argument("bundle", type=click.File("r"), required=False)
 @trust_options
+@click.option("--tiles", "tiles_location", default=None, metavar="DIR|URL",
+              help="Instead of a bundle: the log published as C2SP tlog-tiles (a directory, "
+                   "or an http(s) URL prefix such as a mirror or SERVER/tiles). Its checkpoint "
+                   "is checked, and the proofs asked for are built from its tiles alone.")
+@click.option("--entry", "entries", type=click.IntRange(min=0), multiple=True, metavar="SEQ",
+              help="With --tiles: prove that entry SEQ is in the log (repeatable). Entry "
+                   "bundles a service guards need a token in CARBONLEDGER_TOKEN.")
+@click.option("--since", type=click.File("r"), default=None, metavar="CHECKPOINT_FILE",
+              help="With --tiles: prove that the published log extends this earlier signed "
+                   "checkpoint (a note you kept).")
+@click.option("--bid", "bid_id", default=None, metavar="BID",
+              help="With an auction's bundle: your bid, which must be in its verified book; "
+                   "say what it won.")
 @click.pass_obj
-def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
+def verify_command(data_dir: Path, bundle: TextIO | None, operator_key: str | None,
                    rpc_url: str | None, anchor_registry: str | None,
-                   witness_vkeys: tuple[str, ...], witness_threshold: int | None) -> None:
-    """Check a proof bundle; say what it proves. Exit 1 when it does not hold, 2 when the
-    bundle cannot be read, 3 when the node given with --rpc cannot be reached."""
+                   witness_vkeys: tuple[str, ...], witness_threshold: int | None,
+                   tiles_location: str | None, entries: tuple[int, ...],
+                   since: TextIO | None, bid_id: str | None) -> None:
+    """Check a proof bundle; say what it proves. Or, with --tiles, check the published log's
+    checkpoint and build proofs from its tiles alone. Exit 1 when it does not hold, 2 when
+    the bundle cannot be read, 3 when the node given with --rpc (or a tile) cannot be
+    reached."""
     from anchoring.auditor.errors import VerificationFailed
     from anchoring.auditor.verify import verify_bundle
 
+    if (bundle is None) == (tiles_location is None):
+        raise click.UsageError("name a BUNDLE to check, or the log's tiles with --tiles")
+    if tiles_location is None and (entries or since is not None):
+        raise click.UsageError("--entry and --since build proofs from tiles: give --tiles")
+    if tiles_location is not None:
+        if rpc_url is not None or witness_vkeys or bid_id is not None:
+            raise click.UsageError("--tiles checks proofs against the signed checkpoint; "
+                                   "--rpc, --witness and --bid go with a bundle")
+        trusted, source = _trusted_operator(data_dir, operator_key)
+        click.echo(f"trusting operator key {trusted} ({source})")
+        verify_from_tiles(tiles_location, trusted, entries, since)
+        return
+    assert bundle is not None
     if anchor_registry is not None and rpc_url is None:
         raise click.UsageError("--anchor-registry is checked on chain: give --rpc URL too")
     witnesses = _trusted_witnesses(witness_vkeys, witness_threshold)
     trusted, source = _trusted_operator(data_dir, operator_key)
     click.echo(f"trusting operator key {trusted} ({source})")
     document = _read_bundle_file(bundle)
+    if bid_id is not None and (not isinstance(document, dict)
+                               or document.get("kind") != "auction"):
+        raise click.UsageError("--bid goes with an auction's bundle (`carbonledger proof "
+                               "auction AUCTION`)")
     try:
         verified = verify_bundle(document, trusted, witnesses=witnesses,
                                  witness_threshold=witness_threshold)
@@ -723,10 +773,24 @@ def verify_command(data_dir: Path, bundle: TextIO, operator_key: str | None,
     if rpc_url is not None:
         _verify_on_chain(data_dir, document, trusted, rpc_url, anchor_registry)
         _say_witnessed(verified, len(witnesses))
-        return
-    _say_verified(verified)
-    _say_witnessed(verified, len(witnesses))
-    _say_anchors_unchecked(verified)
+    else:
+        _say_verified(verified)
+        _say_witnessed(verified, len(witnesses))
+        _say_anchors_unchecked(verified)
+    if bid_id is not None:
+        _say_bid(document, bid_id)
+
+
+def _say_bid(document: Any, bid_id: str) -> None:
+    """The bidder's own bid in a verified auction book, and what it won; exit 1 if the book
+    does not hold it (the bid was left out of what the auction committed to)."""
+    from anchoring.auditor.verify_allocation import describe_bid
+
+    try:
+        click.echo(f"YOUR BID: {describe_bid(document, bid_id)}.")
+    except ValueError as exc:
+        raise _not_verified(f"{exc}: the auction's committed book does not hold your bid") \
+            from exc
 
 
 @main.command("verify-document")
@@ -1020,6 +1084,8 @@ def _audit(service: Any, trusted: str, chain: Any, expect_checkpoint: int | None
                    f"{report.checkpoints - report.anchored} not anchored yet")
 
 
+from api.allocation_cli import ALLOCATION_COMMANDS  # noqa: E402  (quota allocation's)
+from api.allocation_show_cli import show_plan  # noqa: E402, F401  (adds its tables to show)
 from api.certificate_cli import CERTIFICATE_COMMANDS  # noqa: E402  (retirement certificates')
 from api.chain_cli import chain  # noqa: E402  (the chain commands; kept last in this file)
 from api.clock_cli import clock  # noqa: E402  (likewise the demo and test clock's)
@@ -1030,15 +1096,17 @@ from api.project_show_cli import show_project  # noqa: E402, F401  (adds its tab
 from api.projects_cli import PROJECT_COMMANDS  # noqa: E402  (the CCER project cycle's)
 from api.roles_cli import ROLE_COMMANDS  # noqa: E402
 from api.serve_cli import serve  # noqa: E402  (likewise the HTTP service's)
+from api.tiles_cli import tiles, verify_from_tiles  # noqa: E402  (likewise the log's tiles)
 from api.witness_cli import cosignature, witness  # noqa: E402  (likewise the witness's)
 
 main.add_command(chain)
 main.add_command(witness)
 main.add_command(cosignature)
 main.add_command(serve)
+main.add_command(tiles)
 main.add_command(clock)
 for role_command in (key, *ROLE_COMMANDS, *EMISSIONS_COMMANDS, *PROJECT_COMMANDS,
-                     *CERTIFICATE_COMMANDS):
+                     *CERTIFICATE_COMMANDS, *ALLOCATION_COMMANDS):
     main.add_command(role_command)
 main.add_command(compliance)
 main.add_command(disclose)

@@ -7,7 +7,9 @@ file lock beside a SQLite database); the one that holds it cuts and anchors, the
 again every `retry_s`. When the holder dies its lock frees and another worker takes the duty
 over. Two holders at once would still be correct (each cut holds the journal head, and a
 checkpointer that finds a newer checkpoint than its own rebuilds its state), but would waste
-work and race on the chain; the lock makes it one.
+work and race on the chain; the lock makes it one. With a tiles directory, the holder also
+publishes each cut's log there as C2SP tlog-tiles (anchoring/operator/tiles.py), after the cut
+is committed.
 
 A failure (the store or the chain out of reach, a key that will not open) is logged as one
 line and tried again at the next round: it never stops the worker serving requests.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 
 from api.exit_codes import one_line
 from api.service import LedgerService
@@ -35,11 +38,12 @@ class CheckpointDuty:
     directory records a chain, its anchoring worker (`anchors`)."""
 
     def __init__(self, service: LedgerService, *, every_s: float, anchors: bool,
-                 retry_s: float = RETRY_S) -> None:
+                 retry_s: float = RETRY_S, tiles_dir: Path | None = None) -> None:
         if every_s <= 0 or retry_s <= 0:
             raise ValueError("every_s and retry_s must be positive")
         self._service = service
         self._anchors = anchors
+        self._tiles_dir = tiles_dir  # where each cut's log is published as tiles; None: not
         # a due checkpoint is looked for at least every second, so that a policy by entries
         # is followed too; the time policy itself is the checkpointer's
         self._round_s = min(every_s, 1.0)
@@ -80,13 +84,18 @@ class CheckpointDuty:
         self._leading.set()
         logger.info("worker %d cuts and anchors checkpoints", os.getpid())
         anchor_due = True  # checkpoints a previous holder cut may be waiting for their anchor
+        tiles_due = True  # and its last cut's tiles may not be written
         try:
             while not self._stopping.is_set():
                 if not lock.still_held():
                     logger.warning("worker %d lost the checkpoint duty (its lock's connection "
                                    "is gone); trying to take it again", os.getpid())
                     return
-                anchor_due = self._cut() or anchor_due
+                cut = self._cut()
+                anchor_due = cut or anchor_due
+                tiles_due = cut or tiles_due
+                if self._tiles_dir is not None and tiles_due:
+                    tiles_due = not self._publish_tiles(self._tiles_dir)
                 if self._anchors and anchor_due:
                     anchor_due = not self._anchor()
                 self._stopping.wait(self._round_s)
@@ -104,6 +113,23 @@ class CheckpointDuty:
         if cut is None:
             return False
         logger.info("checkpoint %d cut: log size %d", cut.number, cut.log_size)
+        return True
+
+    def _publish_tiles(self, directory: Path) -> bool:
+        """Write the latest checkpoint's tiles; whether that is done (or there is none yet)."""
+        from anchoring.operator.errors import NotCheckpointed
+
+        try:
+            written = self._service.publish_tiles(directory)
+        except NotCheckpointed:
+            return True
+        except Exception as failure:
+            logger.warning("writing the log's tiles failed, trying again in %g s: %s",
+                           self._round_s, _line(failure))
+            return False
+        if written.files:
+            logger.info("checkpoint %d published as tiles in %s: %d files", written.checkpoint,
+                        directory, written.files)
         return True
 
     def _anchor(self) -> bool:

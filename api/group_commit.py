@@ -4,6 +4,7 @@
     result = committer.submit(document)            # from any thread: a Receipt or a Rejected
     results = committer.submit_many(documents)     # kept together, in order, in one transaction
     results = await committer.submit_many_async(documents)  # from an event loop, no thread
+    future = committer.submit_many_soon(documents)  # the same, as a future of the running loop
     committer.close()                              # drains what is queued, then stops
 
 A transaction costs a round trip, the head lock and, above all, a wait for the disk; an
@@ -138,13 +139,21 @@ class GroupCommitter:
                                 ) -> list[Result]:
         """`submit_many` for a coroutine: the running event loop goes on while the
         transaction commits, and the result comes back once it has committed."""
+        return await self.submit_many_soon(documents)
+
+    def submit_many_soon(self, documents: Sequence[Mapping[str, Any]]
+                         ) -> asyncio.Future[list[Result]]:
+        """`submit_many_async` without a coroutine, for code on the running event loop that
+        answers through a callback (api/writer/server.py): a future of that loop, resolved
+        once the transaction has committed. Raises `CommitterClosed` at once."""
         loop = asyncio.get_running_loop()
         submission = _Submission(list(documents), loop=loop, awaited=loop.create_future())
-        if not submission.documents:
-            return []
-        self._enqueue(submission)
         assert submission.awaited is not None
-        return await submission.awaited
+        if not submission.documents:
+            submission.awaited.set_result([])
+            return submission.awaited
+        self._enqueue(submission)
+        return submission.awaited
 
     def _enqueue(self, submission: _Submission) -> None:
         with self._changed:

@@ -1,7 +1,9 @@
 """`carbonledger serve`: the HTTP service (api/http/) on uvicorn, over the ledger in the data
 directory, in one worker process or several (`--workers N`, PostgreSQL only).
 
-Each worker builds its own App and group committer (api/http/served.py). With
+Each worker builds its own App (api/http/served.py). One worker applies its writes with a
+group committer of its own; several (PostgreSQL) hand theirs to one writer process that
+`serve` starts before them, starts again if it dies, and stops after them (api/writer/). With
 `--checkpoint-every` one worker among them, whichever holds the store's leader lock, cuts
 checkpoints when due and anchors them on the chain the data directory records (api/duty.py);
 it needs the operator key's password in CARBONLEDGER_PASSWORD. Without it the server asks for
@@ -15,6 +17,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,22 +55,32 @@ APP_FACTORY = "api.http.served:app_from_environment"
               help="Cut a checkpoint every SECONDS (or 1000 entries) while the journal grows, "
                    "and anchor it if a chain is deployed; the operator key's password comes "
                    "from CARBONLEDGER_PASSWORD.")
+@click.option("--tiles-dir", default=None, metavar="DIR",
+              help="Publish the log as C2SP tlog-tiles in DIR at each checkpoint the duty "
+                   "cuts, and serve DIR read-only under /tiles/ (default: DATA_DIR/tiles).")
+@click.option("--no-tiles", is_flag=True, default=False,
+              help="Neither write nor serve the log's tiles.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.pass_obj
 def serve(data_dir: Path, host: str, port: int, serve_data_dir: str | None,
           store: str | None, workers: int, checkpoint_every_s: float | None,
-          log_level: str) -> None:
+          tiles_dir: str | None, no_tiles: bool, log_level: str) -> None:
     """Serve the ledger over HTTP (OpenAPI at /v1/openapi.json, docs at /v1/docs) until
     Ctrl-C or SIGTERM, which finish the requests under way and stop."""
+    from anchoring.operator.tiles import DEFAULT_TILES_DIR
     from api.bootstrap import store_url_of
     from api.config import resolve_data_dir
     from api.http.served import ServeSettings
 
     directory = resolve_data_dir(serve_data_dir) if serve_data_dir else data_dir
     # absolute: the workers are new processes, and must find it wherever they start
+    if no_tiles and tiles_dir is not None:
+        raise click.UsageError("--tiles-dir and --no-tiles: give one of them")
+    tiles = None if no_tiles else Path(tiles_dir) if tiles_dir else directory / DEFAULT_TILES_DIR
     settings = ServeSettings(str(directory.resolve()), store_url_of(store) if store else None,
-                             checkpoint_every_s)
+                             checkpoint_every_s,
+                             tiles_dir=str(tiles.resolve()) if tiles is not None else None)
     url = settings.config().store_url  # a ConfigError: one line, exit 3
     if workers > 1 and make_url(url).get_backend_name() == "sqlite":
         raise Failed(f"--workers {workers} needs the store on PostgreSQL: SQLite takes one "
@@ -108,25 +121,34 @@ def _serve_in_process(settings: ServeSettings, serving: str, *, host: str, port:
 def _serve_in_workers(settings: ServeSettings, serving: str, workers: int, *, host: str,
                       port: int, log_level: str) -> None:
     """uvicorn's supervisor: it spawns the workers, replaces one that dies, and on SIGINT or
-    SIGTERM stops them all (each finishes its requests and closes) and returns."""
+    SIGTERM stops them all (each finishes its requests and closes) and returns. The writer
+    process is started before the workers and stopped after them."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from api.http.served import STARTUP_FAILURE, serve_ledger
+    from api.writer.supervisor import WriterProcess
 
     # the same settings as every worker will build, checked once here: a missing ledger or
     # key, or a wrong password, is one line and an exit code, not a worker failing N times
     serve_ledger(settings, check_keys=True).close()
-    os.environ.update(settings.as_environment())  # what the spawned workers read
     config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
                             log_level=log_level, access_log=False)
-    socket = config.bind_socket()
+    writer = WriterProcess(settings, log_level=log_level)
+    writer.start()
     try:
-        supervisor = Multiprocess(config, sockets=[socket])
-        click.echo(serving)
-        supervisor.run()
+        # what the spawned workers read
+        os.environ.update(replace(settings, writer_socket=writer.socket_path)
+                          .as_environment())
+        socket = config.bind_socket()
+        try:
+            supervisor = Multiprocess(config, sockets=[socket])
+            click.echo(serving)
+            supervisor.run()
+        finally:
+            socket.close()
     finally:
-        socket.close()
+        writer.stop()  # the workers have answered their requests: it applies what is queued
     if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
         raise environment("a worker could not start (its reason is logged above): fix it and "
                           "start the server again")

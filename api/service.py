@@ -16,8 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from allocation import views as allocation_views
+from allocation.views import (
+    AllocationView,
+    Amendment,
+    Auction,
+    Bid,
+    MarketFigures,
+    PlanView,
+    ReserveMovement,
+)
 from api.bundle_cache import BundleCache
 from compliance import queries as compliance
 from compliance.model import MonthlySubmission
@@ -47,6 +58,7 @@ if TYPE_CHECKING:
     from anchoring.auditor.verify import Verified
     from anchoring.operator.bundles import Prover
     from anchoring.operator.checkpoints import Checkpointer, StoredCheckpoint
+    from anchoring.operator.tiles import TilesWritten
     from anchoring.operator.worker import AnchoringWorker, AnchorResult
     from compliance.document_store import PublishedKey, StoredDocument
     from compliance.sealing import Sealed, WrappedKey
@@ -59,6 +71,7 @@ Bundle = dict[str, Any]
 def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
     """What a proof of `kind` names, and how the operator's prover makes it. The kinds are
     the ledger's modules' (`Module.bundle_kinds`); their provers are the operator's part's."""
+    from anchoring.operator.allocation_evidence import prove_auction
     from anchoring.operator.compliance_evidence import (
         prove_disclosure,
         prove_emissions,
@@ -84,6 +97,7 @@ def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
                        lambda p, s, n: prove_retirement(p, str(s[0]), n)),
         "provenance": (("batch", "serial"),
                        lambda p, s, n: prove_provenance(p, str(s[0]), _serial(s[1]), n)),
+        "auction": (("auction id",), lambda p, s, n: prove_auction(p, str(s[0]), n)),
     }
     if kind not in operations.bundle_kinds or kind not in proofs:
         known = [k for k in operations.bundle_kinds if k in proofs]
@@ -185,6 +199,14 @@ class LedgerService:
         """Cut and sign a checkpoint (with `if_due`, only if the policy says one is due)."""
         checkpointer = self._checkpointer_or_fail()
         return checkpointer.maybe_cut() if if_due else checkpointer.cut()
+
+    def publish_tiles(self, directory: Path, *, from_scratch: bool = False) -> TilesWritten:
+        """Write the latest checkpoint's log as C2SP tlog-tiles under `directory`: the tiles
+        and entry bundles new since the checkpoint published there (with `from_scratch`, all
+        of them), then the checkpoint (anchoring/operator/tiles.py)."""
+        from anchoring.operator.tiles import write_tiles
+
+        return write_tiles(self.store, directory, from_scratch=from_scratch)
 
     def anchor(self) -> list[AnchorResult]:
         """Anchor every checkpoint not anchored yet, in order."""
@@ -463,6 +485,46 @@ class LedgerService:
 
     def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
         return project_cycle.retirement(self.store, retirement_id)
+
+    # --- quota allocation (allocation/views.py): who reads which is the HTTP service's ----
+
+    def allocation_plan(self, scheme: str, year: int) -> PlanView | None:
+        """A scheme's plan for a year: its cap and counters, its sectors and what each
+        received."""
+        return allocation_views.plan(self.store, scheme, year)
+
+    def allocation_plans(self, scheme: str | None = None) -> list[PlanView]:
+        return allocation_views.plans(self.store, scheme)
+
+    def plan_amendments(self, scheme: str, year: int) -> list[Amendment]:
+        return allocation_views.amendments(self.store, scheme, year)
+
+    def reserve_movements(self, scheme: str, year: int) -> list[ReserveMovement]:
+        return allocation_views.reserve_movements(self.store, scheme, year)
+
+    def market_figures(self, scheme: str | None = None) -> list[MarketFigures]:
+        return allocation_views.market_figures(self.store, scheme)
+
+    def installation_allocations(self, installation: str) -> list[AllocationView]:
+        """What an installation received, year by year, each figure with its inputs (output,
+        benchmark, factors, share, debts): recomputable by whoever reads it."""
+        return allocation_views.installation_allocations(self.store, installation)
+
+    def year_allocations(self, scheme: str, year: int) -> list[AllocationView]:
+        return allocation_views.year_allocations(self.store, scheme, year)
+
+    def auctions(self, scheme: str | None = None, year: int | None = None) -> list[Auction]:
+        """Every auction (of a scheme, of a year) and where it stands now, in the order
+        announced."""
+        return allocation_views.auctions(self.store, self._now(), scheme, year)
+
+    def auction(self, auction_id: str) -> Auction | None:
+        return allocation_views.auction(self.store, auction_id, self._now())
+
+    def auction_bids(self, auction_id: str, bidder: str | None = None) -> list[Bid]:
+        """An auction's bids (or one bidder's), sealed or not: in process, reads are the
+        operator's; the HTTP service shows a bidder only its own until clearing."""
+        return allocation_views.auction_bids(self.store, auction_id, bidder)
 
     def _now(self) -> datetime:
         """The ledger's time now, as api.ledger_clock.ledger_time reads it: its clock's, never

@@ -5,8 +5,9 @@
     python bench/api_load.py --only postgresql --workers 2
 
 A ledger is made in a scratch data directory (`init`, then 50 holders with a batch each) and
-served by `carbonledger serve` (one worker, or `--workers N` on PostgreSQL; writes through the
-group committer) on a free localhost port. Each client thread keeps one HTTP connection and
+served by `carbonledger serve` on a free localhost port: one worker, whose group committer
+applies its writes, or `--workers N` on PostgreSQL, which hand theirs to one writer process
+(api/writer/). Each client thread keeps one HTTP connection and
 POSTs its share of transfers, signed and built into whole HTTP requests before the clock
 starts, one at a time to /v1/instructions, waiting for each answer (a 200 with a receipt, or
 the run fails). The clients are bench/_http_load.py's: raw keep-alive HTTP/1.1, a few tens of

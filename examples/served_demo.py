@@ -13,8 +13,10 @@ clock advance`); a repo opens and closes; credits are retired for a named benefi
 operator cuts and anchors two checkpoints; an auditor, given the proof bundles, the
 operator's key and the registry's address and nothing else of the ledger, verifies a
 holding, a pledge and a retirement against the chain, and that the second anchored
-checkpoint extends the first; then a compliance year (examples/compliance_story.py). The
-server and the chain node are stopped whatever happens.
+checkpoint extends the first; then a compliance year (examples/compliance_story.py), and
+the scheme's move under an allocation plan: free allocation, an auction proven to its
+bidders, the true-up (examples/allocation_story.py). The server and the chain node are
+stopped whatever happens.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from api.bootstrap import load_operator
 from api.client import Client, HttpTransport
 from api.config import CONFIG_FILE, ConfigError, Deployment, load_config
 from custody.keystore import new_private_key, read_keystore, write_keystore
+from examples.allocation_story import play_allocation
 from examples.compliance_story import play_compliance
 from examples.processes import DEMO_SCRYPT_N, Cli, DemoError, chain_node, free_port, served
 from examples.project_story import play_project
@@ -185,6 +188,7 @@ def _play(story: Story, cli: Cli, client: Client, data_dir: Path) -> None:
                "checkpoint 2 is dated 91 days after the block that anchors it.)")
     _auditor(story, cli, reader, data_dir, retirement, (first, second))
     play_compliance(story, cli, desk, data_dir)
+    play_allocation(story, cli, desk, data_dir)
 
 
 def _registry(story: Story, cli: Cli, desk: _Desk) -> None:

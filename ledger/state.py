@@ -109,6 +109,11 @@ class Source(Protocol):
         is absent."""
         ...
     def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None: ...
+    def rows_with_prefix(self, table: Table, prefix: tuple[Any, ...]
+                         ) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+        """The rows of a module's table whose primary key begins with `prefix` (the values
+        of its first key columns), by key."""
+        ...
 
 
 T = TypeVar("T")
@@ -300,6 +305,21 @@ class WorkingSet:
         if (table, key) not in self._rows:
             self._rows[(table, key)] = self.source.row(table, key)
         return self._rows[(table, key)]
+
+    def rows_with_prefix(self, table: Table,
+                         prefix: tuple[Any, ...]) -> list[Mapping[str, Any]]:
+        """The rows of a module's table whose primary key begins with `prefix` (an auction's
+        bids by the auction's id), ordered by key: the store's, as this transaction changed
+        them, and those it wrote. One read, whatever the number of rows."""
+        found: dict[tuple[Any, ...], Mapping[str, Any] | None] = {}
+        for key, values in self.source.rows_with_prefix(table, prefix).items():
+            # a row this transaction read or wrote already is known better here
+            found[key] = self._rows.setdefault((table, key), values)
+        size = len(prefix)
+        for (written_table, key), row in self.rows_written.items():
+            if written_table is table and key[:size] == prefix:
+                found[key] = row.values
+        return [values for _, values in sorted(found.items()) if values is not None]
 
     def lots_under_lien(self, lien: str) -> list[Lot]:
         self._remember(self.source.lots_under_lien(lien))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tests.isolation import REPO_ROOT
 
-SCANNED = ("ledger", "pledge", "compliance", "projects", "anchoring", "custody", "api",
-           "examples")
+SCANNED = ("ledger", "pledge", "compliance", "projects", "allocation", "anchoring", "custody",
+           "api", "examples")
 
 # Where SQL may be written, and why there. A path ending in "/" is a whole directory.
 STORE_LAYERS = {
@@ -40,6 +40,17 @@ STORE_LAYERS = {
                                  "cycle: methodologies, projects, periods, retirements",
     "projects/public_document_store.py": "public documents of the project cycle (design "
                                          "documents), kept as is beside the journal",
+    "allocation/store.py": "allocation's store layer: the reads of plans, amendments, reserve "
+                           "movements, market figures, closures, and installations' "
+                           "allocations, verified outputs and debts",
+    "allocation/auction_store.py": "allocation's store layer for auctions: terms, books and "
+                                   "bidders' own bids",
+    "allocation/plan_leaf_store.py": "allocation's plan leaves of the state commitment",
+    "allocation/installation_leaf_store.py": "allocation's installation leaves of the state "
+                                             "commitment",
+    "allocation/auction_leaf_store.py": "allocation's auction leaves of the state commitment, "
+                                        "and the book their prover asks for",
+    "allocation/migrations/": "allocation's migrations (its Alembic version location)",
     "anchoring/operator/checkpoints.py": "the checkpoints table: cut, signed, anchored",
     "anchoring/operator/log_store.py": "the Merkle log: log_nodes and the journal's leaf hashes",
     "anchoring/operator/state_versions.py": "the state leaves' versions (state_leaves)",

@@ -27,12 +27,15 @@ DOMAIN = make_domain(CHAIN_ID)
 _keys = itertools.count(1)
 
 
-def test_rules(*, project_cycle: bool = False) -> str:
+def test_rules(*, project_cycle: bool = False, allocation_plan: bool = False) -> str:
     """The rules of ledger/schemes/ as a genesis records them; without `project_cycle`, CCER
-    is issued by issue_batch (most tests need credits, not the project cycle behind them)."""
+    is issued by issue_batch (most tests need credits, not the project cycle behind them);
+    with `allocation_plan`, CN-ETS allowances are issued by the allocation module only."""
     rules = load_rules_dir()
     if not project_cycle:
         rules["CCER"] = dataclasses.replace(rules["CCER"], issue_operation="issue_batch")
+    if allocation_plan:
+        rules["CN-ETS"] = dataclasses.replace(rules["CN-ETS"], issue_operation="allocation")
     return rules_document(rules)
 
 
@@ -49,17 +52,19 @@ class World:
 
     @classmethod
     def create(cls, store: Store, clock: FixedClock, rules: str | None = None, *,
-               project_cycle: bool = False) -> World:
+               project_cycle: bool = False, allocation_plan: bool = False) -> World:
         """A ledger whose genesis records `rules` (default: the rules of ledger/schemes/,
         with CCER issued by issue_batch, as ledgers made before the project cycle issued it,
-        unless `project_cycle`: then only ccer_issue issues CCER)."""
+        unless `project_cycle`: then only ccer_issue issues CCER; with `allocation_plan`, only
+        the allocation module issues CN-ETS allowances)."""
         ledger = Ledger(store, OPERATIONS, clock)
         registry = fresh_wallet()
         world = cls(ledger, clock, registry, {"registry": registry})
         world.submit(registry.sign(world.instruction(
             "genesis", registry="registry", registryName="Test registry",
             registryKey=registry.address, chainId=CHAIN_ID,
-            rules=rules or test_rules(project_cycle=project_cycle))))
+            rules=rules or test_rules(project_cycle=project_cycle,
+                                      allocation_plan=allocation_plan))))
         return world
 
     @property

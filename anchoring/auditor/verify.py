@@ -49,6 +49,7 @@ from anchoring.auditor.cosignature import (
 )
 from anchoring.auditor.errors import VerificationFailed, VerifyFailure
 from anchoring.auditor.note import CheckpointBody
+from anchoring.auditor.verify_allocation import ALLOCATION_KINDS
 from anchoring.auditor.verify_compliance import COMPLIANCE_KINDS
 from anchoring.auditor.verify_core import CORE_KINDS
 from anchoring.auditor.verify_pledge import PLEDGE
@@ -56,7 +57,7 @@ from anchoring.auditor.verify_projects import PROJECT_KINDS
 from custody.signatures import to_checksum_address
 
 STANDARD_KINDS: tuple[BundleKind, ...] = (*CORE_KINDS, PLEDGE, *COMPLIANCE_KINDS,
-                                           *PROJECT_KINDS)
+                                           *PROJECT_KINDS, *ALLOCATION_KINDS)
 """Every kind `carbonledger proof` makes: the core's, then each module's, listed here by name.
 A new kind is a `BundleKind` in a module of its own, added to this tuple."""
 

@@ -47,6 +47,12 @@ class OperatorFailure(enum.Enum):
                             "(a certificate names it)", False)
     unit_not_found = ("no CCER unit has this batch and serial: check the batch (one the "
                       "project cycle issued) and that the serial is within it", False)
+    auction_not_found = ("no auction has this id, or it was not cleared at the checkpoint: "
+                         "its book is disclosed once it is cleared; check the id", False)
+    tiles_not_written = ("the log's tiles could not be written (the directory is not "
+                         "writable, the disk is full, or an entry is too large for an entry "
+                         "bundle): the checkpoint itself is stored; fix the cause and run "
+                         "`carbonledger tiles write`", True)
     # reaching a chain (anchoring.operator.chain, anvil)
     chain_unavailable = ("the chain node cannot be reached: check that it is running and that "
                          "its URL is right; nothing was sent", True)
@@ -162,3 +168,10 @@ class OperatorKeyMissing(CheckpointError):
     """There is no operator key to sign checkpoints with."""
 
     code = OperatorFailure.operator_key_missing
+
+
+class TilesNotWritten(CheckpointError):
+    """The log's tiles (anchoring.operator.tiles) could not be written; the checkpoint they
+    publish is stored all the same."""
+
+    code = OperatorFailure.tiles_not_written

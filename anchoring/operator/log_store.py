@@ -82,3 +82,11 @@ def stored_nodes(tx: SqlTransaction) -> list[tuple[int, int, bytes]]:
     """Every stored node above level 0: (level, index, hash), by level then index."""
     return [(int(level), int(index), bytes(node)) for level, index, node in tx.all(
         "SELECT level, idx, hash FROM log_nodes ORDER BY level, idx")]
+
+
+def nodes_at(tx: SqlTransaction, level: int, first: int, stop: int) -> list[bytes]:
+    """The stored hashes at height `level`, of indexes first..stop-1, in index order (fewer
+    when some are missing: the caller says what that means)."""
+    return [bytes(node) for _, node in tx.all(
+        "SELECT idx, hash FROM log_nodes WHERE level = :level AND idx >= :first "
+        "AND idx < :stop ORDER BY idx", {"level": level, "first": first, "stop": stop})]

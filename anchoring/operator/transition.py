@@ -165,6 +165,10 @@ class CommittedSource:
     def row(self, table: Table, key: tuple[Any, ...]) -> Mapping[str, Any] | None:
         return self.tx.row_as_of(table, key, self.size)
 
+    def rows_with_prefix(self, table: Table, prefix: tuple[Any, ...]
+                         ) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+        return self.tx.rows_with_prefix_as_of(table, prefix, self.size)
+
 
 def holding_buckets(value: bytes | None) -> tuple[int, ...] | None:
     if value is None:

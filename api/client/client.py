@@ -25,6 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import coincurve
 
+from allocation.views import (
+    AllocationView,
+    Amendment,
+    Auction,
+    Bid,
+    MarketFigures,
+    PlanView,
+    ReserveMovement,
+)
 from api.client.errors import ClientError
 from api.client.transport import Transport
 from api.service import Bundle
@@ -258,6 +267,49 @@ class Client:
 
     def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
         return self.transport.claim_retirement(retirement_id)
+
+    # --- quota allocation (allocation/views.py) -------------------------------------------
+
+    def allocation_plan(self, scheme: str, year: int) -> PlanView | None:
+        """A scheme's plan for a year: cap, counters, sectors and what each received. Public."""
+        return self.transport.allocation_plan(scheme, year)
+
+    def allocation_plans(self, scheme: str | None = None) -> list[PlanView]:
+        return self.transport.allocation_plans(scheme)
+
+    def plan_amendments(self, scheme: str, year: int) -> list[Amendment]:
+        return self.transport.plan_amendments(scheme, year)
+
+    def reserve_movements(self, scheme: str, year: int) -> list[ReserveMovement]:
+        """Every movement of a plan's reserve (release, absorb, new entrant). Public."""
+        return self.transport.reserve_movements(scheme, year)
+
+    def market_figures(self, scheme: str | None = None) -> list[MarketFigures]:
+        return self.transport.market_figures(scheme)
+
+    def installation_allocations(self, installation: str) -> list[AllocationView]:
+        """What an installation received, year by year, each figure with its inputs (over
+        HTTP: its emitter, the registry and auditors may read them; `ServerFailed` 403 for
+        anyone else)."""
+        return self.transport.installation_allocations(installation)
+
+    def year_allocations(self, scheme: str, year: int) -> list[AllocationView]:
+        """Every installation's allocation for a scheme's year (over HTTP: those of the
+        login's own installations; all for the registry and auditors)."""
+        return self.transport.year_allocations(scheme, year)
+
+    def auctions(self, scheme: str | None = None, year: int | None = None) -> list[Auction]:
+        """Every auction (of a scheme, of a year): terms, phase, results once cleared."""
+        return self.transport.auctions(scheme, year)
+
+    def auction(self, auction_id: str) -> Auction | None:
+        return self.transport.auction(auction_id)
+
+    def auction_bids(self, auction_id: str) -> list[Bid]:
+        """An auction's bids, with their fills once cleared. Sealed until then: over HTTP a
+        bidder reads only its own (logged in), the registry and auditors all; in process,
+        all."""
+        return self.transport.auction_bids(auction_id)
 
     # --- confidential documents (compliance/sealing.py, compliance/documents.py) ------------
 

@@ -15,6 +15,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from allocation.views import (
+    AllocationView,
+    Amendment,
+    Auction,
+    Bid,
+    MarketFigures,
+    PlanView,
+    ReserveMovement,
+)
 from api.client.errors import ServerFailed, ServerUnreachable
 from api.client.records import RecordError, from_json
 from api.client.transport import SignDigest
@@ -247,6 +256,42 @@ class HttpTransport:
 
     def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
         return self._one(RetirementRecord, f"/v1/retirements/{_segment(retirement_id)}")
+
+    # --- quota allocation (api/http/allocation_reads.py) -----------------------------------
+
+    def allocation_plan(self, scheme: str, year: int) -> PlanView | None:
+        return self._one(PlanView, f"/v1/allocation/plans/{_segment(scheme)}/{int(year)}")
+
+    def allocation_plans(self, scheme: str | None = None) -> list[PlanView]:
+        return self._items(PlanView, "/v1/allocation/plans", scheme=scheme)
+
+    def plan_amendments(self, scheme: str, year: int) -> list[Amendment]:
+        return self._items(Amendment, f"/v1/allocation/plans/{_segment(scheme)}/{int(year)}"
+                                      "/amendments")
+
+    def reserve_movements(self, scheme: str, year: int) -> list[ReserveMovement]:
+        return self._items(ReserveMovement,
+                           f"/v1/allocation/plans/{_segment(scheme)}/{int(year)}/reserve")
+
+    def market_figures(self, scheme: str | None = None) -> list[MarketFigures]:
+        return self._items(MarketFigures, "/v1/allocation/market-figures", scheme=scheme)
+
+    def installation_allocations(self, installation: str) -> list[AllocationView]:
+        return self._items(AllocationView,
+                           f"/v1/allocation/installations/{_segment(installation)}")
+
+    def year_allocations(self, scheme: str, year: int) -> list[AllocationView]:
+        return self._items(AllocationView, f"/v1/allocation/plans/{_segment(scheme)}/"
+                                           f"{int(year)}/allocations")
+
+    def auctions(self, scheme: str | None = None, year: int | None = None) -> list[Auction]:
+        return self._items(Auction, "/v1/auctions", scheme=scheme, year=year)
+
+    def auction(self, auction_id: str) -> Auction | None:
+        return self._one(Auction, f"/v1/auctions/{_segment(auction_id)}")
+
+    def auction_bids(self, auction_id: str) -> list[Bid]:
+        return self._items(Bid, f"/v1/auctions/{_segment(auction_id)}/bids")
 
     # --- confidential documents (api/http/documents.py) ------------------------------------
 

@@ -9,6 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from allocation.views import (
+    AllocationView,
+    Amendment,
+    Auction,
+    Bid,
+    MarketFigures,
+    PlanView,
+    ReserveMovement,
+)
 from api.ledger_clock import ledger_time
 from api.service import Bundle, LedgerService
 from compliance.model import MonthlySubmission
@@ -107,6 +116,28 @@ class Transport(Protocol):
     def claim_retirements(self, account: str | None = None) -> list[RetirementRecord]: ...
 
     def claim_retirement(self, retirement_id: str) -> RetirementRecord | None: ...
+
+    # quota allocation (allocation/views.py): over HTTP, what the login may read
+    def allocation_plan(self, scheme: str, year: int) -> PlanView | None: ...
+
+    def allocation_plans(self, scheme: str | None = None) -> list[PlanView]: ...
+
+    def plan_amendments(self, scheme: str, year: int) -> list[Amendment]: ...
+
+    def reserve_movements(self, scheme: str, year: int) -> list[ReserveMovement]: ...
+
+    def market_figures(self, scheme: str | None = None) -> list[MarketFigures]: ...
+
+    def installation_allocations(self, installation: str) -> list[AllocationView]: ...
+
+    def year_allocations(self, scheme: str, year: int) -> list[AllocationView]: ...
+
+    def auctions(self, scheme: str | None = None, year: int | None = None) -> list[Auction]:
+        ...
+
+    def auction(self, auction_id: str) -> Auction | None: ...
+
+    def auction_bids(self, auction_id: str) -> list[Bid]: ...
 
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle: ...
 
@@ -238,6 +269,36 @@ class LocalTransport:
 
     def claim_retirement(self, retirement_id: str) -> RetirementRecord | None:
         return self.service.claim_retirement(retirement_id)
+
+    def allocation_plan(self, scheme: str, year: int) -> PlanView | None:
+        return self.service.allocation_plan(scheme, year)
+
+    def allocation_plans(self, scheme: str | None = None) -> list[PlanView]:
+        return self.service.allocation_plans(scheme)
+
+    def plan_amendments(self, scheme: str, year: int) -> list[Amendment]:
+        return self.service.plan_amendments(scheme, year)
+
+    def reserve_movements(self, scheme: str, year: int) -> list[ReserveMovement]:
+        return self.service.reserve_movements(scheme, year)
+
+    def market_figures(self, scheme: str | None = None) -> list[MarketFigures]:
+        return self.service.market_figures(scheme)
+
+    def installation_allocations(self, installation: str) -> list[AllocationView]:
+        return self.service.installation_allocations(installation)
+
+    def year_allocations(self, scheme: str, year: int) -> list[AllocationView]:
+        return self.service.year_allocations(scheme, year)
+
+    def auctions(self, scheme: str | None = None, year: int | None = None) -> list[Auction]:
+        return self.service.auctions(scheme, year)
+
+    def auction(self, auction_id: str) -> Auction | None:
+        return self.service.auction(auction_id)
+
+    def auction_bids(self, auction_id: str) -> list[Bid]:
+        return self.service.auction_bids(auction_id)
 
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
         return self.service.prove(kind, *subject, checkpoint=checkpoint)

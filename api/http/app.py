@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -23,6 +24,7 @@ import api.http.auth as auth
 import api.http.problems as problems
 import api.http.schemas as schemas
 from api.access import Sessions, policy_for, sessions_for
+from api.http.allocation_reads import allocation_router
 from api.http.clock import clock_router
 from api.http.committer import Committer, DirectCommitter
 from api.http.compliance_reads import compliance_router
@@ -30,6 +32,7 @@ from api.http.documents import documents_router
 from api.http.project_reads import project_router
 from api.http.public_documents import public_documents_router
 from api.http.reads import reads_router
+from api.http.tiles import tiles_router
 from api.http.writes import install_writes
 from api.inputs import MAX_DOCUMENT_CHARS
 from api.service import LedgerService
@@ -44,11 +47,13 @@ DEFAULT_WORKER_THREADS = 8
 def create_app(service: LedgerService, *, committer: Committer | None = None,
                sessions: Sessions | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               worker_threads: int = DEFAULT_WORKER_THREADS) -> FastAPI:
+               worker_threads: int = DEFAULT_WORKER_THREADS,
+               tiles_dir: Path | None = None) -> FastAPI:
     """The HTTP service over `service`; writes go through `committer` (default: each request
     in its own transaction). A request body over `max_body_bytes` is refused with 413.
     Logins and tokens are `sessions`' (default: a secret of this process's own; worker
-    processes serving one ledger share one: api/session_key.py)."""
+    processes serving one ledger share one: api/session_key.py). With `tiles_dir`, the log's
+    tiles in it are served under /tiles/ (api/http/tiles.py)."""
     if not 0 < max_body_bytes <= MAX_DOCUMENT_CHARS:
         raise ValueError(f"max_body_bytes must be 1 to {MAX_DOCUMENT_CHARS}")
 
@@ -70,8 +75,12 @@ def create_app(service: LedgerService, *, committer: Committer | None = None,
     app.include_router(documents_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.include_router(compliance_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.include_router(project_router(service))  # public: the project cycle is published
+    app.include_router(allocation_router(service, auth.viewer_of(sessions),
+                                         policy_for(service)))
     app.include_router(public_documents_router(service, auth.viewer_of(sessions),
                                                policy_for(service)))
+    if tiles_dir is not None:
+        app.include_router(tiles_router(tiles_dir, auth.viewer_of(sessions), policy_for(service)))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -55,6 +55,7 @@ _OPERATOR_STATUS = {
     OperatorFailure.compliance_record_not_found: 404,
     OperatorFailure.retirement_not_found: 404,
     OperatorFailure.unit_not_found: 404,
+    OperatorFailure.auction_not_found: 404,
     OperatorFailure.ledger_not_initialized: 503,
     OperatorFailure.operator_key_missing: 503,
     OperatorFailure.chain_unavailable: 503,

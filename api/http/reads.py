@@ -107,7 +107,8 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
             raise RequestProblem(404, "unknown_proof_kind", "no proof of this kind",
                                  f"no proof of kind {kind!r}: one of "
                                  f"{', '.join(service.operations.bundle_kinds)}")
-        if kind not in PUBLIC_PROOFS and kind != "provenance":
+        if kind not in PUBLIC_PROOFS and kind != "provenance" \
+                and not _disclosed_auction(kind, subject):
             allowed(policy.require_viewer(viewer, f"a {kind} proof"), kind, subject)
         try:
             bundle = service.prove(kind, *subject, checkpoint=checkpoint)
@@ -132,6 +133,14 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
             else:
                 policy.require_account(viewer, proven)
         return json_response(bundle)
+
+    def _disclosed_auction(kind: str, subject: list[str]) -> bool:
+        """An auction's bundle discloses its book: public once the auction is cleared (its
+        book is then published), the registry's and auditors' before."""
+        if kind != "auction" or len(subject) != 1:
+            return False
+        found = service.auction(subject[0])
+        return found is not None and found.cleared
 
     def allowed(viewer: Viewer, kind: str, subject: list[str]) -> None:
         """Refuse before proving what the subject alone shows `viewer` may not read."""

@@ -839,3 +839,240 @@ class Projects(BaseModel):
 class RetirementRecords(BaseModel):
     model_config = _items(RetirementRecord)
     items: list[RetirementRecord]
+
+
+# --- quota allocation (api/http/allocation_reads.py) -------------------------------------------
+
+class Auction(BaseModel):
+    """An auction's terms and where it stands (`phase`), its results once cleared. Prices
+    are minor units (fen) per tonne. Public."""
+
+    model_config = _strict({
+        "id": "AU-2026-1", "scheme": "CN-ETS", "year": 2026, "quantity": 100_000,
+        "reserve_price": 5_000, "opens": "2026-03-02T01:00:00Z",
+        "closes": "2026-03-05T09:00:00Z", "bidder_limit_bp": 5_000, "batch": "CEA-2026-A1",
+        "status": "cleared", "phase": "cleared", "bid_count": 3, "bids_digest": _HASH,
+        "clearing_price": 8_000, "sold": 100_000, "results_digest": _HASH,
+        "announced_seq": 40, "cleared_seq": 44})
+
+    id: str
+    scheme: str
+    year: int
+    quantity: int = Field(description="tonnes on offer")
+    reserve_price: int = Field(description="the lowest price accepted, minor units per tonne")
+    opens: str
+    closes: str
+    bidder_limit_bp: int = Field(description="one bidder's most, in 1/10,000 of the offer")
+    batch: str = Field(description="the batch its results are issued in")
+    status: str = Field(description="announced | cleared")
+    phase: str = Field(description="upcoming | open | closed | cleared, on the ledger's "
+                                   "clock now")
+    bid_count: int
+    bids_digest: str = Field(description="the running digest that commits to every bid")
+    clearing_price: int = Field(description="0 until cleared, or when nothing sold")
+    sold: int
+    results_digest: str = Field(description='"" until cleared')
+    announced_seq: int
+    cleared_seq: int | None
+
+
+class Bid(BaseModel):
+    """A bid: sealed until its auction is cleared (its bidder, the registry and auditors read
+    it); `filled` is null until then, 0 for a bid that lost."""
+
+    model_config = _strict({
+        "auction": "AU-2026-1", "bid": "B-HN-1", "bidder": "huaneng", "account": "HN-C",
+        "quantity": 40_000, "price": 8_500, "seq": 41, "filled": 40_000})
+
+    auction: str
+    bid: str
+    bidder: str
+    account: str
+    quantity: int
+    price: int = Field(description="minor units per tonne")
+    seq: int = Field(description="its journal entry: ties are broken by it")
+    filled: int | None
+
+
+class Auctions(BaseModel):
+    model_config = _items(Auction)
+    items: list[Auction]
+
+
+class Bids(BaseModel):
+    model_config = _items(Bid)
+    items: list[Bid]
+
+
+class PlanSector(BaseModel):
+    """A sector of a plan: its free allocation, benchmark (tCO2 per unit of output, an exact
+    decimal string), unit of output, named adjustment factors, and what it received."""
+
+    model_config = _strict({
+        "sector": "power", "free_cap": 1_000_000, "benchmark": "0.8218",
+        "output_unit": "MWh", "factors": {"load": "1.012"}, "allocated": 582_163,
+        "remaining": 417_837})
+
+    sector: str
+    free_cap: int
+    benchmark: str
+    output_unit: str
+    factors: dict[str, str]
+    allocated: int = Field(description="free allocation issued, net of units taken back")
+    remaining: int
+
+
+class AllocationPlan(BaseModel):
+    """A scheme's plan for a year and its counters: `issued - taken_back + reserve +
+    to_auction` (`outstanding`) never exceeds the cap, nor a sector's `allocated` its
+    `free_cap`. Public."""
+
+    model_config = _strict({
+        "scheme": "CN-ETS", "year": 2026, "cap": 2_000_000, "reserve": 50_000,
+        "to_auction": 350_000, "on_offer": 0, "issued": 897_163, "taken_back": 0,
+        "amendments": 0, "set_seq": 30, "updated_seq": 34, "outstanding": 1_297_163,
+        "headroom": 702_837, "sectors": [_example(PlanSector)]})
+
+    scheme: str
+    year: int
+    cap: int
+    reserve: int = Field(description="units in the market-stability reserve")
+    to_auction: int = Field(description="units still to auction")
+    on_offer: int = Field(description="of those, on offer in announced uncleared auctions")
+    issued: int
+    taken_back: int
+    amendments: int
+    set_seq: int
+    updated_seq: int
+    outstanding: int = Field(description="issued - taken_back + reserve + to_auction")
+    headroom: int = Field(description="cap - outstanding")
+    sectors: list[PlanSector]
+
+
+class PlanAmendment(BaseModel):
+    model_config = _strict({
+        "scheme": "CN-ETS", "year": 2026, "seq": 35, "reason": "two plants commissioned",
+        "cap_before": 2_000_000, "cap_after": 2_100_000, "sectors_before": "[]",
+        "sectors_after": "[]"})
+
+    scheme: str
+    year: int
+    seq: int
+    reason: str
+    cap_before: int
+    cap_after: int
+    sectors_before: str = Field(description="canonical JSON")
+    sectors_after: str
+
+
+class ReserveMovement(BaseModel):
+    model_config = _strict({
+        "scheme": "CN-ETS", "year": 2026, "seq": 33, "kind": "release", "quantity": 50_000,
+        "figures": "MF-2026-01", "installation": "",
+        "reason": "prices above the release trigger"})
+
+    scheme: str
+    year: int
+    seq: int
+    kind: str = Field(description="release | absorb | new_entrant")
+    quantity: int
+    figures: str = Field(description='the market figures cited ("" for a new entrant)')
+    installation: str = Field(description='a new entrant ("" otherwise)')
+    reason: str
+
+
+class MarketFigures(BaseModel):
+    model_config = _strict({
+        "id": "MF-2026-01", "scheme": "CN-ETS", "period": "2026-01", "average_price": 10_500,
+        "surplus": 1_200_000, "source": "national carbon exchange, monthly report",
+        "published_seq": 32})
+
+    id: str
+    scheme: str
+    period: str
+    average_price: int = Field(description="minor units per tonne")
+    surplus: int = Field(description="tonnes in circulation")
+    source: str
+    published_seq: int
+
+
+class AllocationPlans(BaseModel):
+    model_config = _items(AllocationPlan)
+    items: list[AllocationPlan]
+
+
+class PlanAmendments(BaseModel):
+    model_config = _items(PlanAmendment)
+    items: list[PlanAmendment]
+
+
+class ReserveMovements(BaseModel):
+    model_config = _items(ReserveMovement)
+    items: list[ReserveMovement]
+
+
+class MarketFiguresList(BaseModel):
+    model_config = _items(MarketFigures)
+    items: list[MarketFigures]
+
+
+class FigureInputs(BaseModel):
+    """An allocation figure and what it is computed from: output x benchmark x factors x
+    share_bp / 10000, exactly (`exact`), rounded once to whole tonnes, half up (`tonnes`);
+    `matches`: the recomputed figure is the one recorded."""
+
+    model_config = _strict({
+        "output_year": 2025, "output": "1000000", "unit": "MWh", "verifier": "cec",
+        "benchmark": "0.8218", "factors": {"load": "1.012"}, "share_bp": 7_000,
+        "exact": "582163.12", "tonnes": 582_163, "recorded": 582_163, "matches": True})
+
+    output_year: int
+    output: str | None
+    unit: str | None
+    verifier: str | None
+    benchmark: str | None
+    factors: dict[str, str]
+    share_bp: int
+    exact: str | None
+    tonnes: int | None
+    recorded: int | None
+    matches: bool
+
+
+class InstallationAllocation(BaseModel):
+    """What an installation received for a year: `received` = issued - taken_back +
+    debt_applied; `final` once trued up; each figure with its inputs. Its emitter's, the
+    registry's and auditors'."""
+
+    model_config = _strict({
+        "installation": "HN-1", "year": 2026, "scheme": "CN-ETS", "sector": "power",
+        "account": "HN-C", "source": "preallocation", "preallocated": 582_163, "final": None,
+        "issued": 582_163, "taken_back": 0, "debt_applied": 0, "debt_created": 0,
+        "debt_after": 0, "received": 582_163, "batches": ["CEA-2026-P"],
+        "allocated_seq": 31, "trued_up_seq": None,
+        "preallocation": _example(FigureInputs), "true_up": None})
+
+    installation: str
+    year: int
+    scheme: str
+    sector: str
+    account: str
+    source: str = Field(description="preallocation | new_entrant")
+    preallocated: int
+    final: int | None
+    issued: int
+    taken_back: int
+    debt_applied: int
+    debt_created: int
+    debt_after: int
+    received: int
+    batches: list[str]
+    allocated_seq: int
+    trued_up_seq: int | None
+    preallocation: FigureInputs | None
+    true_up: FigureInputs | None
+
+
+class InstallationAllocations(BaseModel):
+    model_config = _items(InstallationAllocation)
+    items: list[InstallationAllocation]

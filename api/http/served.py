@@ -36,6 +36,7 @@ from api.group_commit import GroupCommitter
 from api.http.app import create_app
 from api.service import ServiceUnavailable
 from api.session_key import session_secret
+from api.writer.client import WriterCommitter, install_problems
 from custody.keystore import read_keystore
 
 SETTINGS_VARIABLE = "CARBONLEDGER_SERVE"
@@ -45,11 +46,14 @@ logger = logging.getLogger("uvicorn.error")
 @dataclass(frozen=True)
 class ServeSettings:
     """What every worker serves: the data directory, the store (default: config.json's, or
-    CARBONLEDGER_STORE_URL) and the checkpoint duty's period (None: no duty)."""
+    CARBONLEDGER_STORE_URL), the checkpoint duty's period (None: no duty) and the socket of
+    the writer process that applies the workers' writes (None: each its own committer)."""
 
     data_dir: str
     store_url: str | None = None
     checkpoint_every_s: float | None = None
+    writer_socket: str | None = None
+    tiles_dir: str | None = None  # where the log is published as tiles and served (/tiles/)
 
     def as_environment(self) -> dict[str, str]:
         return {SETTINGS_VARIABLE: json.dumps(asdict(self))}
@@ -70,13 +74,18 @@ class ServeSettings:
 class ServedLedger:
     """One worker's ledger, committer, HTTP app and duty (see the module's docstring)."""
 
-    def __init__(self, app: App, duty: CheckpointDuty | None) -> None:
+    def __init__(self, app: App, duty: CheckpointDuty | None,
+                 writer_socket: str | None = None, tiles_dir: Path | None = None) -> None:
         self.app = app
         self.duty = duty
-        self.committer = GroupCommitter(app.service)  # concurrent submissions share commits
+        # concurrent submissions share commits: in the writer process, or in this one
+        self.committer: GroupCommitter | WriterCommitter = (
+            WriterCommitter(writer_socket) if writer_socket else GroupCommitter(app.service))
         # every worker signs logins with the data directory's one secret (api/session_key.py)
         sessions = sessions_for(app.service, secret=session_secret(app.data_dir))
-        self.http = create_app(app.service, committer=self.committer, sessions=sessions)
+        self.http = create_app(app.service, committer=self.committer, sessions=sessions,
+                               tiles_dir=tiles_dir)
+        install_problems(self.http)
         self._closed = False
         self._closing = threading.Lock()
         _run_with_lifespan(self.http, self)
@@ -114,9 +123,11 @@ def serve_ledger(settings: ServeSettings, *, check_keys: bool = False) -> Served
     app = build(config, directory, password=(lambda: password) if password else None,
                 policy=policy)
     try:
+        tiles_dir = Path(settings.tiles_dir) if settings.tiles_dir else None
         duty = CheckpointDuty(app.service, every_s=every_s,
-                              anchors=(directory / CHAIN_FILE).exists()) if every_s else None
-        return ServedLedger(app, duty)
+                              anchors=(directory / CHAIN_FILE).exists(),
+                              tiles_dir=tiles_dir) if every_s else None
+        return ServedLedger(app, duty, settings.writer_socket, tiles_dir)
     except BaseException:
         app.close()
         raise

@@ -452,6 +452,36 @@ class SqlTransaction:
                          dict(zip(keys, key, strict=True)))
         return dict(zip(columns, found, strict=True)) if found else None
 
+    def rows_with_prefix(self, table: Table, prefix: tuple[Any, ...]
+                         ) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+        columns, keys = _row_table(table)
+        assert 0 < len(prefix) <= len(keys), "a prefix of the primary key"
+        found = self.all(f"SELECT {', '.join(columns)} FROM {table.name} WHERE "
+                         + " AND ".join(f"{k} = :{k}" for k in keys[:len(prefix)]),
+                         dict(zip(keys, prefix, strict=False)))
+        rows = [dict(zip(columns, values, strict=True)) for values in found]
+        return {tuple(row[k] for k in keys): row for row in rows}
+
+    def rows_with_prefix_as_of(self, table: Table, prefix: tuple[Any, ...],
+                               size: int) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+        """`rows_with_prefix` as the rows were when the journal held `size` entries: each
+        row changed since is its value before the first change (row_undo), absent if it did
+        not exist then."""
+        rows = dict(self.rows_with_prefix(table, prefix))
+        earliest: dict[tuple[Any, ...], Any] = {}
+        for row_key, before in self.all(
+                "SELECT row_key, before FROM row_undo WHERE table_name = :table_name AND "
+                "seq >= :size ORDER BY seq", {"table_name": table.name, "size": size}):
+            key = tuple(json.loads(row_key))
+            if key[:len(prefix)] == prefix and key not in earliest:
+                earliest[key] = before
+        for key, before in earliest.items():
+            if before is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = json.loads(before)
+        return rows
+
     def row_as_of(self, table: Table, key: tuple[Any, ...],
                   size: int) -> Mapping[str, Any] | None:
         """A module's row as it was when the journal held `size` entries: the value kept

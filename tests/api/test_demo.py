@@ -85,12 +85,24 @@ def test_the_demo_plays_every_role_and_says_what_was_verified(tmp_path: Path) ->
             "$ carbonledger disclose",
             "huaneng  CN-ETS  overdue",
             "overdue_compliance",
+            # quota allocation
+            "REFUSED, issued_by_another_operation",
+            "$ carbonledger allocation plan set CN-ETS",
+            "allocation_preallocate accepted",
+            "HN-YY (huaneng): 1000000 × 0.8218 × 1.012 (load) × 70% = 582,163 t",
+            "REFUSED, exceeds_bidder_limit",
+            "3 sealed bid(s), 1 of them that this reader may see",
+            "cleared at CNY 80.00, 100,000 t sold: B-HN-1 40,000 t, B-IC-1 30,000 t, "
+            "B-BW-2 30,000 t",
+            "YOUR BID: bid B-HN-1 by huaneng",
+            "HN-YY (huaneng): 898,195 t for",
+            "27,000 t of its CEA-",
             "demo passed"):
         assert told in story, told
     numbered = [line for line in story.splitlines() if line[:1].isdigit()]
     assert [int(line.split(".")[0]) for line in numbered] == list(range(1, len(numbered) + 1))
-    # four bundles, a certificate's, a disclosure, a document
-    assert story.count("-> VERIFIED: ") == 7
+    # four bundles, a certificate's, a disclosure, a document, an auction's
+    assert story.count("-> VERIFIED: ") == 8
     assert "-> ANCHORED: checkpoint 1 is held as signed" in story  # the consistency proof's
     verified = story[story.index("What was verified:"):].splitlines()[1:10]
     assert [line.strip().split(".")[0] for line in verified] == [str(n) for n in range(1, 10)]

@@ -8,13 +8,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from api.service import LedgerService
 
 
 @contextmanager
-def served_in_thread(service: LedgerService) -> Iterator[str]:
-    """The service's app on a free localhost port until the block ends: its base URL."""
+def served_in_thread(service: LedgerService, **app_options: Any) -> Iterator[str]:
+    """The service's app (built with `app_options`: create_app's) on a free localhost port
+    until the block ends: its base URL."""
     import uvicorn
 
     from api.http import create_app
@@ -22,8 +24,8 @@ def served_in_thread(service: LedgerService) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(service, **app_options),
+                                           host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

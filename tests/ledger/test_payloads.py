@@ -23,8 +23,9 @@ EVERY_OPERATION = list(OPERATIONS)
 def test_every_module_is_covered() -> None:
     names = {operation.name for operation in EVERY_OPERATION}
     assert {"genesis", "transfer", "cancel", "pledge_register", "repo_default",
-            "monthly_submit", "surrender", "ccer_issue", "claim_retire"} <= names
-    assert len(names) == 42
+            "monthly_submit", "surrender", "ccer_issue", "claim_retire",
+            "allocation_preallocate", "auction_clear"} <= names
+    assert len(names) == 55
 
 
 @pytest.mark.parametrize("operation", EVERY_OPERATION, ids=lambda o: o.name)

@@ -119,9 +119,10 @@ def test_every_account_an_operation_names_is_in_its_footprint() -> None:
 def test_the_offline_verifier_knows_every_bundle_kind_the_modules_bring() -> None:
     """An auditor's verifier (no ledger, no database) lists its kinds itself; the modules
     declare the kinds their ledger proves: the two must be the same kinds."""
+    from allocation.module import ALLOCATION
     from anchoring.auditor.verify import STANDARD_KINDS
     from compliance.module import COMPLIANCE
     from projects.module import PROJECTS
 
-    declared = OperationSet([CORE, PLEDGE, COMPLIANCE, PROJECTS]).bundle_kinds
+    declared = OperationSet([CORE, PLEDGE, COMPLIANCE, PROJECTS, ALLOCATION]).bundle_kinds
     assert {kind.name: kind for kind in STANDARD_KINDS} == declared

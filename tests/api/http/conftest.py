@@ -4,6 +4,7 @@ for the routes' own tests, straight to the service."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +79,13 @@ def login_over(http: Any, wallet: Wallet, participant: str) -> str:
 
 
 @pytest.fixture
-def ledger_app(tmp_path: Path) -> Iterator[App]:
+def ledger_app(tmp_path: Path, migrated_template: Path) -> Iterator[App]:
     data = tmp_path / "ledger"
+    data.mkdir()
+    # init finds its database file already migrated (a copy of the session's migrated file,
+    # tests/conftest.py) and skips Alembic, nine tenths of its time; it still writes the keys,
+    # the genesis and the configuration, as for any ledger
+    shutil.copy(migrated_template, data / "ledger.db")
     init_ledger(data, registry="MEE", registry_name="Ministry", password=PASSWORD,
                 scrypt_n=2**4)
     with build(load_config(data), data, password=lambda: PASSWORD) as app:

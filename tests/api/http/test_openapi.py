@@ -31,6 +31,14 @@ INTERFACE = {
     ("get", "/v1/retirements"), ("get", "/v1/retirements/{retirement_id}"),
     # public documents of the project cycle (api/http/public_documents.py)
     ("post", "/v1/public-documents"), ("get", "/v1/public-documents/{sha256}"),
+    # quota allocation (api/http/allocation_reads.py)
+    ("get", "/v1/allocation/plans"), ("get", "/v1/allocation/plans/{scheme}/{year}"),
+    ("get", "/v1/allocation/plans/{scheme}/{year}/amendments"),
+    ("get", "/v1/allocation/plans/{scheme}/{year}/reserve"),
+    ("get", "/v1/allocation/plans/{scheme}/{year}/allocations"),
+    ("get", "/v1/allocation/installations/{installation}"),
+    ("get", "/v1/allocation/market-figures"), ("get", "/v1/auctions"),
+    ("get", "/v1/auctions/{auction_id}"), ("get", "/v1/auctions/{auction_id}/bids"),
 }
 PROBLEM = "application/problem+json"
 

@@ -36,6 +36,7 @@ import coincurve
 import ledger.client
 import tests.world
 from anchoring.auditor.note import open_note, sign_note
+from anchoring.operator.allocation_evidence import prove_auction
 from anchoring.operator.bundles import Prover
 from anchoring.operator.compliance_evidence import (
     prove_disclosure,
@@ -148,6 +149,15 @@ def genesis_rules() -> str | None:
     return str(json.loads(genesis["entry"])["instruction"]["fields"]["rules"])
 
 
+def rules_before(scheme: str, *sections: str) -> dict[str, Any]:
+    """The scheme's rules of ledger/schemes/ without the sections added after a cycle's
+    vectors were written, so that its entries stay byte for byte what they were."""
+    document = load_rules_dir()[scheme].as_json()
+    for section in sections:
+        document.pop(section)
+    return document
+
+
 def compliance_cycle(history: History) -> None:
     """After everything above, in format 2, then checkpoint 6: the compliance module's
     operations, once each at least — CN-ETS's rules gain its [compliance] section as an
@@ -157,7 +167,7 @@ def compliance_cycle(history: History) -> None:
     world = history.world
     clock = world.clock
     world.by("registry", "set_scheme_rules", scheme="CN-ETS",
-             rules=json.dumps(load_rules_dir()["CN-ETS"].as_json(), sort_keys=True))
+             rules=json.dumps(rules_before("CN-ETS", "allocation"), sort_keys=True))
     world.participant("cec", "verifier")
     world.by("huaneng", "document_key_publish", participant="huaneng",
              publicKey="0x" + coincurve.PrivateKey(world.wallets["huaneng"].private_key)
@@ -247,6 +257,80 @@ def project_cycle(history: History) -> None:
     world.assert_invariants()
     clock.advance(seconds=30)
     history.cut()
+
+
+def allocation_cycle(history: History) -> None:
+    """After checkpoint 7, then checkpoint 8: the allocation module's operations, once each at
+    least — CN-ETS moves under its plan (its rules gain [allocation] and issue_operation) as an
+    existing ledger's would, verified output, the 2027 plan and an amendment, pre-allocation,
+    market figures, a release and an absorption, a new entrant, an auction announced, bid in
+    and cleared, a true-up and a closure."""
+    world = history.world
+    clock = world.clock
+    rules = load_rules_dir()["CN-ETS"].as_json()
+    rules["issue_operation"] = "allocation"
+    world.by("registry", "set_scheme_rules", scheme="CN-ETS",
+             rules=json.dumps(rules, sort_keys=True))
+    world.by("registry", "installation_register", installation="HN-2", emitter="huaneng",
+             scheme="CN-ETS", sector="power", name="Huaneng Shidongkou unit 2")
+    world.by("cec", "output_verify", verifier="cec", installation="HN-1", year=2026,
+             output="41250.5", unit="MWh")
+    sectors = [{"sector": "power", "free_cap": 60_000, "benchmark": "0.8218",
+                "output_unit": "MWh", "factors": {"cooling": "1", "load": "1.0125"}}]
+    world.by("registry", "allocation_plan_set", scheme="CN-ETS", year=2027, cap=100_000,
+             reserve=10_000, auction=20_000, sectors=json.dumps(sectors))
+    sectors[0]["free_cap"] = 65_000
+    world.by("registry", "allocation_plan_amend", scheme="CN-ETS", year=2027, cap=105_000,
+             sectors=json.dumps(sectors), reason="two units recommissioned")
+    world.by("registry", "allocation_preallocate", scheme="CN-ETS", year=2027, batch="FA2027",
+             targets=json.dumps([["HN-1", "HN"]]))
+    world.by("registry", "market_figures_publish", figures="MF-2027-02", scheme="CN-ETS",
+             period="2027-02", averagePrice=10_500, surplus=80_000,
+             source="Shanghai Environment and Energy Exchange")
+    world.by("registry", "reserve_release", scheme="CN-ETS", year=2027, quantity=5_000,
+             figures="MF-2027-02", reason="the February average price passed 100 CNY/t")
+    world.by("registry", "market_figures_publish", figures="MF-2027-03", scheme="CN-ETS",
+             period="2027-03", averagePrice=2_900, surplus=95_000,
+             source="Shanghai Environment and Energy Exchange")
+    world.by("registry", "reserve_absorb", scheme="CN-ETS", year=2027, quantity=2_000,
+             figures="MF-2027-03", reason="the March average price fell below 30 CNY/t")
+    world.by("registry", "new_entrant_allocate", scheme="CN-ETS", year=2027,
+             installation="HN-2", account="HN", batch="NE2027", quantity=3_000,
+             reason="unit 2 commissioned in 2027")
+    opens = clock.moment
+    closes = datetime.fromtimestamp(opens.timestamp() + 3_600, UTC)
+    world.by("registry", "auction_announce", auction="AUC-2027-1", scheme="CN-ETS", year=2027,
+             quantity=8_000, reservePrice=4_000, opens=opens.strftime("%Y-%m-%dT%H:%M:%SZ"),
+             closes=closes.strftime("%Y-%m-%dT%H:%M:%SZ"), bidderLimitBp=6_000,
+             batch="AU2027-1")
+    world.by("huaneng", "auction_bid", auction="AUC-2027-1", bid="HN-B1", bidder="huaneng",
+             account="HN", quantity=4_800, price=6_100)
+    world.by("icbc", "auction_bid", auction="AUC-2027-1", bid="IC-B1", bidder="icbc",
+             account="ICBC", quantity=4_000, price=5_800)
+    clock.advance(seconds=3_600)
+    world.by("registry", "auction_clear", auction="AUC-2027-1")
+    world.by("cec", "output_verify", verifier="cec", installation="HN-1", year=2027,
+             output="39800", unit="MWh")
+    world.by("registry", "allocation_true_up", scheme="CN-ETS", year=2027, batch="TU2027",
+             targets=json.dumps([["HN-1", "HN"]]))
+    world.by("registry", "installation_close", installation="HN-2", lastYear=2027,
+             reason="unit 2 decommissioned")
+    world.assert_invariants()
+    clock.advance(seconds=30)
+    history.cut()
+
+
+def allocation_bundle_vectors(history: History) -> dict[str, Vector]:
+    """The allocation module's bundle kind, at checkpoint 8."""
+    prover = Prover(history.store, history.checkpointer.state)
+    latest = history.checkpoints[-1].number
+    made = {
+        "bundle-auction": (prove_auction(prover, "AUC-2027-1"),
+                           f"auction AUC-2027-1's book and clearing at checkpoint {latest}"),
+    }
+    return {name: {"description": description, "trusted_operator": history.operator,
+                   "bundle": json.loads(json.dumps(bundle))}
+            for name, (bundle, description) in made.items()}
 
 
 def project_bundle_vectors(history: History) -> dict[str, Vector]:
@@ -688,6 +772,9 @@ MUTATIONS = [
              "VerificationFailed", "but its obligation record at checkpoint"),
     Mutation("bundle-retirement", "lot-dropped", "a lot the retirement left retired left out",
              _bundle(lambda b: b["lots"].pop()), "VerificationFailed", "a lot was left out"),
+    Mutation("bundle-auction", "bid-raised", "the second bid's price raised in the disclosed book",
+             _bundle(lambda b: _increment("price")(b["book"][1])), "VerificationFailed",
+             "book digest differs"),
     Mutation("bundle-pledge", "entries-reordered", "amendment and enforcement swapped",
              _bundle(lambda b: _swap(b["entries"], -1, -2)), "VerificationFailed",
              "journal order"),
@@ -715,6 +802,8 @@ def generate(out: Path) -> None:
             vectors.update(compliance_bundle_vectors(history))
             project_cycle(history)  # after checkpoint 6's: they stay as they were too
             vectors.update(project_bundle_vectors(history))
+            allocation_cycle(history)  # after checkpoint 7's: they stay as they were too
+            vectors.update(allocation_bundle_vectors(history))
             with store.read() as tx:
                 rows = tx.journal_rows(0, tx.head + 1)
             vectors.update(operation_vectors(history.world, rows))
