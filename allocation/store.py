@@ -143,6 +143,28 @@ def closures(tx: SqlTransaction) -> list[ClosureRow]:
                 "ORDER BY closed_seq")]
 
 
+def closure(tx: SqlTransaction, installation: str) -> ClosureRow | None:
+    found = tx.one("SELECT installation, last_year, reason, closed_seq FROM "
+                   "installation_closures WHERE installation = :i", {"i": installation})
+    return None if found is None else ClosureRow(found[0], int(found[1]), found[2],
+                                                 int(found[3]))
+
+
+def allocated_seq(tx: SqlTransaction, installation: str, year: int) -> int | None:
+    """The entry that first allocated the installation's year, if any."""
+    found = tx.one("SELECT allocated_seq FROM installation_allocations WHERE "
+                   "installation = :i AND year = :y", {"i": installation, "y": year})
+    return None if found is None else int(found[0])
+
+
+def rules_entries_before(tx: SqlTransaction, before: int) -> list[tuple[int, bytes]]:
+    """(seq, entry) of every genesis and set_scheme_rules entry before `before`, latest
+    first (rare: a scan of the journal by op, as ledger.store.sql's scheme_rules_as_of)."""
+    return [(int(seq), bytes(entry)) for seq, entry in tx.all(
+        "SELECT seq, entry FROM journal WHERE op IN ('genesis', 'set_scheme_rules') "
+        "AND seq < :before ORDER BY seq DESC", {"before": before})]
+
+
 # --- what the plan invariants read (allocation/plan_invariants.py) ------------------------
 
 class InstallationYear(NamedTuple):

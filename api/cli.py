@@ -686,6 +686,29 @@ def proof_auction(data_dir: Path, auction: str, number: int | None, output: Text
     _say_what_it_proves(data_dir, bundle, source)
 
 
+@proof.command("allocation")
+@click.argument("scheme")
+@click.argument("year", type=click.IntRange(1990, 2200))
+@click.option("--installation", default=None, metavar="ID",
+              help="Also this installation's allocation for YEAR and the journal entries its "
+                   "figures rest on (its emitter's, the registry's and auditors' to read).")
+@_checkpoint_option
+@_output_option
+@_source_options
+@click.pass_obj
+def proof_allocation(data_dir: Path, scheme: str, year: int, installation: str | None,
+                     number: int | None, output: TextIO, **source: Any) -> None:
+    """A scheme's allocation plan for YEAR at a checkpoint: its cap, its counters (issued,
+    taken back, reserve, to auction, on offer) and each sector's free allocation so far.
+    `carbonledger verify FILE` checks that the plan keeps its cap and each sector its free
+    cap; with --installation, it recomputes the installation's pre-allocation and final
+    figure from the verified outputs and the scheme's rules in the bundle."""
+    subject = (scheme, year) if installation is None else (scheme, year, installation)
+    bundle = _emit_bundle(data_dir, "allocation", *subject, number=number, output=output,
+                          **source)
+    _say_what_it_proves(data_dir, bundle, source)
+
+
 def trust_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What a verifying command trusts: the operator key, a chain node and the registry on
     it, witnesses (`verify` and `verify-document`)."""

@@ -71,7 +71,7 @@ Bundle = dict[str, Any]
 def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
     """What a proof of `kind` names, and how the operator's prover makes it. The kinds are
     the ledger's modules' (`Module.bundle_kinds`); their provers are the operator's part's."""
-    from anchoring.operator.allocation_evidence import prove_auction
+    from anchoring.operator.allocation_evidence import prove_allocation, prove_auction
     from anchoring.operator.compliance_evidence import (
         prove_disclosure,
         prove_emissions,
@@ -98,6 +98,10 @@ def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
         "provenance": (("batch", "serial"),
                        lambda p, s, n: prove_provenance(p, str(s[0]), _serial(s[1]), n)),
         "auction": (("auction id",), lambda p, s, n: prove_auction(p, str(s[0]), n)),
+        "allocation": (("scheme", "year", "installation"),
+                       lambda p, s, n: prove_allocation(
+                           p, str(s[0]), _year(s[1]), n,
+                           installation=str(s[2]) if len(s) > 2 else None)),
     }
     if kind not in operations.bundle_kinds or kind not in proofs:
         known = [k for k in operations.bundle_kinds if k in proofs]
@@ -130,6 +134,10 @@ def _serial(text: Any) -> int:
         raise ValueError(f"{serial} is not a serial number (1 to 2**53 - 1)")
     return serial
 
+
+# Kinds whose last subject may be left out: a year's plan alone, or with one installation's
+# allocation.
+_OPTIONAL_LAST = frozenset({"allocation"})
 
 # Kinds whose bundle at a checkpoint is a function of the subject and the checkpoint's state
 # (anchoring.operator.bundles.CheckpointState). A consistency bundle carries a second
@@ -221,9 +229,9 @@ class LedgerService:
     def prove(self, kind: str, *subject: Any, checkpoint: int | None = None) -> Bundle:
         """A proof bundle (docs/proof-format.md) of `kind`: entry SEQ, lot ID, holding ACCOUNT
         BATCH, account ID, consistency FIRST SECOND, pledge ID, emissions SUBMISSION, obligation
-        EMITTER YEAR, disclosure YEAR. Checked against the trusted
-        operator key, with the bundle kinds of this ledger's modules, before it is handed
-        out, when there is one.
+        EMITTER YEAR, disclosure YEAR, auction ID, allocation SCHEME YEAR [INSTALLATION].
+        Checked against the trusted operator key, with the bundle kinds of this ledger's
+        modules, before it is handed out, when there is one.
 
         A bundle so checked of an entry, a lot, a holding or an account is kept
         (api/bundle_cache.py) under its kind, its subject and its checkpoint's number, anchor
@@ -233,8 +241,10 @@ class LedgerService:
         from anchoring.operator.bundles import Prover
 
         names, make = _proof(kind, self.operations)
-        if len(subject) != len(names):
-            raise ValueError(f"a {kind} proof names {' and '.join(names)}")
+        if len(subject) != len(names) and not (
+                kind in _OPTIONAL_LAST and len(subject) == len(names) - 1):
+            optional = " (optional)" if kind in _OPTIONAL_LAST else ""
+            raise ValueError(f"a {kind} proof names {' and '.join(names)}{optional}")
         prover = self._prover or Prover(self.store)
         self._prover = prover
         key = None

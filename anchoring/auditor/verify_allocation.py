@@ -37,6 +37,7 @@ from anchoring.auditor.bundle_format import (
 from anchoring.auditor.errors import VerificationFailed, VerifyFailure
 from anchoring.auditor.note import CheckpointBody
 from anchoring.auditor.state_keys import typed_key
+from anchoring.auditor.verify_plan import ALLOCATION_BUNDLE
 
 AUCTION = "auction"  # the leaf kind and the bundle kind of an auction
 CLEARED = "cleared"
@@ -149,4 +150,4 @@ def describe_bid(bundle: Mapping[str, Any], bid_id: str) -> str:
 
 AUCTION_BUNDLE = BundleKind(AUCTION, frozenset({"auction", "state", "book", "results"}),
                             verify_auction)
-ALLOCATION_KINDS = (AUCTION_BUNDLE,)
+ALLOCATION_KINDS = (AUCTION_BUNDLE, ALLOCATION_BUNDLE)  # allocation: anchoring.auditor.verify_plan

@@ -47,6 +47,12 @@ class OperatorFailure(enum.Enum):
                             "(a certificate names it)", False)
     unit_not_found = ("no CCER unit has this batch and serial: check the batch (one the "
                       "project cycle issued) and that the serial is within it", False)
+    plan_not_found = ("no allocation plan of this scheme for this year at the checkpoint: "
+                      "check the scheme and the year, and that the plan was set before the "
+                      "checkpoint was cut", False)
+    installation_allocation_not_found = ("the installation had no allocation for this year at "
+                                         "the checkpoint: check the installation and the "
+                                         "year", False)
     auction_not_found = ("no auction has this id, or it was not cleared at the checkpoint: "
                          "its book is disclosed once it is cleared; check the id", False)
     tiles_not_written = ("the log's tiles could not be written (the directory is not "

@@ -56,6 +56,8 @@ _OPERATOR_STATUS = {
     OperatorFailure.retirement_not_found: 404,
     OperatorFailure.unit_not_found: 404,
     OperatorFailure.auction_not_found: 404,
+    OperatorFailure.plan_not_found: 404,
+    OperatorFailure.installation_allocation_not_found: 404,
     OperatorFailure.ledger_not_initialized: 503,
     OperatorFailure.operator_key_missing: 503,
     OperatorFailure.chain_unavailable: 503,

@@ -108,7 +108,7 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
                                  f"no proof of kind {kind!r}: one of "
                                  f"{', '.join(service.operations.bundle_kinds)}")
         if kind not in PUBLIC_PROOFS and kind != "provenance" \
-                and not _disclosed_auction(kind, subject):
+                and not _disclosed_auction(kind, subject) and not _plan_alone(kind, subject):
             allowed(policy.require_viewer(viewer, f"a {kind} proof"), kind, subject)
         try:
             bundle = service.prove(kind, *subject, checkpoint=checkpoint)
@@ -134,6 +134,17 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
                 policy.require_account(viewer, proven)
         return json_response(bundle)
 
+    def require_installations_emitter(viewer: Viewer, installation: str) -> None:
+        """An installation's allocations are its emitter's to read (with the registry's and
+        auditors'), as /v1/allocation/installations/{installation} reads them: an unknown
+        installation is refused like another's, so that a refusal does not tell which."""
+        allocations = service.installation_allocations(installation)
+        if not allocations or any(policy.holder_of(a.account) != viewer.participant
+                                  for a in allocations):
+            raise AccessDenied(Denial.record_forbidden, f"{viewer.participant} may not read "
+                               f"the allocations of {installation}: only its emitter, the "
+                               "registry and auditors may")
+
     def _disclosed_auction(kind: str, subject: list[str]) -> bool:
         """An auction's bundle discloses its book: public once the auction is cleared (its
         book is then published), the registry's and auditors' before."""
@@ -141,6 +152,11 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
             return False
         found = service.auction(subject[0])
         return found is not None and found.cleared
+
+    def _plan_alone(kind: str, subject: list[str]) -> bool:
+        """A year's plan is public, as its read is (/v1/allocation/plans); with an
+        installation, the bundle shows that installation's allocation (below)."""
+        return kind == "allocation" and len(subject) == 2
 
     def allowed(viewer: Viewer, kind: str, subject: list[str]) -> None:
         """Refuse before proving what the subject alone shows `viewer` may not read."""
@@ -154,7 +170,10 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
                                      else found.pledge.parties)
         elif kind == "obligation" and subject:
             policy.require_own(viewer, subject[0], f"the obligation of {subject[0]}")
-        elif kind == "entry" or kind not in ("holding", "account", "pledge", "obligation"):
+        elif kind == "allocation" and len(subject) == 3:
+            require_installations_emitter(viewer, subject[2])
+        elif kind == "entry" or kind not in ("holding", "account", "pledge", "obligation",
+                                             "allocation"):
             # an entry names any account; a module's kind has no rule here yet
             policy.require_everything(viewer, f"{kind} proofs")
 

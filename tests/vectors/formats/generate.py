@@ -36,7 +36,7 @@ import coincurve
 import ledger.client
 import tests.world
 from anchoring.auditor.note import open_note, sign_note
-from anchoring.operator.allocation_evidence import prove_auction
+from anchoring.operator.allocation_evidence import prove_allocation, prove_auction
 from anchoring.operator.bundles import Prover
 from anchoring.operator.compliance_evidence import (
     prove_disclosure,
@@ -327,6 +327,9 @@ def allocation_bundle_vectors(history: History) -> dict[str, Vector]:
     made = {
         "bundle-auction": (prove_auction(prover, "AUC-2027-1"),
                            f"auction AUC-2027-1's book and clearing at checkpoint {latest}"),
+        "bundle-allocation": (prove_allocation(prover, "CN-ETS", 2027, installation="HN-1"),
+                              f"the CN-ETS 2027 plan and HN-1's allocation for 2027 at "
+                              f"checkpoint {latest}"),
     }
     return {name: {"description": description, "trusted_operator": history.operator,
                    "bundle": json.loads(json.dumps(bundle))}
@@ -775,6 +778,9 @@ MUTATIONS = [
     Mutation("bundle-auction", "bid-raised", "the second bid's price raised in the disclosed book",
              _bundle(lambda b: _increment("price")(b["book"][1])), "VerificationFailed",
              "book digest differs"),
+    Mutation("bundle-allocation", "output-dropped", "the true-up's verified output left out",
+             _bundle(lambda b: b["installation"]["entries"].update(output=None)),
+             "VerificationFailed", "entry dropped"),
     Mutation("bundle-pledge", "entries-reordered", "amendment and enforcement swapped",
              _bundle(lambda b: _swap(b["entries"], -1, -2)), "VerificationFailed",
              "journal order"),
