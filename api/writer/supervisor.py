@@ -104,7 +104,10 @@ class WriterProcess:
             return f"it ended while starting (exit {process.exitcode})"
         finally:
             receiving.close()
-        return None if said[0] == "ready" else str(said[1])
+        if said[0] == "ready":
+            return None
+        process.join(STOP_TIMEOUT_S)  # it exits once it has said why
+        return str(said[1])
 
     def _watch(self) -> None:
         started = time.monotonic()

@@ -173,8 +173,14 @@ def servers() -> Iterator[list[Server]]:
     yield started
     for server in started:
         if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=30)
+            # SIGTERM first: uvicorn's supervisor stops its workers (a SIGKILL would leave
+            # them running, cutting checkpoints in whatever database next has this name)
+            server.process.terminate()
+            try:
+                server.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait(timeout=30)
 
 
 def _until(what: Callable[[], Any], message: str, timeout_s: float = 20) -> Any:
@@ -314,7 +320,8 @@ def _advisory_holders() -> list[int]:
         rows = connection.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+            "AND l.classid = %s AND l.objid = %s AND l.objsubid = 1 AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
             ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchall()
     return [int(str(row[0]).rsplit(" ", 1)[1]) for row in rows]
 
@@ -387,7 +394,8 @@ def _terminate_holders(key: int) -> None:
     url = (pg_url() or "").replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
-                           "'advisory' AND classid = %s AND objid = %s",
+                           "'advisory' AND classid = %s AND objid = %s AND database = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())",
                            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF))
 
 
