@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -199,7 +200,9 @@ def test_replay_check_compares_the_signed_checkpoints(data: Path) -> None:
     assert "note:" not in output  # no time steps back
     with sqlite3.connect(data / "ledger.db") as db:  # the marker moved a second later
         (moment,) = db.execute("SELECT accepted_at FROM journal WHERE seq = 1").fetchone()
-        later = moment[:17] + f"{(int(moment[17:19]) + 1) % 60:02d}" + moment[19:]
+        # one second later, carried into the minute (and hour) when the second is 59
+        later = (datetime.strptime(moment, "%Y-%m-%dT%H:%M:%S.%fZ") + timedelta(seconds=1)
+                 ).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
         db.execute("UPDATE journal SET accepted_at = ? WHERE seq = 1", (later,))
     code, output = _run(data, "replay", "--check")
     assert code == 1
