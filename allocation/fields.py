@@ -13,12 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from allocation.rules import BASIS_POINTS
-from allocation.sectors import parse_sectors
+from allocation.sectors import DECIMAL_PATTERN, parse_sectors
 from ledger.errors import Reason, Rejected
 from ledger.instructions import ID_PATTERN, FieldCheck
 
-# a non-negative decimal: at most 18 digits before the point and 12 after, no exponent, no sign
-DECIMAL_PATTERN = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
 INSTANT_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 MAX_TARGETS = 1_000  # installations one allocation instruction names
 

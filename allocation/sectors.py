@@ -10,13 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from allocation.reasons import AllocationReason
+from compliance.figures import UNIT_PATTERN  # units as monthly figures write them: MWh, t
 from ledger.errors import Rejected
 from ledger.model import MAX_QUANTITY
 
 MAX_SECTORS = 100
 MAX_FACTORS = 10
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
-UNIT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.^_-]{0,15}")  # MWh, t, 10^4Nm3
+# a non-negative decimal: at most 18 digits before the point and 12 after, no exponent, no
+# sign (the plan's benchmarks and factors, and an output's figure: allocation/fields.py)
 DECIMAL_PATTERN = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
 KEYS = {"sector", "free_cap", "benchmark", "output_unit", "factors"}
 

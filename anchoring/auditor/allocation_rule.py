@@ -2,10 +2,10 @@
 benchmark"): output × benchmark × Π factors × share_bp / 10000, formed exactly on the decimals'
 integer coefficients and rounded once to whole tonnes, half up.
 
-The ledger's own is allocation/benchmark.py's `allocation_tonnes`; the auditor's part may not
-import it (docs/adr/0007), so the rule is written again here from its statement, over decimal
-strings as entries and leaves carry them, and tests/allocation/test_allocation_bundle.py holds
-the two equal over many figures.
+This is the rule's one implementation, over decimal strings as entries and leaves carry them:
+the auditor's part may import nothing of the ledger (docs/adr/0007), so the ledger's
+allocation/benchmark.py calls it rather than the other way round, as allocation/clearing.py
+does the auction's clearing.
 
 Pure: the standard library only.
 """
@@ -31,13 +31,21 @@ def coefficient(text: str) -> tuple[int, int]:
     return int("".join(map(str, digits)) or "0"), exponent
 
 
-def allocation_tonnes(output: str, benchmark: str, factors: Iterable[str],
-                      share_bp: int = BASIS_POINTS) -> int:
-    """What `output` earns: whole tonnes, the exact product rounded once, half up."""
+def exact_product(output: str, benchmark: str, factors: Iterable[str],
+                  share_bp: int = BASIS_POINTS) -> tuple[int, int]:
+    """(coefficient, power of ten) of output × benchmark × Π factors × share_bp / 10000,
+    exactly: nothing is rounded."""
     product, power = share_bp, -4  # the share, share_bp × 10^-4
     for text in (output, benchmark, *factors):
         c, p = coefficient(text)
         product, power = product * c, power + p
+    return product, power
+
+
+def allocation_tonnes(output: str, benchmark: str, factors: Iterable[str],
+                      share_bp: int = BASIS_POINTS) -> int:
+    """What `output` earns: whole tonnes, the exact product rounded once, half up."""
+    product, power = exact_product(output, benchmark, factors, share_bp)
     if power >= 0:
         return product * 10 ** power
     scale = 10 ** -power
