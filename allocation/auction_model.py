@@ -18,13 +18,13 @@ from allocation.clearing import (
     results_digest,
 )
 from allocation.fields import parse_instant
+from allocation.issuance import allowance_batch
 from allocation.reasons import AllocationReason
 from allocation.schema import auction_bidders, auction_bids, auctions
 from ledger.effects import Row
 from ledger.errors import Rejected
-from ledger.model import Batch, Issuance, Kind
+from ledger.model import Batch, Issuance
 from ledger.ops import Context
-from ledger.serials import serial_prefix
 
 ANNOUNCED = "announced"
 CLEARED = "cleared"
@@ -69,11 +69,8 @@ class Auction:
     def results_batch(self, quantity: int, seq: int) -> Batch:
         """The batch the auction's results are issued in (and, with the offer as its quantity,
         what a bid's account must be able to hold)."""
-        return Batch(id=self.batch, scheme=self.scheme, kind=Kind.allowance,
-                     vintage=self.year, project="", monitoring_start="", monitoring_end="",
-                     issuance=Issuance.auction, quantity=quantity,
-                     serial_prefix=serial_prefix(self.scheme, self.year, self.batch),
-                     issued_seq=seq)
+        return allowance_batch(self.scheme, self.year, self.batch, quantity, Issuance.auction,
+                               seq)
 
     # --- changes --------------------------------------------------------------------------
 

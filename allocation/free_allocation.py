@@ -8,16 +8,16 @@ from dataclasses import dataclass
 
 from allocation.closures import require_open
 from allocation.installation_model import VerifiedOutput
+from allocation.issuance import allowance_batch, consecutive_lots
 from allocation.plan_model import Plan, SectorAllocation, load_sector_allocation
 from allocation.reasons import AllocationReason
 from allocation.sectors import SectorPlan
 from compliance.model import Installation, load_installation
 from ledger.errors import Reason, require
-from ledger.model import Account, AccountType, Batch, Issuance, Kind, Lot, LotState
+from ledger.model import Account, AccountType, Batch, Issuance, Lot
 from ledger.ops import Context
 from ledger.ops.holding_rules import require_may_hold
 from ledger.schemes import SchemeRules
-from ledger.serials import serial_prefix
 
 
 @dataclass(frozen=True)
@@ -82,23 +82,16 @@ def require_new_batch(ctx: Context, batch: str) -> None:
 def allocation_batch(ctx: Context, rules: SchemeRules, year: int, batch_id: str,
                      quantity: int) -> Batch:
     """A free-allocation batch of allowances of vintage `year`."""
-    return Batch(id=batch_id, scheme=rules.scheme, kind=Kind.allowance, vintage=year,
-                 project="", monitoring_start="", monitoring_end="",
-                 issuance=Issuance.free_allocation, quantity=quantity,
-                 serial_prefix=serial_prefix(rules.scheme, year, batch_id), issued_seq=ctx.seq)
+    return allowance_batch(rules.scheme, year, batch_id, quantity, Issuance.free_allocation,
+                           ctx.seq)
 
 
 def allocation_lots(ctx: Context, rules: SchemeRules, batch: Batch,
                     shares: Iterable[tuple[Account, int]]) -> list[Lot]:
-    """One tradable lot per (account, quantity > 0), contiguous serials in the order given."""
-    lots = []
-    first = 1
+    """One tradable lot per (account, quantity > 0), contiguous serials in the order given;
+    each account must be one that may hold the batch."""
+    shares = list(shares)
     for account, quantity in shares:
-        if quantity == 0:
-            continue
-        require_may_hold(account, batch, rules)
-        lots.append(Lot(ctx.lot_ids(), batch.id, first, first + quantity - 1, account.id,
-                        LotState.tradable, None, ctx.seq))
-        first += quantity
-    assert first - 1 == batch.quantity, "every unit of the batch issued once"
-    return lots
+        if quantity:
+            require_may_hold(account, batch, rules)
+    return consecutive_lots(ctx, batch, ((account.id, quantity) for account, quantity in shares))

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from allocation.auction_model import auction_bids_of, bid_row, load_auction
-from allocation.clearing import Bid, Clearing, clear
+from allocation.clearing import clear
+from allocation.issuance import consecutive_lots
 from allocation.plan_model import load_plan
 from allocation.reasons import AllocationReason
 from allocation.rules import required_rules
 from ledger.effects import Changes, LotEffects
 from ledger.errors import Reason, require
 from ledger.instructions import define_schema
-from ledger.model import Batch, Lot, LotState
 from ledger.ops import Context
 from ledger.payloads import Payload
 
@@ -55,17 +55,10 @@ def auction_clear(p: AuctionClear, ctx: Context) -> Changes:
                 f"{auction.batch}, named for the results of {auction.id}")
         batch = auction.results_batch(clearing.sold, ctx.seq)
         changes.batches.append(batch)
-        changes.lots = LotEffects(created=_lots(ctx, batch, clearing, bids))
+        # a lot per accepted bid, in acceptance order
+        account_of = {bid.bid: bid.account for bid in bids}
+        changes.lots = LotEffects(created=consecutive_lots(
+            ctx, batch, ((account_of[bid], filled) for bid, filled in clearing.accepted)))
     return changes
 
 
-def _lots(ctx: Context, batch: Batch, clearing: Clearing, bids: list[Bid]) -> list[Lot]:
-    """A lot per accepted bid, in acceptance order, consecutive serials from 1."""
-    account_of = {bid.bid: bid.account for bid in bids}
-    lots, first = [], 1
-    for bid, filled in clearing.accepted:
-        lots.append(Lot(ctx.lot_ids(), batch.id, first, first + filled - 1, account_of[bid],
-                        LotState.tradable, None, ctx.seq))
-        first += filled
-    assert first - 1 == batch.quantity, "every unit sold issued once"
-    return lots
