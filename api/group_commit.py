@@ -5,6 +5,7 @@
     results = committer.submit_many(documents)     # kept together, in order, in one transaction
     results = await committer.submit_many_async(documents)  # from an event loop, no thread
     future = committer.submit_many_soon(documents)  # the same, as a future of the running loop
+    future = committer.submit_many_soon(documents, verdicts)  # signatures checked elsewhere
     committer.close()                              # drains what is queued, then stops
 
 A transaction costs a round trip, the head lock and, above all, a wait for the disk; an
@@ -56,6 +57,7 @@ from typing import Any
 
 from api.service import LedgerService
 from ledger.engine import Result
+from ledger.signature_check import UNCHECKED, SignatureVerdict
 
 DEFAULT_MAX_BATCH = 500  # instructions in one transaction, at most
 
@@ -88,6 +90,9 @@ class _Submission:
 
     documents: list[Any]
     answer: Future[list[Result]] | None = None
+    # what a stage beside the writer found checking the documents' signatures (None: the
+    # engine checks them): ledger/signature_check.py
+    verdicts: list[SignatureVerdict] | None = None
     loop: asyncio.AbstractEventLoop | None = None
     awaited: asyncio.Future[list[Result]] | None = None
 
@@ -141,13 +146,18 @@ class GroupCommitter:
         transaction commits, and the result comes back once it has committed."""
         return await self.submit_many_soon(documents)
 
-    def submit_many_soon(self, documents: Sequence[Mapping[str, Any]]
+    def submit_many_soon(self, documents: Sequence[Mapping[str, Any]],
+                         verdicts: Sequence[SignatureVerdict] | None = None
                          ) -> asyncio.Future[list[Result]]:
         """`submit_many_async` without a coroutine, for code on the running event loop that
         answers through a callback (api/writer/server.py): a future of that loop, resolved
-        once the transaction has committed. Raises `CommitterClosed` at once."""
+        once the transaction has committed. Raises `CommitterClosed` at once. `verdicts`:
+        the documents' signatures as an HTTP worker checked them (LedgerService.submit_many)."""
+        if verdicts is not None and len(verdicts) != len(documents):
+            raise ValueError(f"{len(verdicts)} verdicts for {len(documents)} documents")
         loop = asyncio.get_running_loop()
-        submission = _Submission(list(documents), loop=loop, awaited=loop.create_future())
+        submission = _Submission(list(documents), loop=loop, awaited=loop.create_future(),
+                                 verdicts=None if verdicts is None else list(verdicts))
         assert submission.awaited is not None
         if not submission.documents:
             submission.awaited.set_result([])
@@ -216,8 +226,13 @@ class GroupCommitter:
 
     def _apply(self, batch: list[_Submission]) -> None:
         documents = [document for submission in batch for document in submission.documents]
+        verdicts = None
+        if any(submission.verdicts is not None for submission in batch):
+            verdicts = [verdict for submission in batch
+                        for verdict in (submission.verdicts or
+                                        [UNCHECKED] * len(submission.documents))]
         try:
-            results = self._service.submit_many(documents)
+            results = self._service.submit_many(documents, verdicts)
         except BaseException as failure:
             self._count(len(documents), failed=True)
             _answer(batch, [(None, failure)] * len(batch))

@@ -40,6 +40,7 @@ from ledger.journal import Receipt
 from ledger.model import Account, Batch, Lot, Participant, SigningKey
 from ledger.modules import OperationSet
 from ledger.replay import Progress, ReplayReport
+from ledger.signature_check import SignatureVerdict, verdicts_of
 from ledger.store import queries
 from ledger.store.database import Store
 from ledger.store.queries import Holding, JournalEntry
@@ -198,10 +199,23 @@ class LedgerService:
             raise result
         return result
 
-    def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
+    def submit_many(self, documents: Sequence[Mapping[str, Any]],
+                    verdicts: Sequence[SignatureVerdict] | None = None) -> list[Result]:
         """Apply signed instructions in one transaction, in order: a receipt or a refusal
-        each. A document that does not parse is refused alone; the others still apply."""
-        return self.ledger.submit_documents(documents)
+        each. A document that does not parse is refused alone; the others still apply.
+        `verdicts`: what `check_signatures` found for these very documents, in a stage of
+        this service that runs beside the writer (the engine then does not check again)."""
+        return self.ledger.submit_documents(documents, verdicts)
+
+    def check_signatures(self, documents: Sequence[Mapping[str, Any]]
+                         ) -> list[SignatureVerdict]:
+        """The stateless part of admitting `documents`, done here rather than by the
+        writer: each one parsed and its signatures recovered (ledger/signature_check.py)."""
+        try:
+            domain = self.ledger.domain
+        except Rejected:
+            domain = None  # no genesis yet: the writer checks them itself
+        return verdicts_of(documents, self.ledger.operations.parse_signed, domain)
 
     def cut_checkpoint(self, *, if_due: bool = False) -> StoredCheckpoint | None:
         """Cut and sign a checkpoint (with `if_due`, only if the policy says one is due)."""

@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 from custody.eip712 import Domain
-from custody.signatures import SignatureError, recover_address_bytes, to_checksum_address
 from ledger.clock import Clock, format_time, parse_time, utc_now
 from ledger.effects import Changes, LotIds
 from ledger.errors import Reason, Rejected, require
@@ -37,6 +36,7 @@ from ledger.journal import Receipt, body_hash, make_entry, make_marker, receipt_
 from ledger.model import LotState, SigningKey
 from ledger.modules import OperationSet
 from ledger.ops import Context, Signer
+from ledger.signature_check import CHECKED, UNCHECKED, SignatureVerdict, check_signatures
 from ledger.state import ReadAhead, WorkingSet
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
@@ -74,15 +74,24 @@ class Ledger:
         """Apply many instructions in one transaction, in order; a receipt or a rejection each."""
         return self._submit([self._admit(signed) for signed in submission])
 
-    def submit_documents(self, documents: Sequence[Any]) -> list[Result]:
+    def submit_documents(self, documents: Sequence[Any],
+                         verdicts: Sequence[SignatureVerdict] | None = None) -> list[Result]:
         """`submit_many` of signed instructions in their JSON form (a file's, a request's),
-        parsed here once: the same one way in, without building them twice."""
-        return self._submit([self._parse(document) for document in documents])
+        parsed here once: the same one way in, without building them twice.
 
-    def _submit(self, admitted: Sequence[SignedInstruction | Rejected]) -> list[Result]:
+        `verdicts`, one per document, come from a stage of this service that has already
+        checked the signatures (ledger/signature_check.py): a document CHECKED is not
+        recovered again, one refused there is refused as it was, one UNCHECKED is checked
+        here. Only the operator's own stages pass them."""
+        if verdicts is not None and len(verdicts) != len(documents):
+            raise ValueError(f"{len(verdicts)} verdicts for {len(documents)} documents")
+        return self._submit([self._parse(document) for document in documents], verdicts)
+
+    def _submit(self, admitted: Sequence[SignedInstruction | Rejected],
+                verdicts: Sequence[SignatureVerdict] | None = None) -> list[Result]:
         domain = self._domain_for([s for s in admitted if not isinstance(s, Rejected)])
-        checked = [s if isinstance(s, Rejected) else self._verify_signatures(s, domain) or s
-                   for s in admitted]
+        checked = [self._checked(signed, domain, verdicts[i] if verdicts else UNCHECKED)
+                   for i, signed in enumerate(admitted)]
         reads = _read_ahead([s for s in checked if not isinstance(s, Rejected)],
                             self.operations)
         with self.store.write(reads) as tx:
@@ -141,7 +150,7 @@ class Ledger:
         submission would; raise `Rejected` if refused. The checkpointer re-executes the
         journal's entries this way against the previous checkpoint's state
         (anchoring.operator.transition): the same code paths, not a second copy of the rules."""
-        refused = self._verify_signatures(signed, domain)
+        refused = check_signatures(signed, domain)
         if refused is not None:
             raise refused
         return self._apply(ws, tx, signed)
@@ -189,29 +198,17 @@ class Ledger:
                     return make_domain(signed.instruction.fields["chainId"])
             return not_initialized
 
-    def _verify_signatures(self, signed: SignedInstruction,
-                           domain: Domain | Rejected) -> Rejected | None:
-        """Stateless: every approval's signature recovers its claimed signer."""
-        try:
-            ins = signed.instruction
-            if ins.op == "genesis":
-                domain = make_domain(ins.fields["chainId"])
-            if isinstance(domain, Rejected):
-                raise domain
-            signers = signed.signers
-            require(len(set(signers)) == len(signers), Reason.duplicate_signer)
-            for approval in signed.approvals:
-                digest = ins.digest(domain, approval.signer, approval.nonce)
-                try:
-                    recovered = recover_address_bytes(digest, approval.signature)
-                except SignatureError as exc:
-                    raise Rejected(Reason.bad_signature, str(exc)) from exc
-                if recovered != bytes.fromhex(approval.signer[2:]):
-                    raise Rejected(Reason.bad_signature, f"signature is by "
-                                   f"{to_checksum_address(recovered)}, claimed {approval.signer}")
-        except Rejected as rejected:
-            return rejected
-        return None
+    @staticmethod
+    def _checked(signed: SignedInstruction | Rejected, domain: Domain | Rejected,
+                 verdict: SignatureVerdict) -> SignedInstruction | Rejected:
+        """`signed` if its signatures hold (by `verdict`, or checked here), else why not."""
+        if isinstance(signed, Rejected):
+            return signed
+        if isinstance(verdict, Rejected):
+            return verdict
+        if verdict is CHECKED and signed.instruction.op != "genesis":
+            return signed
+        return check_signatures(signed, domain) or signed
 
     def _apply(self, ws: WorkingSet, tx: SqlTransaction, signed: SignedInstruction) -> Receipt:
         ins = signed.instruction

@@ -80,7 +80,8 @@ class ServedLedger:
         self.duty = duty
         # concurrent submissions share commits: in the writer process, or in this one
         self.committer: GroupCommitter | WriterCommitter = (
-            WriterCommitter(writer_socket) if writer_socket else GroupCommitter(app.service))
+            WriterCommitter(writer_socket, app.service.check_signatures) if writer_socket
+            else GroupCommitter(app.service))
         # every worker signs logins with the data directory's one secret (api/session_key.py)
         sessions = sessions_for(app.service, secret=session_secret(app.data_dir))
         self.http = create_app(app.service, committer=self.committer, sessions=sessions,

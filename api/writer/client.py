@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,7 +38,9 @@ from api.writer import protocol
 from ledger.engine import Result
 from ledger.errors import Rejected
 from ledger.journal import Receipt
+from ledger.signature_check import SignatureVerdict
 
+Check = Callable[[Sequence[Mapping[str, Any]]], list[SignatureVerdict]]
 CONNECT_TIMEOUT_S = 5.0
 RETRY_AFTER_S = 1  # the supervisor starts a new writer at once; it is up within a second or two
 
@@ -75,10 +77,13 @@ def install_problems(app: FastAPI) -> None:
 
 class WriterCommitter:
     """A `Committer` (api/http/committer.py) whose writes the writer process at
-    `socket_path` applies."""
+    `socket_path` applies. `check`, when given, checks the documents' signatures here, in the
+    worker (LedgerService.check_signatures), so that the writer does not: the workers run
+    beside the writer, whose transactions are the serial chain every write waits on."""
 
-    def __init__(self, socket_path: str) -> None:
+    def __init__(self, socket_path: str, check: Check | None = None) -> None:
         self._socket_path = socket_path
+        self._check = check
         self._channels: dict[asyncio.AbstractEventLoop, asyncio.Task[_Channel]] = {}
         self._guard = threading.Lock()  # close() comes from another thread than the loop's
         self._closed = False
@@ -91,7 +96,7 @@ class WriterCommitter:
         if not documents:
             return []
         channel = await self._channel()
-        return await channel.submit(list(documents))
+        return await channel.submit(list(documents), self._verdicts(documents))
 
     def submit_many(self, documents: Sequence[Mapping[str, Any]]) -> list[Result]:
         """`submit_many_async` for a thread without an event loop (a connection of its own)."""
@@ -99,7 +104,7 @@ class WriterCommitter:
         async def once() -> list[Result]:
             channel = await _Channel.open(self._socket_path)
             try:
-                return await channel.submit(list(documents))
+                return await channel.submit(list(documents), self._verdicts(documents))
             finally:
                 channel.close()
 
@@ -110,6 +115,10 @@ class WriterCommitter:
     def submit(self, document: Mapping[str, Any]) -> Receipt | Rejected:
         (result,) = self.submit_many([document])
         return result
+
+    def _verdicts(self, documents: Sequence[Mapping[str, Any]]
+                  ) -> list[SignatureVerdict] | None:
+        return None if self._check is None else self._check(documents)
 
     def close(self) -> None:
         """Take no more submissions and close the connections (from any thread; the server
@@ -181,13 +190,14 @@ class _Channel:
                                          f"{protocol.HELLO!r}")
         return cls(reader, writer)
 
-    async def submit(self, documents: list[Any]) -> list[Result]:
+    async def submit(self, documents: list[Any],
+                     verdicts: list[SignatureVerdict] | None) -> list[Result]:
         if self.lost:
             raise WriterUnavailable(outcome_known=True)
         request_id = next(self._ids)
         answered: asyncio.Future[list[Result]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = answered
-        self._writer.write(protocol.request(request_id, documents))
+        self._writer.write(protocol.request(request_id, documents, verdicts))
         return await answered
 
     async def _read(self, reader: asyncio.StreamReader) -> None:

@@ -1,15 +1,17 @@
-"""The channel between `serve`'s HTTP workers and the writer process, version 1.
+"""The channel between `serve`'s HTTP workers and the writer process, version 2.
 
 A Unix stream socket in a directory only the server's user may enter (api/writer/supervisor.py
 makes it). Every message is a *frame*: its length as 4 bytes, big-endian, then that many bytes.
 
     worker -> writer   HELLO                       the first frame of a connection
     writer -> worker   READY                       or the connection closes: another version
-    worker -> writer   (request id, documents)     any number, without waiting for answers
+    worker -> writer   (request id, documents, verdicts)   any number, not waiting for answers
     writer -> worker   (request id, ANSWERED, results) | (request id, FAILED, failure)
 
 A request's documents are one HTTP request's signed instructions (their JSON form, as parsed
-by the worker): one, or a client's array, applied together and in order. The writer answers a
+by the worker): one, or a client's array, applied together and in order, with what the worker
+found checking their signatures (ledger/signature_check.py: the worker recovers the signers, so
+that the writer's serial chain does not; version 2). The writer answers a
 request once the transaction that carried it has committed (or failed as a whole), so answers
 come in commit order, not necessarily in the order sent; the request id pairs them. `results`
 is what `LedgerService.submit_many` returns, a `Receipt` or a `Rejected` each, in order.
@@ -33,9 +35,11 @@ from typing import Any
 
 from api.group_commit import CommitterClosed
 from ledger.engine import Result
+from ledger.errors import Rejected
+from ledger.signature_check import SignatureVerdict, Verdict
 from ledger.store.errors import StoreError, StoreFailure
 
-VERSION = 1
+VERSION = 2  # 2: requests carry the workers' signature verdicts
 HELLO = f"carbonledger-writer/{VERSION}".encode("ascii")
 READY = HELLO + b" ready"
 ANSWERED, FAILED = "answered", "failed"
@@ -66,18 +70,26 @@ async def read_frame(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length)
 
 
-def request(request_id: int, documents: list[Any]) -> bytes:
-    return frame(pickle.dumps((request_id, documents), pickle.HIGHEST_PROTOCOL))
+def request(request_id: int, documents: list[Any],
+            verdicts: list[SignatureVerdict] | None) -> bytes:
+    return frame(pickle.dumps((request_id, documents, verdicts), pickle.HIGHEST_PROTOCOL))
 
 
-def read_request(payload: bytes) -> tuple[int, list[Any]]:
+def read_request(payload: bytes) -> tuple[int, list[Any], list[SignatureVerdict] | None]:
     try:
-        request_id, documents = pickle.loads(payload)
+        request_id, documents, verdicts = pickle.loads(payload)
     except Exception as exc:
         raise ProtocolError(f"not a request of version {VERSION}: {exc}") from exc
-    if not isinstance(request_id, int) or not isinstance(documents, list):
+    if not isinstance(request_id, int) or not isinstance(documents, list) or \
+            not _verdicts_for(documents, verdicts):
         raise ProtocolError(f"not a request of version {VERSION}")
-    return request_id, documents
+    return request_id, documents, verdicts
+
+
+def _verdicts_for(documents: list[Any], verdicts: object) -> bool:
+    return verdicts is None or (
+        isinstance(verdicts, list) and len(verdicts) == len(documents)
+        and all(isinstance(verdict, Verdict | Rejected) for verdict in verdicts))
 
 
 def answer(request_id: int, results: list[Result]) -> bytes:

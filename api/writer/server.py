@@ -78,9 +78,10 @@ async def _connection(committer: GroupCommitter, connected: set[asyncio.StreamWr
             return
         writer.write(protocol.frame(protocol.READY))
         while True:
-            request_id, documents = protocol.read_request(await protocol.read_frame(reader))
+            request_id, documents, verdicts = protocol.read_request(
+                await protocol.read_frame(reader))
             try:
-                future = committer.submit_many_soon(documents)
+                future = committer.submit_many_soon(documents, verdicts)
             except CommitterClosed as closed:
                 writer.write(protocol.failed(request_id, closed))
                 continue

@@ -32,6 +32,7 @@ from api.writer.server import serve_writes
 from ledger.clock import FixedClock
 from ledger.errors import Reason, Rejected
 from ledger.journal import Receipt
+from ledger.signature_check import CHECKED
 from ledger.store.database import Store
 from ledger.store.errors import StoreError, StoreFailure
 from tests.api.test_group_commit import (
@@ -114,7 +115,10 @@ def test_two_workers_requests_share_the_writers_transactions_in_journal_order(
     answers: dict[int, list[Any]] = {}
 
     def worker(first: int) -> Any:
-        committer = WriterCommitter(socket_path)  # each worker process has its own
+        # each worker process has its own; one checks the signatures itself, as served
+        # workers do, the other leaves them to the writer: one transaction carries both
+        check = service.check_signatures if first else None
+        committer = WriterCommitter(socket_path, check)
 
         async def client(i: int) -> None:  # one at a time, as an HTTP client does
             answers[i] = [(await committer.submit_many_async([document]))[0]
@@ -177,6 +181,34 @@ def test_an_array_stays_together_and_a_refusal_refuses_nothing_else(
     assert isinstance(alone, Receipt)
     assert second.seq == first.seq + 1  # together, in order
     assert sorted([first.seq, second.seq, alone.seq]) == [head + 1, head + 2, head + 3]
+
+
+def test_signatures_checked_by_the_worker_refuse_a_forgery_alone(
+        world: World, service: LedgerService, socket_path: str) -> None:
+    wallets = _holders(world, 3)
+    head = service.head()
+    forged = _transfer(world, wallets, 1, 2, 5)
+    forged = {**forged, "fields": {**forged["fields"], "quantity": 500}}  # raised once signed
+    array = [_transfer(world, wallets, 1, 2, 1), forged, _transfer(world, wallets, 1, 0, 2)]
+    with writing(service, socket_path):
+        committer = WriterCommitter(socket_path, service.check_signatures)
+        first, refused, third = asyncio.run(committer.submit_many_async(array))
+        committer.close()
+    assert isinstance(refused, Rejected) and refused.reason is Reason.bad_signature
+    assert isinstance(first, Receipt) and isinstance(third, Receipt)
+    assert (first.seq, third.seq) == (head + 1, head + 2)
+    (target,) = service.holdings(account="E2", batch="A1")
+    assert target.total == 1
+
+
+def test_a_request_whose_verdicts_do_not_match_its_documents_is_not_understood() -> None:
+    documents: list[Any] = [{"op": "transfer"}, {"op": "transfer"}]
+    for verdicts in ([CHECKED], [CHECKED, "checked"], "checked"):
+        payload = protocol.request(7, documents, verdicts)[4:]  # type: ignore[arg-type]
+        with pytest.raises(protocol.ProtocolError, match="not a request of version 2"):
+            protocol.read_request(payload)
+    assert protocol.read_request(protocol.request(7, documents, None)[4:]) == (7, documents,
+                                                                               None)
 
 
 def test_a_failed_transaction_reaches_exactly_its_own_requests(
