@@ -287,7 +287,8 @@ def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | No
             raise OperatorKeyMissing(f"no operator key in {data_dir}: create one with "
                                      "`carbonledger operator-key --create`")
         key = read_keystore(data_dir / operator.keystore, password())
-        return Checkpointer(ledger, key, policy)
+        # config.json's "state_tree" retention: the checkpointer prunes old trees as it cuts
+        return Checkpointer(ledger, key, policy, retention=config.tree_retention())
 
     def anchoring() -> AnchoringWorker:
         return anchoring_worker(ledger.store, data_dir, password, operator,

@@ -9,6 +9,7 @@ Every failure is one line and exits with the code of its class (api/exit_codes.p
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from api.inputs import MAX_DOCUMENT_CHARS, DocumentError, parse_document, read_d
 from api.roles_cli import SERVER, submit_to_server
 from ledger.errors import Rejected
 from ledger.instructions import ID_PATTERN, check_text
+from ledger.store.errors import StoreError
 
 
 class _Commands(click.Group):
@@ -148,10 +150,25 @@ def upgrade(data_dir: Path) -> None:
     click.echo("schema is up to date")
 
 
+POOL_FROM_ARRAY = 20_000
+"""The smallest array whose signatures `submit` checks in a pool by default. The pool's
+processes take seconds of CPU to start (each imports the ledger and builds its operation set),
+during which they slow the writer down; the writer checks in process meanwhile, and gains
+back ~90 µs an instruction once they are ready (bench/ledger_throughput.py)."""
+
+
 @main.command()
 @click.argument("instruction", type=click.File("r"))
+@click.option("--per-transaction", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Apply an array in transactions of at most N instructions, in order "
+                   "(default: the whole array in one).")
+@click.option("--signature-processes", type=click.IntRange(min=0), default=None,
+              metavar="N", help="Check an array's signatures in N processes beside the "
+                                "writer (0: none; default: one per CPU for an array of "
+                                f"{POOL_FROM_ARRAY:,} or more in several transactions).")
 @click.pass_obj
-def submit(data_dir: Path, instruction: TextIO) -> None:
+def submit(data_dir: Path, instruction: TextIO, per_transaction: int | None,
+           signature_processes: int | None) -> None:
     """Submit a signed instruction, or a JSON array of them applied in one transaction (JSON
     file, or - for standard input); print the receipt of each, or why it was refused. A refused
     instruction in an array refuses nothing else; the exit code is 1 if any was refused."""
@@ -162,11 +179,15 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
                      ExitCode.USAGE) from exc
     server = click.get_current_context().meta.get(SERVER)
     if server:
+        if per_transaction is not None or signature_processes is not None:
+            raise Failed("--per-transaction and --signature-processes apply to the data "
+                         "directory's ledger, not to a server's", ExitCode.USAGE)
         submit_to_server(server, document)
         return
     with _app(data_dir) as app:
         if isinstance(document, list):
-            results = app.service.submit_many(document)
+            results = _submit_array(app.service, document, per_transaction,
+                                    signature_processes)
             click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
             if any(isinstance(r, Rejected) for r in results):
                 sys.exit(ExitCode.REFUSED)
@@ -177,6 +198,48 @@ def submit(data_dir: Path, instruction: TextIO) -> None:
             click.echo(json.dumps(refusal.as_dict(), indent=2), err=True)
             sys.exit(ExitCode.REFUSED)
     click.echo(json.dumps(receipt.as_dict(), indent=2))
+
+
+def _submit_array(service: Any, documents: list[Any], per_transaction: int | None,
+                  processes: int | None) -> list[Any]:
+    """An array's results, applied in transactions of `per_transaction` (all in one by
+    default), its signatures checked in a pool of `processes` beside the writer (None: the
+    default, above). Asked for explicitly, the pool is waited for; by default the writer
+    checks in process until the pool is ready. A transaction that fails as a whole stops the
+    array there: what was applied before it is printed, and the failure said."""
+    from api.bootstrap import operation_set
+    from ledger.parallel_signatures import SignaturePool, SignaturePoolError
+
+    size = per_transaction or max(len(documents), 1)
+    submissions = [documents[start:start + size] for start in range(0, len(documents), size)]
+    asked = processes is not None
+    if processes is None:
+        processes = (0 if len(submissions) < 2 or len(documents) < POOL_FROM_ARRAY
+                     else os.cpu_count() or 1)
+    try:
+        domain = service.ledger.domain if processes and documents else None
+    except Rejected:
+        domain = None  # no genesis yet: the writer checks the signatures itself
+    results: list[Any] = []
+    try:
+        if domain is None:
+            for results_of_one in service.submit_stream(submissions):
+                results += results_of_one
+            return results
+        with SignaturePool(domain, operation_set, processes=processes) as pool:
+            if asked:
+                pool.wait_ready()
+            for results_of_one in service.submit_stream(submissions, pool):
+                results += results_of_one
+        return results
+    except (SignaturePoolError, StoreError) as failure:
+        if results:
+            click.echo(json.dumps([r.as_dict() for r in results], indent=2,
+                                  ensure_ascii=False))
+        if isinstance(failure, SignaturePoolError):
+            raise environment(f"{failure} (the first {len(results)} of the array were "
+                              "applied)") from failure
+        raise
 
 
 def _store_option(function: Any) -> Any:

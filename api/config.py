@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import MISSING, asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+from anchoring.operator.state_tree import TreeRetention
 from ledger.store.database import sqlite_url
 
 T = TypeVar("T")
@@ -40,12 +41,32 @@ class Deployment(StrEnum):
 
 
 @dataclass(frozen=True)
+class StateTreeSettings:
+    """config.json's "state_tree": how long the persisted state tree keeps old checkpoints'
+    nodes (anchoring.operator.state_tree). `keep_checkpoints`: the latest so many keep theirs
+    (null, the default: every checkpoint keeps its own); `pinned`: checkpoints that keep theirs
+    whatever the age (ones whose proofs are still asked for); the latest anchored checkpoint
+    always does. The checkpointer prunes the rest as it cuts; a pruned checkpoint's proofs come
+    from a rebuild of its tree from the leaf versions (seconds at a million leaves)."""
+
+    keep_checkpoints: int | None = None
+    pinned: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class LedgerConfig:
     store_url: str
     chain_id: int
     registry: str
     registry_keystore: str  # path relative to the data directory
     deployment: Deployment = Deployment.production  # absent from configs written before it
+    state_tree: StateTreeSettings = field(default_factory=StateTreeSettings)
+
+    def tree_retention(self) -> TreeRetention | None:
+        """What the checkpointer prunes to; None: keep every checkpoint's tree."""
+        if self.state_tree.keep_checkpoints is None:
+            return None
+        return TreeRetention(self.state_tree.keep_checkpoints, tuple(self.state_tree.pinned))
 
     def save(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,10 +121,29 @@ def load_config(data_dir: Path) -> LedgerConfig:
         document["store_url"] = os.environ["CARBONLEDGER_STORE_URL"]
     config = read_json_record(LedgerConfig, document, path)
     try:
-        return replace(config, deployment=Deployment(config.deployment))
+        config = replace(config, deployment=Deployment(config.deployment))
     except ValueError as exc:
         raise ConfigError(f"{path} names the deployment {config.deployment!r}: it is one of "
                           f"{', '.join(d.value for d in Deployment)}") from exc
+    if isinstance(config.state_tree, StateTreeSettings):
+        return config
+    return replace(config, state_tree=_state_tree_settings(config.state_tree, path))
+
+
+def _state_tree_settings(document: object, path: Path) -> StateTreeSettings:
+    """config.json's "state_tree" object, checked: a ConfigError names what is wrong."""
+    settings = read_json_record(StateTreeSettings, document, path)
+    try:
+        if not isinstance(settings.pinned, list):
+            raise ValueError(f"pinned must be a list, got {settings.pinned!r}")
+        keep = settings.keep_checkpoints
+        TreeRetention(1 if keep is None else keep, tuple(settings.pinned))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: \"state_tree\" is not valid ({exc}): give "
+                          "\"keep_checkpoints\" a whole number from 1 (or null: keep every "
+                          "checkpoint's tree) and \"pinned\" a list of checkpoint numbers"
+                          ) from exc
+    return settings
 
 
 def read_json_record(record: type[T], document: object, path: Path) -> T:

@@ -25,20 +25,23 @@ time per transfer (bench/api_load.py).
 
 Each instruction is still its own journal entry with its own receipt, and a refused one refuses
 nothing else (`ledger.engine.Ledger.submit_many`); a document that does not parse is refused
-alone (`LedgerService.submit_many`). A submitter is answered only when `submit_many` has
-returned, that is after the engine's `commit`: on PostgreSQL the commit's round trip is
-answered only once the WAL is flushed (ledger.store.sql.SqlTransaction.commit); on SQLite
-COMMIT returns once the transaction is in the write-ahead log, which survives a killed process
-(with `synchronous=NORMAL`, the store's default) and also a power loss with `synchronous=FULL`.
-No receipt is ever handed out for something that did not commit.
+alone (`LedgerService.submit_many`). A submitter is answered only once its transaction is
+durable. On PostgreSQL the writer commits without waiting for the disk and goes on to the next
+transaction, while a second thread (`_Durability`) waits for the WAL flush once for every
+transaction committed meanwhile, and only then answers their submitters (Store.wait_durable);
+on SQLite COMMIT returns once the transaction is in the write-ahead log, which survives a
+killed process (with `synchronous=NORMAL`, the store's default) and also a power loss with
+`synchronous=FULL`, and the writer answers at once. No receipt is ever handed out for
+something that did not commit, or is not yet on disk.
 
 When the transaction fails as a whole, every submitter whose instructions were in it gets the
 same exception, and nobody else; what a client does then (the instruction being idempotent on
 its id, the retry is always the SAME signed instruction, never a newly signed one):
 
 - `StoreError` `connection_lost` or `unreachable`: nothing was written; submit it again.
-- `StoreError` `outcome_unknown`: the commit may have happened; submit it again, and a receipt
-  marked `duplicate` says the first attempt had committed.
+- `StoreError` `outcome_unknown`: the commit may have happened (or happened, and the wait for
+  the disk failed); submit it again, and a receipt marked `duplicate` says the first attempt
+  had committed.
 - `StoreError` `store_inconsistent`: the store was changed behind the ledger's back; nothing
   was written, and a retry fails the same way until an operator has run the audit.
 - anything else (a fault of the ledger itself): nothing was written; the operator must look.
@@ -58,6 +61,7 @@ from typing import Any
 from api.service import LedgerService
 from ledger.engine import Result
 from ledger.signature_check import UNCHECKED, SignatureVerdict
+from ledger.store.errors import StoreError, StoreFailure
 
 DEFAULT_MAX_BATCH = 500  # instructions in one transaction, at most
 
@@ -118,6 +122,10 @@ class GroupCommitter:
         # a transaction cut short that way commits nothing, and nobody was answered for it
         self._writer = threading.Thread(target=self._run, name="group-commit writer",
                                         daemon=True)
+        # PostgreSQL: the writer goes on to the next transaction while this stage waits
+        # for the disk, once for every transaction committed meanwhile (see _Durability)
+        self._durability = (_Durability(service) if service.durability_is_awaited_apart
+                            else None)
         self._writer.start()
 
     # --- the submitter's side -----------------------------------------------------------
@@ -194,6 +202,8 @@ class GroupCommitter:
             self._closing = True
             self._changed.notify()
         self._writer.join()
+        if self._durability is not None:
+            self._durability.close()  # the last transactions' answers, once on disk
 
     def __enter__(self) -> GroupCommitter:
         return self
@@ -232,7 +242,8 @@ class GroupCommitter:
                         for verdict in (submission.verdicts or
                                         [UNCHECKED] * len(submission.documents))]
         try:
-            results = self._service.submit_many(documents, verdicts)
+            results = self._service.submit_many(documents, verdicts,
+                                                 durable=self._durability is None)
         except BaseException as failure:
             self._count(len(documents), failed=True)
             _answer(batch, [(None, failure)] * len(batch))
@@ -240,7 +251,8 @@ class GroupCommitter:
                 self._refuse_the_queue()
                 raise
             return
-        # submit_many has returned: the transaction has committed (durably: see above)
+        # submit_many has returned: the transaction has committed (durably, or to be
+        # awaited by the durability stage before anyone is answered: see above)
         assert len(results) == len(documents), (len(results), len(documents))
         self._count(len(documents), failed=False)
         answers: list[tuple[list[Result] | None, BaseException | None]] = []
@@ -249,7 +261,10 @@ class GroupCommitter:
             end = start + len(submission.documents)
             answers.append((results[start:end], None))
             start = end
-        _answer(batch, answers)
+        if self._durability is None:
+            _answer(batch, answers)
+        else:
+            self._durability.once_durable(batch, answers)
 
     def _count(self, instructions: int, *, failed: bool) -> None:
         with self._changed:
@@ -269,6 +284,64 @@ class GroupCommitter:
 
 
 Answer = tuple[list[Result] | None, BaseException | None]  # (results, or what failed them all)
+
+
+class _Durability:
+    """The answers of committed transactions, held until they are on disk (PostgreSQL).
+
+    The writer commits asynchronously (`submit_many(..., durable=False)`: the journal head is
+    free once the commit record is written) and hands the answers here; this thread runs one
+    durability barrier (`LedgerService.wait_durable`) for whatever has arrived since the
+    last one, then answers them all. A barrier issued after a commit returned covers it (the
+    WAL is flushed in order), so nobody is answered before their transaction is on disk, and
+    the writer's chain no longer includes the flush: it applies the next transaction while
+    the disk writes the last ones. When the barrier fails (the connection or the server
+    went), the transactions did commit but may not have reached the disk: each waiter gets
+    `StoreError` `outcome_unknown`, and its retry of the same signed instructions says which
+    (a receipt marked duplicate)."""
+
+    def __init__(self, service: LedgerService) -> None:
+        self._service = service
+        self._pending: list[tuple[list[_Submission], list[Answer]]] = []
+        self._changed = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="group-commit durability",
+                                        daemon=True)
+        self._thread.start()
+
+    def once_durable(self, batch: list[_Submission], answers: list[Answer]) -> None:
+        with self._changed:
+            self._pending.append((batch, answers))
+            self._changed.notify()
+
+    def close(self) -> None:
+        """Answer what is pending, once on disk, and stop."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._pending and not self._closing:
+                    self._changed.wait()
+                if not self._pending:
+                    return
+                settled, self._pending = self._pending, []
+            try:
+                self._service.wait_durable()
+            except BaseException as failure:
+                unknown = failure if isinstance(failure, StoreError) else StoreError(
+                    StoreFailure.outcome_unknown, f"committed, but the wait for the disk "
+                    f"failed: {type(failure).__name__}: {failure}")
+                for batch, _ in settled:
+                    _answer(batch, [(None, unknown)] * len(batch))
+                if not isinstance(failure, Exception):
+                    raise
+                continue
+            for batch, answers in settled:
+                _answer(batch, answers)
 
 
 def _answer(submissions: list[_Submission], answers: list[Answer]) -> None:

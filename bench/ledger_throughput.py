@@ -7,6 +7,17 @@
 Targets (issue 2): one operation per transaction >= 1,000/s SQLite, >= 500/s PostgreSQL;
 submissions of 100 (`Ledger.submit_many`, one transaction each) >= 3,000/s SQLite, >= 2,000/s
 PostgreSQL; with 1,000,000 lots within 20% of empty; replay --check of 100,000 entries <= 60 s.
+Issue 18: submissions of 100 with their signatures checked in a pool of processes beside the
+writer (`LedgerService.submit_stream`, ledger/parallel_signatures.py) >= 6,000/s SQLite,
+>= 4,500/s PostgreSQL; two client processes on one SQLite file >= 1.6 times one.
+
+The pool's figures are of documents (the JSON form a file or a request brings), which the
+writer parses; beside them, the same documents submitted without the pool (the writer parses
+and recovers). The pool is started, and its processes have built their operation sets, before
+the clock starts, as in a writer that runs for hours. `--pool-sizes 1,4,16,100` measures the
+pool (used at every size) against no pool at each submission size (where the hop starts to
+pay: POOL_FROM_DOCUMENTS in api/service.py). The client processes' figure is one process,
+then `--clients` processes at once, on the same store, run for run in turn.
 
 Instructions are signed before the clock starts (signing is the client's work); the ledger's
 work — parsing is skipped, but signature recovery, authorization, validation, the database
@@ -29,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,8 +48,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.bootstrap import operation_set
+from api.service import LedgerService, Parts
 from ledger.client import Wallet
-from ledger.engine import Ledger
+from ledger.engine import Ledger, Result
 from ledger.instructions import SignedInstruction, make_domain
 from ledger.replay import replay_check
 from ledger.schemes import load_rules_dir, rules_document
@@ -128,6 +141,67 @@ def timed(ledger: Ledger, signed: list[SignedInstruction], per_transaction: int)
     return len(signed) / (time.perf_counter() - started)
 
 
+def timed_documents(service: LedgerService, documents: list[dict], per_transaction: int,
+                    pool: Any = None, pool_from: int | None = None) -> float:
+    """Rate of submitting `documents` in submissions of `per_transaction`, one transaction
+    each, in order: through `submit_stream` with `pool`, or `submit_many` one by one."""
+    submissions = [documents[start:start + per_transaction]
+                   for start in range(0, len(documents), per_transaction)]
+    started = time.perf_counter()
+    answers: Iterable[list[Result]]
+    if pool is None:
+        answers = (service.submit_many(submission) for submission in submissions)
+    else:
+        answers = (service.submit_stream(submissions, pool) if pool_from is None else
+                   service.submit_stream(submissions, pool, pool_from=pool_from))
+    for results in answers:
+        for result in results:
+            assert not isinstance(result, Exception), result
+    return len(documents) / (time.perf_counter() - started)
+
+
+def started_pool(ledger: Ledger, processes: int) -> Any:
+    """A signature pool on `ledger`'s domain whose processes are ready (None: this version of
+    the ledger has none)."""
+    try:
+        from ledger.parallel_signatures import SignaturePool
+    except ImportError:
+        return None
+    pool = SignaturePool(ledger.domain, operation_set, processes=processes)
+    pool.wait_ready()
+    return pool
+
+
+def measured_pool(ledger: Ledger, count: int, per_transaction: int, seed: int, nonce: int,
+                  processes: int, pool_from: int | None = None
+                  ) -> tuple[float, float | None, int]:
+    """Medians of REPEATS runs of `count` transfers as documents in submissions of
+    `per_transaction`: without the pool and with it, run for run in turn. Returns both
+    (None: no pool in this version) and the next free nonce."""
+    signed = signed_transfers(count * REPEATS * 2, seed=seed, nonce_base=nonce)
+    documents = [one.as_json() for one in signed]
+    service = LedgerService(Parts(ledger))
+    pool = started_pool(ledger, processes)
+    plain: list[float] = []
+    pooled: list[float] = []
+    try:
+        for k in range(REPEATS):
+            for turn in range(2):  # neither always first; the documents' nonces in order
+                chunk = documents[(2 * k + turn) * count:(2 * k + turn + 1) * count]
+                if (k + turn) % 2 == 0:
+                    plain.append(timed_documents(service, chunk, per_transaction))
+                elif pool is not None and hasattr(service, "submit_stream"):
+                    pooled.append(timed_documents(service, chunk, per_transaction, pool,
+                                                  pool_from))
+                else:
+                    timed_documents(service, chunk, per_transaction)  # the nonces must follow
+    finally:
+        if pool is not None:
+            pool.close()
+    return (statistics.median(plain), statistics.median(pooled) if pooled else None,
+            nonce + count * REPEATS * 2 + 10_000)
+
+
 def _client(url: str, documents: list[dict], barrier: Any, results: Any) -> None:
     """One client process: submits its instructions one per transaction."""
 
@@ -166,6 +240,21 @@ def timed_clients(url: str, signed: list[SignedInstruction], clients: int) -> fl
         assert process.exitcode == 0, f"a client failed (exit {process.exitcode})"
     # perf_counter is system-wide (CLOCK_MONOTONIC) on Linux: spans compare across processes
     return len(signed) / (max(end for _, end in spans) - min(start for start, _ in spans))
+
+
+def compare_clients(url: str, args: argparse.Namespace,
+                    nonce: int) -> tuple[float, float, int]:
+    """One client process against `args.clients` at once, run for run in turn on the same
+    store: the medians of REPEATS runs each, and the next free nonce."""
+    rates: dict[int, list[float]] = {1: [], args.clients: []}
+    for k in range(REPEATS):
+        order = (1, args.clients) if k % 2 == 0 else (args.clients, 1)
+        for clients in order:
+            signed = signed_transfers(args.single, seed=60 + 2 * k + (clients > 1),
+                                      nonce_base=nonce)
+            nonce += args.single + 10_000
+            rates[clients].append(timed_clients(url, signed, clients))
+    return (statistics.median(rates[1]), statistics.median(rates[args.clients]), nonce)
 
 
 def lot_count(store: Store) -> int:
@@ -227,12 +316,25 @@ def run(name: str, url: str, full_url: str, args: argparse.Namespace) -> None:
     rate_many, nonce = measured(ledger, args.many, 100, seed=2, nonce=nonce)
     print(f"   empty store ({lot_count(store):,} lots): one per transaction {rate_single:,.0f}/s, "
           f"submissions of 100 {rate_many:,.0f}/s (medians of {REPEATS} runs)")
+    if args.pool:
+        plain, pooled, nonce = measured_pool(ledger, args.many, 100, seed=7, nonce=nonce,
+                                             processes=args.pool)
+        through_pool = (f"{pooled:,.0f}/s with signatures checked in a pool of {args.pool} "
+                        f"processes" if pooled is not None else "no signature pool here")
+        print(f"   submissions of 100 as documents: {through_pool}, {plain:,.0f}/s without "
+              f"(medians of {REPEATS} runs, in turn)")
+    for size in args.pool_sizes:
+        count = max(size * 20, min(args.many, size * 200))
+        plain, pooled, nonce = measured_pool(ledger, count, size, seed=8 + size, nonce=nonce,
+                                             processes=args.pool or 2, pool_from=1)
+        print(f"   submissions of {size} as documents: "
+              f"{'-' if pooled is None else f'{pooled:,.0f}'}/s with the pool, "
+              f"{plain:,.0f}/s without")
     if args.clients > 1:
-        concurrent = signed_transfers(args.single, seed=6, nonce_base=nonce)
-        nonce += args.single + 10_000
-        rate = timed_clients(url, concurrent, args.clients)
-        print(f"   one per transaction from {args.clients} client processes at once: "
-              f"{rate:,.0f}/s in all")
+        one, several, nonce = compare_clients(url, args, nonce)
+        print(f"   one per transaction from client processes on one store, in turn: one "
+              f"{one:,.0f}/s, {args.clients} at once {several:,.0f}/s in all "
+              f"({several / one:.2f}x; medians of {REPEATS} runs)")
     if args.lots:
         full = Store(full_url)
         full.upgrade(OPERATIONS)
@@ -325,9 +427,19 @@ def main() -> None:
                         help="transfers in submissions of 100 (one transaction each)")
     parser.add_argument("--lots", type=int, default=0, help="also measure with this many lots")
     parser.add_argument("--replay", type=int, default=0, help="replay --check of N entries")
-    parser.add_argument("--clients", type=int, default=4,
-                        help="also measure one-per-transaction from this many processes")
+    parser.add_argument("--clients", type=int, default=2,
+                        help="also measure one-per-transaction from this many processes at "
+                             "once, against one (0: not)")
+    parser.add_argument("--pool", type=int, default=2,
+                        help="also measure submissions of 100 with signatures checked in a "
+                             "pool of this many processes (0: not)")
+    parser.add_argument("--pool-sizes", type=lambda text: [int(n) for n in text.split(",")],
+                        default=[], help="submission sizes to measure the pool at, "
+                                         "e.g. 1,4,16,100")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--pg-database", default=BENCH_DATABASE,
+                        help="the PostgreSQL database to measure in (made if missing, its "
+                             "schema dropped after; --lots uses it suffixed _full)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -335,7 +447,9 @@ def main() -> None:
             run("SQLite (WAL, synchronous=NORMAL)", sqlite_url(directory / "bench.db"),
                 sqlite_url(directory / "bench-full.db"), args)
         if args.only in (None, "postgresql"):
-            url, full_url = postgres_url(), postgres_url(BENCH_FULL_DATABASE)
+            full_name = (BENCH_FULL_DATABASE if args.pg_database == BENCH_DATABASE
+                         else f"{args.pg_database}_full")
+            url, full_url = postgres_url(args.pg_database), postgres_url(full_name)
             if url is None or full_url is None:
                 print("== PostgreSQL: not reachable, skipped")
             else:

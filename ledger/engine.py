@@ -75,20 +75,27 @@ class Ledger:
         return self._submit([self._admit(signed) for signed in submission])
 
     def submit_documents(self, documents: Sequence[Any],
-                         verdicts: Sequence[SignatureVerdict] | None = None) -> list[Result]:
+                         verdicts: Sequence[SignatureVerdict] | None = None, *,
+                         durable: bool = True) -> list[Result]:
         """`submit_many` of signed instructions in their JSON form (a file's, a request's),
         parsed here once: the same one way in, without building them twice.
 
         `verdicts`, one per document, come from a stage of this service that has already
         checked the signatures (ledger/signature_check.py): a document CHECKED is not
         recovered again, one refused there is refused as it was, one UNCHECKED is checked
-        here. Only the operator's own stages pass them."""
+        here. Only the operator's own stages pass them.
+
+        With `durable=False` the results come back once the transaction has committed but
+        perhaps before it is on disk: the caller must `store.wait_durable()` before it hands
+        them to anyone (the group committer does, once for several transactions)."""
         if verdicts is not None and len(verdicts) != len(documents):
             raise ValueError(f"{len(verdicts)} verdicts for {len(documents)} documents")
-        return self._submit([self._parse(document) for document in documents], verdicts)
+        return self._submit([self._parse(document) for document in documents], verdicts,
+                            durable=durable)
 
     def _submit(self, admitted: Sequence[SignedInstruction | Rejected],
-                verdicts: Sequence[SignatureVerdict] | None = None) -> list[Result]:
+                verdicts: Sequence[SignatureVerdict] | None = None, *,
+                durable: bool = True) -> list[Result]:
         domain = self._domain_for([s for s in admitted if not isinstance(s, Rejected)])
         checked = [self._checked(signed, domain, verdicts[i] if verdicts else UNCHECKED)
                    for i, signed in enumerate(admitted)]
@@ -106,7 +113,7 @@ class Ledger:
                     results.append(self._apply(ws, tx, signed))
                 except Rejected as rejected:
                     results.append(rejected)
-            tx.commit(ws)
+            tx.commit(ws, durable=durable)
         return results
 
     def append_checkpoint_marker(self, tx: SqlTransaction | None = None) -> tuple[int, int]:

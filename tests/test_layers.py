@@ -54,6 +54,8 @@ STORE_LAYERS = {
     "anchoring/operator/checkpoints.py": "the checkpoints table: cut, signed, anchored",
     "anchoring/operator/log_store.py": "the Merkle log: log_nodes and the journal's leaf hashes",
     "anchoring/operator/state_versions.py": "the state leaves' versions (state_leaves)",
+    "anchoring/operator/state_tree/store.py": "the state tree's nodes, persisted "
+                                              "(state_tree_nodes, state_tree_stale)",
     "anchoring/operator/cosignatures.py": "witnesses' cosignatures and attestations, as kept",
 }
 

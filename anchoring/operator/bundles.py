@@ -9,10 +9,11 @@
 Each bundle carries the signed checkpoint it is checked against, verbatim, and the proof; the
 sizes and roots a proof uses are read from that note, never from elsewhere. The note carries
 the witnesses' cosignatures stored for it (anchoring.operator.cosignatures) as further
-signature lines after the operator's. Given the state
-commitment of a running checkpointer, state proofs come from its in-memory snapshots
-(microseconds); otherwise the checkpoint's tree is rebuilt from the stored leaf versions and
-the last one rebuilt is kept.
+signature lines after the operator's. State proofs come from
+the tree persisted in the database (anchoring.operator.state_tree: a few indexed reads, through
+the node cache of a running checkpointer's state commitment when given one, else the prover's
+own); a checkpoint whose tree is not kept (pruned, or cut before the tree was persisted) is
+rebuilt from the stored leaf versions, and the last one rebuilt is kept.
 
 A bundle of an entry, a lot, a holding or an account at checkpoint N is a function of its
 subject and N, except for what may be added to checkpoint N later: its anchor and the
@@ -32,7 +33,6 @@ from anchoring.auditor.bundle_format import BUNDLE_FORMAT, BUNDLE_VERSION, COMMO
 from anchoring.auditor.cosignature import with_cosignatures
 from anchoring.auditor.merkle_log import MerkleLog
 from anchoring.auditor.note import CheckpointBody, NoteError, parse_text, split_note
-from anchoring.auditor.smt import Snapshot
 from anchoring.auditor.state_keys import account_key, holding_key, lot_key
 from anchoring.operator.checkpoints import (
     Anchor,
@@ -43,18 +43,20 @@ from anchoring.operator.checkpoints import (
 from anchoring.operator.cosignatures import cosignature_lines
 from anchoring.operator.errors import NotCheckpointed, StoreInconsistent
 from anchoring.operator.log_store import open_log
-from anchoring.operator.state_commitment import rebuild_at
+from anchoring.operator.state_commitment import StateReader
+from anchoring.operator.state_tree import TreeStore
 from ledger.store.database import Store
 from ledger.store.sql import SqlTransaction
 
 Bundle = dict[str, Any]
 
 
-class SnapshotSource(Protocol):
-    """Whoever holds checkpoints' state trees in memory (a running checkpointer's
-    `StateCommitment`)."""
+class TreeSource(Protocol):
+    """Whoever holds a persisted tree's node cache (a running checkpointer's
+    `StateCommitment`): a prover given one reads through it."""
 
-    def snapshot(self, number: int) -> Snapshot | None: ...
+    @property
+    def tree(self) -> TreeStore: ...
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,9 @@ class CheckpointState:
 
 
 class Prover:
-    def __init__(self, store: Store, state: SnapshotSource | None = None) -> None:
+    def __init__(self, store: Store, state: TreeSource | None = None) -> None:
         self.store = store
-        self.state = state
-        self._rebuilt: tuple[int, Snapshot] | None = None
+        self._reader = StateReader(state.tree if state is not None else TreeStore())
 
     def entry(self, seq: int, number: int | None = None) -> Bundle:
         """Journal entry `seq` in checkpoint `number` (default: the latest)."""
@@ -135,21 +136,10 @@ class Prover:
     def _state(self, kind: str, subject: Any, key: bytes, number: int | None) -> Bundle:
         with self.store.read() as tx:
             checkpoint, body = _checkpoint(tx, number)
-            snapshot = self._snapshot(tx, body.number)
-        value = snapshot.get(key)
+            value, proof = self._reader.value_and_proof(tx, key, body.number)
         state = {"key": key.hex(), "value": None if value is None else value.decode("utf-8"),
-                 "proof": snapshot.prove(key).to_dict()}
+                 "proof": proof.to_dict()}
         return {**_common(kind, checkpoint), kind: subject, "state": state}
-
-    def _snapshot(self, tx: SqlTransaction, number: int) -> Snapshot:
-        live = self.state.snapshot(number) if self.state else None
-        if live is not None:
-            return live
-        # read once: a service proves in several threads, and another may replace the pair
-        rebuilt = self._rebuilt
-        if rebuilt is None or rebuilt[0] != number:
-            rebuilt = self._rebuilt = (number, rebuild_at(tx, number))
-        return rebuilt[1]
 
 
 def common_fields(bundle: Bundle) -> Bundle:

@@ -31,6 +31,7 @@ from anchoring.auditor.smt import EMPTY_ROOT as EMPTY_STATE_ROOT
 from anchoring.operator.errors import LedgerNotInitialized, StoreInconsistent, TransitionDiffers
 from anchoring.operator.log_store import open_log
 from anchoring.operator.state_commitment import StateCommitment
+from anchoring.operator.state_tree import PRUNE_PER_CUT, TreeRetention
 from anchoring.operator.transition import reexecute
 from custody.signatures import address_of
 from ledger.clock import parse_time
@@ -110,6 +111,12 @@ def latest_number(tx: SqlTransaction) -> int:
     return int(top or 0)
 
 
+def latest_anchored(tx: SqlTransaction) -> int | None:
+    """The latest checkpoint recorded as anchored (on any registry); None if none is."""
+    (top,) = tx.one("SELECT MAX(number) FROM checkpoints WHERE anchor_chain_id IS NOT NULL")
+    return None if top is None else int(top)
+
+
 def anchored_on(tx: SqlTransaction, chain_id: int, contract: str) -> dict[int, tuple[bytes, int]]:
     """Checkpoints recorded as anchored on this registry: number -> (tx hash, block)."""
     rows = tx.all("SELECT number, anchor_tx_hash, anchor_block_number FROM checkpoints "
@@ -182,22 +189,29 @@ def _from_row(row: Any) -> StoredCheckpoint:
 class Checkpointer:
     """Cuts and signs checkpoints of one ledger with the operator's key.
 
-    Keep one per process: it holds the state tree between cuts (see StateCommitment), so a cut
-    costs what changed since the last one. Several processes may cut; each cut is serialised
-    by the journal head lock, and a process that finds a newer checkpoint than its own rebuilds.
+    Keep one per process: it holds the latest leaves and the tree's node cache between cuts
+    (see StateCommitment), so a cut costs what changed since the last one. Several processes
+    may cut; each cut is serialised by the journal head lock, and a process that finds a newer
+    checkpoint than its own moves on by the leaf versions recorded since.
 
     `check_transitions=False` signs the tables' state without re-executing the entries since
     the previous checkpoint: for measuring what the check costs, never for a ledger in use.
+
+    `retention` (None: keep every checkpoint's tree) prunes, in each cut, the persisted tree
+    nodes only checkpoints outside it need (anchoring.operator.state_tree), at most
+    PRUNE_PER_CUT a cut; the latest anchored checkpoint is always kept.
     """
 
     def __init__(self, ledger: Ledger, operator_key: bytes,
                  policy: CheckpointPolicy | None = None,
                  state: StateCommitment | None = None, *,
-                 check_transitions: bool = True) -> None:
+                 check_transitions: bool = True,
+                 retention: TreeRetention | None = None) -> None:
         self.ledger = ledger
         self.check_transitions = check_transitions
         self.policy = policy or CheckpointPolicy()
-        self.state = state or StateCommitment()
+        self.state = state or StateCommitment(ledger.store)
+        self.retention = retention
         self.operator = address_of(operator_key)
         self._key = operator_key
         self._origin: str | None = None
@@ -225,7 +239,8 @@ class Checkpointer:
             with self.ledger.store.write() as tx:
                 checkpoint = self._cut(tx)
         except TransitionDiffers:
-            raise  # refused before the tree moved: it still holds the previous checkpoint
+            self.state.rolled_back()  # refused before the tree moved: it holds the previous
+            raise
         except BaseException:
             self.state.discard()  # the tree may be ahead of what was committed
             raise
@@ -282,6 +297,10 @@ class Checkpointer:
         checkpoint = StoredCheckpoint(number, size, body.log_root, state_root, body.time,
                                       body.origin, self.operator, sign_note(body, self._key))
         _insert(tx, checkpoint)
+        if self.retention is not None:
+            anchored = latest_anchored(tx)
+            pinned = {*self.retention.pinned, *(() if anchored is None else (anchored,))}
+            self.state.tree.prune(tx, number, self.retention.keep, pinned, PRUNE_PER_CUT)
         tx.forget_row_undo(size)  # what re-executing the next checkpoint's entries needs is after
         return checkpoint
 

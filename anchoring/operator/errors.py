@@ -38,6 +38,10 @@ class OperatorFailure(enum.Enum):
     state_leaves_mismatch = ("the stored state leaf versions do not rebuild a signed state "
                              "root: the state_leaves table was changed outside the ledger; "
                              "`carbonledger audit` names the checkpoint", False)
+    state_tree_not_stored = ("the checkpoint's state tree is not kept in the database "
+                             "(pruned past the retention the operator set, or cut before the "
+                             "tree was persisted): its proofs come from a rebuild of the tree "
+                             "from the leaf versions, which takes seconds", False)
     pledge_not_found = ("no pledge has this id: check the id (a pledge's id is its lien's)",
                         False)
     compliance_record_not_found = ("no monthly submission has this id, or no emitter has a "

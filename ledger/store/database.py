@@ -27,8 +27,9 @@ from sqlalchemy.exc import DBAPIError
 from ledger.state import ReadAhead
 from ledger.store.errors import StoreError, StoreFailure
 from ledger.store.leader import AdvisoryLock, FileLock, HeldAlone, LeaderLock
+from ledger.store.pq_pipeline import round_trip
 from ledger.store.schema import metadata_of
-from ledger.store.sql import SqlTransaction
+from ledger.store.sql import DURABILITY_BARRIER, SqlTransaction
 from ledger.store.statistics import StatisticsKeeper
 from ledger.store.wal import SAFETY_NET_PAGES, WalCopyBack
 
@@ -57,6 +58,9 @@ class Store:
         transaction (WAL); FULL also survives a power loss, at the cost of an fsync per commit."""
         self.url = url
         self.dialect = make_url(url).get_backend_name()
+        # PostgreSQL: where the WAL stood after this process's latest write committed (what
+        # must be flushed before that write is told of: wait_durable)
+        self.last_commit_lsn: str | None = None
         if self.dialect not in ("sqlite", "postgresql"):
             raise StoreError(StoreFailure.unsupported_database, self.dialect)
         # pre-ping: a connection the server dropped while it sat in the pool (a restart, a
@@ -159,6 +163,35 @@ class Store:
         with self._transaction(lock_head=True, read_ahead=read_ahead) as tx:
             yield tx
 
+    def wait_durable(self) -> None:
+        """Return once every write committed before this call is on disk: what a writer that
+        committed with `tx.commit(ws, durable=False)` waits for before it tells anyone.
+
+        PostgreSQL: one durability barrier (ledger.store.sql.DURABILITY_BARRIER) on this
+        thread's connection; a connection lost meanwhile raises `StoreError`
+        `outcome_unknown` (the writes committed; whether they reached the disk is not known).
+        SQLite: nothing to wait for; COMMIT returned once the transaction was in the
+        write-ahead log."""
+        if self.dialect != "postgresql":
+            return
+        for pause_s in (*RECONNECT_PAUSES_S, None):
+            try:
+                raw, owns_kept = self._connection()
+                break
+            except self._connect_errors as exc:
+                if pause_s is None:
+                    raise StoreError(StoreFailure.outcome_unknown, _first_line(exc)) from exc
+                time.sleep(pause_s)
+        try:
+            round_trip(raw.driver_connection, [(DURABILITY_BARRIER, {})])
+        except BaseException as exc:
+            self._discard(raw, owns_kept)
+            if isinstance(exc, Exception):
+                raise StoreError(StoreFailure.outcome_unknown, _first_line(exc)) from exc
+            raise
+        finally:
+            self._release(raw, owns_kept)
+
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
         """A consistent read-only snapshot."""
@@ -174,6 +207,7 @@ class Store:
             if not tx.finished:
                 tx.commit()
             if lock_head:
+                self.last_commit_lsn = tx.commit_lsn or self.last_commit_lsn
                 self._after_write(raw, tx.head)
         except BaseException as exc:
             lost = self._is_lost(exc, raw)

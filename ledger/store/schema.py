@@ -207,6 +207,23 @@ state_leaves = Table(
     Index("ix_state_leaves_to", "to_checkpoint"),
 )
 
+# The state commitment's tree, persisted (anchoring/operator/state_tree/store.py): a node is
+# written once, at the checkpoint (`version`) that made it, under its nibble path (one nibble a
+# byte; b"" the root, written at every checkpoint); `state_tree_stale` records each node a
+# later checkpoint replaced (`stale_since`), which is what pruning old checkpoints reads.
+state_tree_nodes = Table(
+    "state_tree_nodes", metadata,
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("path", LargeBinary(64), primary_key=True),
+    Column("node", LargeBinary, nullable=False),
+)
+state_tree_stale = Table(
+    "state_tree_stale", metadata,
+    Column("stale_since", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("path", LargeBinary(64), primary_key=True),
+)
+
 # Witnesses' cosignatures of checkpoints (anchoring/operator/cosignatures.py): the signature
 # line each witness added to checkpoint `number`'s note, verified before it was stored; and the
 # attestations (secp256k1, EIP-712) the witnesses gave for the registry at (chain_id,

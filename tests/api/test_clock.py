@@ -75,8 +75,9 @@ def test_a_config_written_before_deployments_loads_unchanged_as_production(
     with pytest.raises(ConfigError, match="'staging': it is one of production, test, demo"):
         load_config(data_dir)
     path.write_text(json.dumps({**document, "colour": "blue"}))
-    with pytest.raises(ConfigError, match="exactly store_url, chain_id, registry, "
-                                          r"registry_keystore \(and perhaps deployment\)"):
+    with pytest.raises(ConfigError, match=r"exactly store_url, chain_id, registry, "
+                                          r"registry_keystore \(and perhaps deployment, "
+                                          r"state_tree\)"):
         load_config(data_dir)
 
 
