@@ -73,8 +73,8 @@ SETTLE_AFTER_LEAVES: Final = 100_000
 PROOF_FORMAT: Final = "jmt-sha256"
 """The ``format`` field of a serialised proof: the hashing above, siblings listed bottom-up."""
 
-_LEAF_DOMAIN: Final = b"JMT::LeafNode"
-_INTERNAL_DOMAIN: Final = b"JMT::IntrnalNode"  # sic: jmt drops a vowel to fit 16 bytes
+LEAF_DOMAIN: Final = b"JMT::LeafNode"
+INTERNAL_DOMAIN: Final = b"JMT::IntrnalNode"  # sic: jmt drops a vowel to fit 16 bytes
 _LAST_BIT: Final = 8 * KEY_SIZE - 1
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -188,9 +188,9 @@ def verify(root: bytes, key: bytes, value: bytes | None, proof: Proof) -> None:
     for sibling in proof.siblings:
         depth -= 1
         if (path >> (_LAST_BIT - depth)) & 1:
-            node = sha256(_INTERNAL_DOMAIN + sibling + node).digest()
+            node = sha256(INTERNAL_DOMAIN + sibling + node).digest()
         else:
-            node = sha256(_INTERNAL_DOMAIN + node + sibling).digest()
+            node = sha256(INTERNAL_DOMAIN + node + sibling).digest()
     if node != root:
         raise ProofError(ProofFailure.ROOT_MISMATCH, f"proof leads to {node.hex()}")
 
@@ -295,7 +295,7 @@ class SparseMerkleTree(_View):
             unique = False
         _check_pairs(keys, values)
         leaves = [
-            (sha256(_LEAF_DOMAIN + key + sha256(value).digest()).digest(), key, value)
+            (sha256(LEAF_DOMAIN + key + sha256(value).digest()).digest(), key, value)
             for key, value in zip(keys, values, strict=True)
         ]
         paths = [int.from_bytes(key, "big") for key in keys]
@@ -416,14 +416,14 @@ def _branch(keys: list[int], leaves: list[_Node], lo: int, hi: int, depth: int) 
     # Inline the common one-leaf case: it halves the calls of a bulk build.
     left = leaves[lo] if mid - lo == 1 else _branch(keys, leaves, lo, mid, split + 1)
     right = leaves[mid] if hi - mid == 1 else _branch(keys, leaves, mid, hi, split + 1)
-    node: _Node = (sha256(_INTERNAL_DOMAIN + left[0] + right[0]).digest(), left, right)
+    node: _Node = (sha256(INTERNAL_DOMAIN + left[0] + right[0]).digest(), left, right)
     if split == depth:  # the usual case: nothing to lift
         return node
     for level in range(split - 1, depth - 1, -1):  # the one-child levels, bottom-up
         if (first >> (_LAST_BIT - level)) & 1:
-            node = (sha256(_INTERNAL_DOMAIN + EMPTY_ROOT + node[0]).digest(), None, node)
+            node = (sha256(INTERNAL_DOMAIN + EMPTY_ROOT + node[0]).digest(), None, node)
         else:
-            node = (sha256(_INTERNAL_DOMAIN + node[0] + EMPTY_ROOT).digest(), node, None)
+            node = (sha256(INTERNAL_DOMAIN + node[0] + EMPTY_ROOT).digest(), node, None)
     return node
 
 
@@ -433,12 +433,12 @@ def _join(left: _Node | None, right: _Node | None) -> _Node | None:
     if left is None:
         if right is None or right[1].__class__ is bytes:
             return right
-        return (sha256(_INTERNAL_DOMAIN + EMPTY_ROOT + right[0]).digest(), None, right)
+        return (sha256(INTERNAL_DOMAIN + EMPTY_ROOT + right[0]).digest(), None, right)
     if right is None:
         if left[1].__class__ is bytes:
             return left
-        return (sha256(_INTERNAL_DOMAIN + left[0] + EMPTY_ROOT).digest(), left, None)
-    return (sha256(_INTERNAL_DOMAIN + left[0] + right[0]).digest(), left, right)
+        return (sha256(INTERNAL_DOMAIN + left[0] + EMPTY_ROOT).digest(), left, None)
+    return (sha256(INTERNAL_DOMAIN + left[0] + right[0]).digest(), left, right)
 
 
 def _descend(node: _Node | None, key: bytes) -> tuple[_Node | None, list[bytes]]:
@@ -458,7 +458,7 @@ def _descend(node: _Node | None, key: bytes) -> tuple[_Node | None, list[bytes]]
 
 
 def _leaf_hash(key: bytes, value_hash: bytes) -> bytes:
-    return sha256(_LEAF_DOMAIN + key + value_hash).digest()
+    return sha256(LEAF_DOMAIN + key + value_hash).digest()
 
 
 def _check_key(key: object) -> None:

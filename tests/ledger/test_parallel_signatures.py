@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from ledger.parallel_signatures import SignaturePool, SignaturePoolClosed, Signa
 from ledger.signature_check import SignatureVerdict, verdicts_of
 from ledger.store.database import Store, sqlite_url
 from ledger.store.errors import StoreError
+from tests.ledger.signed_documents import forged, journal, outcome, transfer, two_emitters
 from tests.world import DOMAIN, OPERATIONS, World, WorldTemplate, fresh_wallet
 
 pytestmark = pytest.mark.slow  # the pool's processes take a second or two to start
@@ -46,14 +46,7 @@ def pool() -> Iterator[SignaturePool]:
 @pytest.fixture
 def template(migrated_template: Path, tmp_path: Path, clock: FixedClock) -> WorldTemplate:
     """Two emitters, HN and DT, each with an account holding 1,000 t of its own batch."""
-    path = tmp_path / "template.db"
-    shutil.copy(migrated_template, path)
-    world = World.create(Store(sqlite_url(path)), clock)
-    for name, account, batch in (("hn", "HN", "A1"), ("dt", "DT", "A2")):
-        world.participant(name, "emitter", account, "compliance")
-        world.allocate(batch, account, 1_000)
-    world.store.dispose()
-    return WorldTemplate.of(world, path)
+    return two_emitters(migrated_template, tmp_path / "template.db", clock.moment, 1_000)
 
 
 def _twin(template: WorldTemplate, store: Store) -> World:
@@ -77,58 +70,34 @@ def _ledger(store: Store, clock: FixedClock) -> Any:
     return Ledger(store, OPERATIONS, clock)
 
 
-def _transfer(world: World, who: str, source: str, target: str, batch: str,
-              quantity: int) -> dict[str, Any]:
-    return world.wallets[who].sign(world.instruction(
-        "transfer", fromAccount=source, toAccount=target, batch=batch,
-        quantity=quantity)).as_json()
-
-
-def _forged(document: dict[str, Any]) -> dict[str, Any]:
-    """Its quantity raised after it was signed: the signature recovers another address."""
-    forged = {**document, "fields": {**document["fields"]}}
-    forged["fields"]["quantity"] += 1
-    return forged
-
-
 def _stream(world: World) -> list[list[Any]]:
     """Submissions a bulk submitter hands in: good transfers both ways, a forged one, one by
     a key the ledger does not know, one of more than is held, text that is no instruction, a
     second signature of one signer, instructions submitted again in later submissions (and
     twice in one), and a small submission the writer checks itself."""
-    first_good = _transfer(world, "hn", "HN", "DT", "A1", 10)
+    first_good = transfer(world, "hn", "HN", "DT", "A1", 10)
     stranger = fresh_wallet().sign(world.instruction(
         "transfer", fromAccount="HN", toAccount="DT", batch="A1", quantity=1)).as_json()
-    twice = _transfer(world, "dt", "DT", "HN", "A2", 2)
+    twice = transfer(world, "dt", "DT", "HN", "A2", 2)
     twice = {**twice, "approvals": twice["approvals"] * 2}
-    mixed = [first_good, _forged(_transfer(world, "hn", "HN", "DT", "A1", 5)), stranger,
-             _transfer(world, "dt", "DT", "HN", "A2", 5_000), {"op": "transfer"}, twice,
-             _transfer(world, "dt", "DT", "HN", "A2", 7), _transfer(world, "hn", "HN", "DT",
+    mixed = [first_good, forged(transfer(world, "hn", "HN", "DT", "A1", 5)), stranger,
+             transfer(world, "dt", "DT", "HN", "A2", 5_000), {"op": "transfer"}, twice,
+             transfer(world, "dt", "DT", "HN", "A2", 7), transfer(world, "hn", "HN", "DT",
                                                                      "A1", 3)]
-    again = _transfer(world, "dt", "DT", "HN", "A2", 4)
-    repeated = [first_good, again, again, *(_transfer(world, "hn", "HN", "DT", "A1", q)
+    again = transfer(world, "dt", "DT", "HN", "A2", 4)
+    repeated = [first_good, again, again, *(transfer(world, "hn", "HN", "DT", "A1", q)
                                             for q in range(1, 7))]
-    small = [_transfer(world, "dt", "DT", "HN", "A2", 1), first_good]
-    last = [again, *(_transfer(world, "dt", "DT", "HN", "A2", q) for q in range(1, 9))]
+    small = [transfer(world, "dt", "DT", "HN", "A2", 1), first_good]
+    last = [again, *(transfer(world, "dt", "DT", "HN", "A2", q) for q in range(1, 9))]
     submissions = [mixed, repeated, small, last]
     assert [len(s) >= POOL_FROM_DOCUMENTS for s in submissions] == [True, True, False, True]
     return submissions
-
-
-def _outcome(results: list[Any]) -> list[str]:
-    return [f"receipt {r.seq} {r.entry_hash}{' duplicate' if r.duplicate else ''}"
-            if isinstance(r, Receipt) else f"refused {r.reason.name}" for r in results]
 
 
 def _said(verdicts: list[SignatureVerdict]) -> list[str]:
     """What each verdict says (a Rejected compares as its reason and detail)."""
     return [f"refused {v.reason.name} {v.detail}" if isinstance(v, Rejected) else v.name
             for v in verdicts]
-
-
-def _journal(store: Store) -> list[bytes]:
-    with store.read() as tx:
-        return [bytes(row.entry) for row in tx.journal_rows(0, tx.head + 1)]
 
 
 def test_the_pool_gives_the_verdicts_checked_in_process(template: WorldTemplate,
@@ -149,21 +118,21 @@ def test_a_stream_through_the_pool_journals_what_the_engine_alone_would(
         pool: SignaturePool) -> None:
     alone = template.copy_into(tmp_path)
     beside = _twin(template, any_store)
-    assert _journal(beside.store) == _journal(alone.store)
+    assert journal(beside.store) == journal(alone.store)
     submissions = _stream(alone)
     service = LedgerService(Parts(ledger=alone.ledger))
     by_engine = [service.submit_many(submission) for submission in submissions]
     through_pool = list(LedgerService(Parts(ledger=beside.ledger)).submit_stream(
         submissions, pool))
-    assert [_outcome(r) for r in through_pool] == [_outcome(r) for r in by_engine]
+    assert [outcome(r) for r in through_pool] == [outcome(r) for r in by_engine]
     assert [o.split()[0] + (" duplicate" if o.endswith(" duplicate") else "")
-            for o in _outcome(by_engine[0] + by_engine[1])] == [
+            for o in outcome(by_engine[0] + by_engine[1])] == [
         "receipt", "refused", "refused", "refused", "refused", "refused", "receipt", "receipt",
         "receipt duplicate", "receipt", "receipt duplicate", *["receipt"] * 6]
     assert {r.reason for r in by_engine[0] if isinstance(r, Rejected)} == {
         Reason.bad_signature, Reason.unregistered_key, Reason.insufficient_tradable,
         Reason.malformed_instruction, Reason.duplicate_signer}
-    assert _journal(beside.store) == _journal(alone.store)
+    assert journal(beside.store) == journal(alone.store)
     assert beside.holding("DT", "A1") == alone.holding("DT", "A1")
     beside.assert_invariants()
 

@@ -25,59 +25,28 @@ from ledger.journal import Receipt
 from ledger.signature_check import CHECKED, UNCHECKED, verdicts_of
 from ledger.store.database import Store, sqlite_url
 from tests.anchoring.ledger_history import OPERATOR_KEY
+from tests.ledger.signed_documents import forged, journal, outcome, transfer, two_emitters
 from tests.world import DOMAIN, OPERATIONS, World, WorldTemplate, fresh_wallet
 
 
 @pytest.fixture
 def template(migrated_template: Path, tmp_path: Path, clock: FixedClock) -> WorldTemplate:
     """Two emitters, HN and DT, each with an account holding 100 t of its own batch."""
-    path = tmp_path / "template.db"
-    shutil.copy(migrated_template, path)
-    world = World.create(Store(sqlite_url(path)), clock)
-    for name, account, batch in (("hn", "HN", "A1"), ("dt", "DT", "A2")):
-        world.participant(name, "emitter", account, "compliance")
-        world.allocate(batch, account, 100)
-    world.store.dispose()
-    return WorldTemplate.of(world, path)
-
-
-def _transfer(world: World, who: str, source: str, target: str, batch: str,
-              quantity: int) -> dict[str, Any]:
-    return world.wallets[who].sign(world.instruction(
-        "transfer", fromAccount=source, toAccount=target, batch=batch,
-        quantity=quantity)).as_json()
-
-
-def _forged(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with its quantity raised after it was signed: the signature now recovers
-    another address than the signer it claims."""
-    forged = {**document, "fields": {**document["fields"]}}
-    forged["fields"]["quantity"] += 1
-    return forged
+    return two_emitters(migrated_template, tmp_path / "template.db", clock.moment, 100)
 
 
 def _mixed(world: World) -> list[Any]:
     """A submission a busy server sees: good transfers both ways, a forged one, one signed by
     a key the ledger does not know, one more than is held, text that is not an instruction,
     and a second signature of one signer."""
-    good = _transfer(world, "hn", "HN", "DT", "A1", 10)
+    good = transfer(world, "hn", "HN", "DT", "A1", 10)
     stranger = fresh_wallet().sign(world.instruction(
         "transfer", fromAccount="HN", toAccount="DT", batch="A1", quantity=1)).as_json()
-    twice = _transfer(world, "dt", "DT", "HN", "A2", 2)
+    twice = transfer(world, "dt", "DT", "HN", "A2", 2)
     twice = {**twice, "approvals": twice["approvals"] * 2}
-    return [good, _forged(_transfer(world, "hn", "HN", "DT", "A1", 5)), stranger,
-            _transfer(world, "dt", "DT", "HN", "A2", 500), {"op": "transfer"}, twice,
-            _transfer(world, "dt", "DT", "HN", "A2", 7)]
-
-
-def _outcome(results: list[Any]) -> list[str]:
-    return [f"receipt {r.seq} {r.entry_hash}" if isinstance(r, Receipt)
-            else f"refused {r.reason.name}" for r in results]
-
-
-def _journal(world: World) -> list[bytes]:
-    with world.store.read() as tx:
-        return [bytes(row[0]) for row in tx.all("SELECT entry FROM journal ORDER BY seq")]
+    return [good, forged(transfer(world, "hn", "HN", "DT", "A1", 5)), stranger,
+            transfer(world, "dt", "DT", "HN", "A2", 500), {"op": "transfer"}, twice,
+            transfer(world, "dt", "DT", "HN", "A2", 7)]
 
 
 def test_verdicts_name_each_documents_signatures(template: WorldTemplate,
@@ -102,10 +71,10 @@ def test_a_submission_with_verdicts_journals_what_the_engine_alone_would(
     by_engine = alone.ledger.submit_documents(documents)
     service = LedgerService(Parts(ledger=beside.ledger))
     with_verdicts = service.submit_many(documents, service.check_signatures(documents))
-    assert _outcome(with_verdicts) == _outcome(by_engine)
-    assert [o.split()[0] for o in _outcome(by_engine)] == [
+    assert outcome(with_verdicts) == outcome(by_engine)
+    assert [o.split()[0] for o in outcome(by_engine)] == [
         "receipt", "refused", "refused", "refused", "refused", "refused", "receipt"]
-    assert _journal(beside) == _journal(alone)
+    assert journal(beside.store) == journal(alone.store)
     assert beside.holding("DT", "A1") == alone.holding("DT", "A1") == {
         "tradable": 10, "pledged": 0, "retired": 0, "surrendered": 0, "cancelled": 0}
     beside.assert_invariants()
@@ -114,7 +83,7 @@ def test_a_submission_with_verdicts_journals_what_the_engine_alone_would(
 def test_a_verdict_refusal_refuses_that_document_alone(template: WorldTemplate,
                                                        tmp_path: Path) -> None:
     world = template.copy_into(tmp_path)
-    first, second = (_transfer(world, "hn", "HN", "DT", "A1", q) for q in (3, 4))
+    first, second = (transfer(world, "hn", "HN", "DT", "A1", q) for q in (3, 4))
     refusal = Rejected(Reason.bad_signature, "checked by a worker")
     head = world.head()
     results = world.ledger.submit_documents([first, second], [refusal, CHECKED])
@@ -128,7 +97,7 @@ def test_verdicts_must_match_the_documents_one_for_one(template: WorldTemplate,
     world = template.copy_into(tmp_path)
     head = world.head()
     with pytest.raises(ValueError, match="1 verdicts for 2 documents"):
-        world.ledger.submit_documents([_transfer(world, "hn", "HN", "DT", "A1", 1)] * 2,
+        world.ledger.submit_documents([transfer(world, "hn", "HN", "DT", "A1", 1)] * 2,
                                       [CHECKED])
     assert world.head() == head
 
@@ -158,8 +127,8 @@ def test_a_forgery_vouched_for_is_caught_before_any_checkpoint_is_signed(
     world = template.copy_into(tmp_path)
     checkpointer = Checkpointer(world.ledger, OPERATOR_KEY)
     checkpointer.cut()
-    forged = _forged(_transfer(world, "hn", "HN", "DT", "A1", 5))
-    (receipt,) = world.ledger.submit_documents([forged], [CHECKED])
+    forgery = forged(transfer(world, "hn", "HN", "DT", "A1", 5))
+    (receipt,) = world.ledger.submit_documents([forgery], [CHECKED])
     assert isinstance(receipt, Receipt)
     with pytest.raises(TransitionDiffers, match=rf"^entry {receipt.seq}: refused when "
                                                 r"re-executed .*bad_signature"):

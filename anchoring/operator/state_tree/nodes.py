@@ -22,14 +22,12 @@ from __future__ import annotations
 from hashlib import sha256
 from typing import Final
 
-from anchoring.auditor.smt import EMPTY_ROOT, KEY_SIZE
+from anchoring.auditor.smt import EMPTY_ROOT, INTERNAL_DOMAIN, KEY_SIZE, LEAF_DOMAIN
 
 SLOTS: Final = 16
 MAX_DEPTH: Final = 2 * KEY_SIZE
 """Nibbles in a key: no node lies deeper than this."""
 
-_LEAF_DOMAIN: Final = b"JMT::LeafNode"
-_INTERNAL_DOMAIN: Final = b"JMT::IntrnalNode"  # sic, as jmt and smt.py
 _VERSION_BYTES: Final = 8
 
 Leaf = tuple[bytes, bytes]
@@ -88,7 +86,7 @@ def levels(node: Node) -> list[list[bytes]]:
     hashes: list[bytes] = [
         EMPTY_ROOT if slot is None
         else slot[0] if slot[1].__class__ is int
-        else sha256(_LEAF_DOMAIN + slot[0] + slot[1]).digest()  # type: ignore[operator]
+        else sha256(LEAF_DOMAIN + slot[0] + slot[1]).digest()  # type: ignore[operator]
         for slot in node]
     kinds = [_EMPTY if slot is None else _MORE if slot[1].__class__ is int else _ONE_LEAF
              for slot in node]
@@ -102,7 +100,7 @@ def levels(node: Node) -> list[list[bytes]]:
                 upper.append(left if left_kind else right)
                 upper_kinds.append(left_kind + right_kind)
             else:
-                upper.append(sha256(_INTERNAL_DOMAIN + left + right).digest())
+                upper.append(sha256(INTERNAL_DOMAIN + left + right).digest())
                 upper_kinds.append(_MORE)
         hashes, kinds = upper, upper_kinds
         result.append(hashes)
