@@ -111,6 +111,32 @@ def round_trip(connection: Connection[Any],
     return results
 
 
+def array_text(values: Sequence[Any]) -> str | Sequence[Any]:
+    """`values` as the text of a PostgreSQL array, for a parameter the statement casts to its
+    array type (`%(a)s::bigint[]`): a str goes with the unknown type, and the server reads the
+    literal as that array. psycopg's list dumper escapes element by element in Python: ~100
+    times slower on a flush's columns (JSON entries above all), the bulk of a writer's
+    client time. Integers, booleans, text and bytes only; anything else, `values` as they
+    are, for psycopg."""
+    parts: list[str] = []
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            parts.append(str(value))
+        elif kind is str:
+            # inside double quotes only a backslash and a double quote are special
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif kind is bytes:
+            parts.append('"\\\\x' + value.hex() + '"')  # bytea's hex form, its backslash escaped
+        elif value is None:
+            parts.append("NULL")
+        elif kind is bool:
+            parts.append("t" if value else "f")
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"
+
+
 def rows_of(connection: Connection[Any], result: pq.abc.PGresult) -> list[tuple[Any, ...]]:
     """A result's rows as tuples of Python values (psycopg's loaders)."""
     transformer = Transformer(connection)

@@ -41,7 +41,7 @@ from ledger.state import (
     WorkingSet,
 )
 from ledger.store.errors import StoreError, StoreFailure
-from ledger.store.pq_pipeline import round_trip, rows_of
+from ledger.store.pq_pipeline import array_text, round_trip, rows_of
 from ledger.store.schema import metadata
 
 LOT_COLUMNS = "id, batch, serial_first, serial_last, account, state, lien, created_seq"
@@ -318,10 +318,10 @@ class SqlTransaction:
             self._send(self._sql(sql), rows[0])
         elif rows and self.dialect == "postgresql" and _MULTI_ROW_INSERT.match(sql):
             statement, names = _unnest_insert(sql, table)
-            self._send(statement, {n: [row[n] for row in rows] for n in names})
+            self._send(statement, {n: array_text([row[n] for row in rows]) for n in names})
         elif rows and self.dialect == "postgresql" and _KEYED_UPDATE.match(sql):
             statement, names = _unnest_update(sql, table)
-            self._send(statement, {n: [row[n] for row in rows] for n in names})
+            self._send(statement, {n: array_text([row[n] for row in rows]) for n in names})
         elif rows and self._gathered is not None:
             for row in rows:
                 self._send(self._sql(sql), row)
@@ -332,7 +332,7 @@ class SqlTransaction:
         """`column` is one of `values`: on PostgreSQL one array parameter, so that the
         statement's text (and its prepared plan) is the same for any number of values."""
         if self.dialect == "postgresql":
-            return f"{column} = ANY(:in_values)", {"in_values": list(values)}
+            return f"{column} = ANY(:in_values)", {"in_values": array_text(list(values))}
         placeholders, params = _in_list("i", list(values))
         return f"{column} IN ({placeholders})", params
 
@@ -699,7 +699,7 @@ class SqlTransaction:
                 inserted.append(_lot_params(lot))
         if self.dialect == "postgresql" and len(deleted) > 1:
             self.execute("DELETE FROM lots WHERE id = ANY(:ids)",
-                         {"ids": [d["id"] for d in deleted]})
+                         {"ids": array_text([d["id"] for d in deleted])})
         else:
             self.executemany("DELETE FROM lots WHERE id = :id", deleted)
         self.executemany(

@@ -8,8 +8,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ledger.store.pq_pipeline import round_trip, rows_of
+from ledger.store.pq_pipeline import array_text, round_trip, rows_of
 from tests.conftest import PG_URL_VARIABLE, pg_url
 
 
@@ -84,3 +86,50 @@ def test_statements_deallocated_behind_its_back_are_prepared_again(
     with pytest.raises(psycopg.errors.InvalidSqlStatementName):
         _rows(connection, [select])
     assert _rows(connection, [select]) == [[(0,)]]
+
+
+# text as PostgreSQL stores it: any character but NUL, the quotes, backslashes, braces,
+# commas, spaces and the word NULL that an array literal treats specially included
+_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                max_size=40) | st.sampled_from(["NULL", "null", "", " ", "{}", '"', "\\",
+                                                 "a,b", '{"k": "v\\"w"}'])
+_COLUMNS = st.lists(st.tuples(st.integers(-2**63, 2**63 - 1) | st.none(),
+                              _TEXT | st.none(),
+                              st.binary(max_size=40) | st.none(),
+                              st.booleans() | st.none()), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_COLUMNS)
+def test_array_text_reaches_the_table_as_the_list_itself(
+        connection: psycopg.Connection[Any], rows: list[tuple[Any, ...]]) -> None:
+    """What the writers' multi-row statements send (`array_text`) is read by the server as
+    exactly the values psycopg's own list dumping gives it."""
+    columns = {name: [row[i] for row in rows]
+               for i, name in enumerate(["ids", "names", "blobs", "flags"])}
+    assert all(isinstance(array_text(values), str) for values in columns.values())
+    select = ("SELECT * FROM unnest(%(ids)s::bigint[], %(names)s::text[], "
+              "%(blobs)s::bytea[], %(flags)s::boolean[])")
+    (as_text,) = _rows(connection, [(select, {n: array_text(v) for n, v in columns.items()})])
+    (as_lists,) = _rows(connection, [(select, columns)])
+    assert as_text == as_lists == rows
+
+
+def test_array_text_leaves_values_it_does_not_know_to_psycopg() -> None:
+    assert array_text([1, 2.5]) == [1, 2.5]
+    assert array_text([]) == "{}"
+    assert array_text([True, 1]) == "{t,1}"
+
+
+def test_array_text_in_an_any_match_is_read_as_the_column_s_array(
+        connection: psycopg.Connection[Any]) -> None:
+    connection.execute("INSERT INTO t (id, name, blob) VALUES (1, 'a\"b', '\\x00'), "
+                       "(2, 'c\\d', '\\xff')")
+    (by_name, by_blob) = _rows(connection, [
+        ("SELECT id FROM t WHERE name = ANY(%(names)s) ORDER BY id",
+         {"names": array_text(['a"b', "c\\d", "e"])}),
+        ("SELECT id FROM t WHERE blob = ANY(%(blobs)s) ORDER BY id",
+         {"blobs": array_text([b"\xff"])})])
+    assert by_name == [(1,), (2,)]
+    assert by_blob == [(2,)]
