@@ -69,6 +69,7 @@ from anchoring.operator.log_store import stored_nodes
 from anchoring.operator.state_versions import closed_at, opened_at, version_count
 from ledger.clock import parse_time
 from ledger.modules import LeafKind, OperationSet
+from ledger.parallel_signatures import SignaturePool
 from ledger.replay import Progress, ReplayReport, replay_check
 from ledger.state import JournalRow
 from ledger.store.database import Store
@@ -117,14 +118,15 @@ class AuditReport:
 
 def audit(live: Store, operations: OperationSet, trusted_operator: str,
           progress: Progress | None = None, *, chain: AnchoredRoots | None = None,
-          expect_checkpoint: int | None = None) -> AuditReport:
+          expect_checkpoint: int | None = None,
+          pool: SignaturePool | None = None) -> AuditReport:
     """Audit the ledger in `live` against the operator key the auditor trusts (an address)
     and, if given, the registry its checkpoints are anchored on and the checkpoint the auditor
     knows exists (`expect_checkpoint`: the journal must hold at least that many)."""
     started = time.perf_counter()
     auditor = _CheckpointAuditor(live, trusted_operator, tuple(operations.leaf_kinds.values()),
                                  chain, expect_checkpoint=expect_checkpoint)
-    report = replay_check(live, operations, progress=progress, observer=auditor)
+    report = replay_check(live, operations, progress=progress, observer=auditor, pool=pool)
     problem = auditor.verdict(report)
     if problem is None:
         problems = operations.check_invariants(live)  # the core's and every module's
@@ -136,12 +138,13 @@ def audit(live: Store, operations: OperationSet, trusted_operator: str,
 
 def replay_against_checkpoints(live: Store, operations: OperationSet,
                                trusted_operator: str | None,
-                               progress: Progress | None = None) -> ReplayReport:
+                               progress: Progress | None = None,
+                               pool: SignaturePool | None = None) -> ReplayReport:
     """`replay --check`: replay the journal (ledger.replay) and compare every signed checkpoint
     with it (`SignedCheckpoints`). `trusted_operator` None is for a ledger without checkpoints:
     a stored one is then a discrepancy, since its signature cannot be checked."""
     checks = SignedCheckpoints(live, trusted_operator)
-    report = replay_check(live, operations, progress=progress, observer=checks)
+    report = replay_check(live, operations, progress=progress, observer=checks, pool=pool)
     return ReplayReport(report.entries, report.elapsed_s, checks.verdict(report), checks.checked,
                         checks.largest_step_back)
 

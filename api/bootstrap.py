@@ -143,7 +143,8 @@ def build_from_store(source: str, operator: str | None, clock: Clock = utc_now
     `replay --check --store`): no data directory, no config.json, no keys; the operator key
     whose checkpoints are trusted is the one the auditor names. The database must exist and
     hold a ledger; nothing is created in it."""
-    return LedgerService(Parts(existing_ledger(store_url_of(source), clock), operator))
+    return LedgerService(Parts(existing_ledger(store_url_of(source), clock), operator,
+                               operations=operation_set))
 
 
 def init_ledger(data_dir: Path, *, registry: str, registry_name: str, password: str,
@@ -296,7 +297,7 @@ def build(config: LedgerConfig, data_dir: Path, *, password: PasswordSource | No
 
     deployed = chain is not None or (data_dir / CHAIN_FILE).exists()
     parts = Parts(ledger, operator.address if operator else None, checkpointer,
-                  anchoring if deployed else None)
+                  anchoring if deployed else None, operations=operation_set)
     return App(config, data_dir, LedgerService(parts))
 
 

@@ -13,7 +13,9 @@ their codes; it never parses a message.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +77,12 @@ a signature pool is at hand: the hop costs the writer a fixed ~50 µs a submissi
 53 µs a document for submissions of one, 19 µs at 10, 5.6 µs at 100) against ~90 µs of
 recovery saved a document, and a small submission is answered sooner in process.
 `bench/ledger_throughput.py --pool-sizes` measures the pool at each size."""
+
+
+POOL_FROM_REPLAY = 20_000
+"""A replay of a journal of this many entries or more recovers signatures in a pool of
+processes beside it (ledger/replay.py): below it, starting the processes (seconds of CPU
+each) costs more than they save."""
 
 
 def _proof(kind: str, operations: OperationSet) -> tuple[tuple[str, ...], Any]:
@@ -168,6 +176,9 @@ class Parts:
     operator: str | None = None  # the address whose checkpoints this ledger trusts
     checkpointer: Callable[[], Checkpointer] | None = None
     anchoring: Callable[[], AnchoringWorker] | None = None
+    # the ledger's operation set as a function importable by name, for processes that check
+    # signatures beside a replay (None: a replay checks them alone)
+    operations: Callable[[], OperationSet] | None = None
 
 
 class LedgerService:
@@ -369,8 +380,9 @@ class LedgerService:
                                      "you trust")
         from anchoring.audit import audit
 
-        return audit(self.store, self.operations, operator, progress, chain=chain,
-                     expect_checkpoint=expect_checkpoint)
+        with self._replay_pool() as pool:
+            return audit(self.store, self.operations, operator, progress, chain=chain,
+                         expect_checkpoint=expect_checkpoint, pool=pool)
 
     def add_cosignatures(self, note: str, witnesses: Sequence[WitnessKey]) -> list[Any]:
         """Keep the cosignatures by `witnesses` on a checkpoint note a witness handed back,
@@ -411,7 +423,34 @@ class LedgerService:
             raise ServiceUnavailable("no operator key is configured to check the signed "
                                      "checkpoints against: restore operator.json, or run "
                                      "`carbonledger audit --operator-key ADDRESS`")
-        return replay_against_checkpoints(self.store, self.operations, self.operator, progress)
+        with self._replay_pool() as pool:
+            return replay_against_checkpoints(self.store, self.operations, self.operator,
+                                              progress, pool)
+
+    @contextmanager
+    def _replay_pool(self) -> Iterator[SignaturePool | None]:
+        """Processes recovering a replay's signatures beside it, for a journal of
+        `POOL_FROM_REPLAY` entries or more on a machine with a core to spare: one fewer than
+        the cores, since the replay itself takes one. None: the replay checks them alone."""
+        operation_set = self._parts.operations
+        processes = (os.cpu_count() or 1) - 1 if operation_set is not None else 0
+        with self.store.read() as tx:
+            entries = tx.head + 1
+        try:
+            domain = self.ledger.domain if processes and entries >= POOL_FROM_REPLAY else None
+        except Rejected:  # not a ledger yet: the replay says so
+            domain = None
+        if domain is None or operation_set is None:
+            yield None
+            return
+        with SignaturePool(domain, operation_set, processes=processes) as pool:
+            # a second or two, against the minutes of such a replay: from its first group on
+            try:
+                pool.wait_ready()
+                started: SignaturePool | None = pool
+            except SignaturePoolError:  # a process died starting: the replay checks alone
+                started = None
+            yield started
 
     # --- queries ------------------------------------------------------------------------
 
@@ -641,4 +680,5 @@ class LedgerService:
         self.store.dispose()
 
 
-__all__ = ["POOL_FROM_DOCUMENTS", "Bundle", "LedgerService", "Parts", "ServiceUnavailable"]
+__all__ = ["POOL_FROM_DOCUMENTS", "POOL_FROM_REPLAY", "Bundle", "LedgerService", "Parts",
+           "ServiceUnavailable"]

@@ -14,6 +14,13 @@ service's `replay_check` runs): this module imports nothing of anchoring.
 Each entry is rebuilt in the form it was stored in, with or without its "format" key
 (ledger.journal): a ledger written by an older version replays exactly, and an entry of a
 format this code does not know is a difference, named, not an exception.
+
+With a `SignaturePool` (ledger/parallel_signatures.py) on the ledger's domain, the signatures
+of the next group of entries are recovered in the pool's processes while this one is applied:
+recovery is the costliest step of an entry, and it needs no state. Only a signature the pool
+found good is taken as checked, and only for entries stored in today's format (the pool parses
+as today's code admits); anything else, and everything while the pool starts or after one of
+its processes died, is checked here as before. The result is the same with or without it.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from ledger.journal import (
     writing_form,
 )
 from ledger.modules import OperationSet
+from ledger.parallel_signatures import PendingVerdicts, SignaturePool, SignaturePoolError
+from ledger.signature_check import CHECKED, UNCHECKED, SignatureVerdict
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
 from ledger.store.scans import table_rows
@@ -97,10 +106,12 @@ class ReplayObserver(Protocol):
 def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None = None,
                  progress: Progress | None = None,
                  observer: ReplayObserver | None = None,
-                 group_size: int | None = None) -> ReplayReport:
+                 group_size: int | None = None,
+                 pool: SignaturePool | None = None) -> ReplayReport:
     """Replay the journal into a scratch store and compare. Entries are applied in groups of
     `group_size` (default REPLAY_GROUP) per transaction: any grouping must give the same result,
-    since each entry was accepted with whatever else shared its transaction."""
+    since each entry was accepted with whatever else shared its transaction. `pool`: see the
+    module's docstring."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=scratch_dir) as tmp:
         scratch = Store(sqlite_url(Path(tmp) / "replay.db"), synchronous="OFF")
@@ -109,7 +120,7 @@ def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None
             if observer:
                 observer.started(scratch)
             entries, difference = _replay(live, Ledger(scratch, operations, _ReplayClock()),
-                                          progress, observer, group_size or REPLAY_GROUP)
+                                          progress, observer, group_size or REPLAY_GROUP, pool)
             if difference is None:
                 difference = compare_projections(live, scratch, operations)
         finally:
@@ -118,7 +129,8 @@ def replay_check(live: Store, operations: OperationSet, scratch_dir: Path | None
 
 
 def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
-            observer: ReplayObserver | None, group_size: int) -> tuple[int, str | None]:
+            observer: ReplayObserver | None, group_size: int,
+            pool: SignaturePool | None) -> tuple[int, str | None]:
     """Apply the live journal's entries to `rebuilt` (a ledger on the scratch store, with a
     `_ReplayClock`), `group_size` to a transaction."""
     with live.read() as tx:
@@ -135,7 +147,7 @@ def _replay(live: Store, rebuilt: Ledger, progress: Progress | None,
 
     done, difference = _replay_rows(
         stored(), rebuilt, observer, group_size,
-        (lambda done: progress(done, head + 1)) if progress else None)
+        (lambda done: progress(done, head + 1)) if progress else None, pool=pool)
     if difference is None and done < head + 1:
         difference = f"entry {done}: missing from the journal"
     if difference is None:
@@ -164,23 +176,20 @@ Segment = list[tuple[JournalRow, dict[str, Any]]]
 def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
                  observer: ReplayObserver | None, group_size: int,
                  progress: Callable[[int], None] | None,
-                 start: int = 0) -> tuple[int, str | None]:
+                 start: int = 0, pool: SignaturePool | None = None) -> tuple[int, str | None]:
     scratch, clock = rebuilt.store, rebuilt.clock
     assert isinstance(clock, _ReplayClock)
     done = start
-    iterator = iter(rows)
     # a marker has no format of its own: it was written under the rules of the entries before
     # it (format 2 on, never before the head entry's time)
     entries_form: EntryForm = ENTRY_FORMAT if start else None
-    while group := list(islice(iterator, group_size)):
-        documents = []
+    for group, documents, pending in _read_ahead(iter(rows), group_size, pool):
         for expected_seq, row in enumerate(group, done):
             if row.seq != expected_seq:
                 return done, f"entry {expected_seq}: missing from the journal"
-            try:
-                documents.append(json.loads(row.entry))
-            except (ValueError, RecursionError):  # no entry nests deeper than a few levels
+            if documents[row.seq - done] is _NOT_JSON:
                 return done, f"entry {row.seq}: stored bytes are not JSON"
+        verdicts = _verdicts_by_seq(pending, group, rebuilt, pool)
         segments, unreadable = _segments(group, documents)
         for form, segment in segments:
             if segment[0][0].op == MARKER_OP:
@@ -191,7 +200,8 @@ def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
                     difference = observer.checkpoint(scratch, document["checkpoint"],
                                                      row.seq + 1)
             else:
-                difference = _replay_instructions(rebuilt, clock, scratch, segment, form)
+                difference = _replay_instructions(rebuilt, clock, scratch, segment, form,
+                                                  verdicts)
                 entries_form = form
             if difference:
                 return done, difference
@@ -201,6 +211,77 @@ def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
         if progress:
             progress(done)
     return done, None
+
+
+_NOT_JSON = object()  # a stored entry's bytes that do not parse
+
+
+def _read_ahead(rows: Iterator[JournalRow], group_size: int, pool: SignaturePool | None
+                ) -> Iterator[tuple[list[JournalRow], list[Any], PendingVerdicts | None]]:
+    """The rows in groups, each with its entries' documents and, with `pool`, the verdicts on
+    its signatures being computed: a group is read, and sent to the pool, before the one
+    before it is handed out to be applied."""
+    def read() -> tuple[list[JournalRow], list[Any], PendingVerdicts | None]:
+        group = list(islice(rows, group_size))
+        documents = [_document(row) for row in group]
+        return group, documents, _check(documents, pool)
+
+    current = read()
+    while current[0]:
+        following = read()
+        yield current
+        current = following
+
+
+def _document(row: JournalRow) -> Any:
+    try:
+        return json.loads(row.entry)
+    except (ValueError, RecursionError):  # no entry nests deeper than a few levels
+        return _NOT_JSON
+
+
+def _check(documents: list[Any], pool: SignaturePool | None) -> PendingVerdicts | None:
+    """The signatures of the group's entries of today's format, sent to `pool` (None: none
+    sent, since there is no pool, its processes are starting, or nothing qualifies)."""
+    if pool is None or not documents:
+        return None
+    try:
+        if not pool.ready():
+            return None
+    except SignaturePoolError:
+        return None  # a process died starting: this group is checked here
+    instructions = [_checkable(document) for document in documents]
+    if not any(instruction is not None for instruction in instructions):
+        return None
+    return pool.check([instruction or {} for instruction in instructions])
+
+
+def _checkable(document: Any) -> Any:
+    """The signed instruction of an entry of today's format, which the pool may check."""
+    if not isinstance(document, dict) or "instruction" not in document:
+        return None
+    try:
+        return document["instruction"] if stored_form(document) == ENTRY_FORMAT else None
+    except UnknownEntryFormat:
+        return None
+
+
+def _verdicts_by_seq(pending: PendingVerdicts | None, group: list[JournalRow],
+                     rebuilt: Ledger, pool: SignaturePool | None
+                     ) -> dict[int, SignatureVerdict] | None:
+    """The entries of a group whose signatures the pool found good, by sequence number: the
+    others are checked here, in their own form. None when there are none to use, or the pool
+    checks against another domain than the rebuilt ledger's (its genesis, replayed by now)."""
+    if pending is None or pool is None:
+        return None
+    try:
+        if pool.domain != rebuilt.domain:
+            return None
+        verdicts = pending.verdicts()
+    except (SignaturePoolError, Rejected):
+        return None  # a process died (the pool starts anew), or no genesis: checked here
+    return {row.seq: CHECKED for row, verdict in zip(group, verdicts, strict=True)
+            if verdict is CHECKED}
 
 
 def _segments(rows: list[JournalRow], documents: list[dict[str, Any]]
@@ -238,21 +319,26 @@ def _replay_marker(rebuilt: Ledger, clock: _ReplayClock, row: JournalRow,
 
 
 def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
-                         segment: Segment, form: EntryForm) -> str | None:
+                         segment: Segment, form: EntryForm,
+                         checked: dict[int, SignatureVerdict] | None) -> str | None:
     # Each entry is parsed and applied under the admission rules of the format it was written
-    # in (ledger.formats), never under today's stricter ones.
+    # in (ledger.formats), never under today's stricter ones: by the engine's one way in for
+    # documents, which parses each once (an instruction that does not parse is refused there,
+    # by name, as it would have been when submitted).
     with writing_form(form):
-        signed = []
+        instructions = []
         for row, document in segment:
             try:
-                signed.append(rebuilt.operations.parse_signed(document["instruction"]))
-            except (Rejected, KeyError, TypeError) as exc:
-                return f"entry {row.seq}: instruction does not parse: {exc}"
+                instructions.append(document["instruction"])
+            except (KeyError, TypeError) as exc:
+                return f"entry {row.seq}: no signed instruction in the entry: {exc}"
         try:
             clock.feed([parse_time(document["accepted_at"]) for _, document in segment])
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
             return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
-        results = rebuilt.submit_many(signed)
+        verdicts = None if checked is None else [checked.get(row.seq, UNCHECKED)
+                                                 for row, _ in segment]
+        results = rebuilt.submit_documents(instructions, verdicts)
     for (row, _), result in zip(segment, results, strict=True):
         if isinstance(result, Rejected):
             return f"entry {row.seq}: refused on replay: {result}"
