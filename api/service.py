@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from anchoring.operator.worker import AnchoringWorker, AnchorResult
     from compliance.document_store import PublishedKey, StoredDocument
     from compliance.sealing import Sealed, WrappedKey
+    from custody.eip712 import Domain
     from projects.public_document_store import StoredPublicDocument
     from projects.public_documents import PublicDocument
 
@@ -433,13 +434,9 @@ class LedgerService:
         `POOL_FROM_REPLAY` entries or more on a machine with a core to spare: one fewer than
         the cores, since the replay itself takes one. None: the replay checks them alone."""
         operation_set = self._parts.operations
-        processes = (os.cpu_count() or 1) - 1 if operation_set is not None else 0
-        with self.store.read() as tx:
-            entries = tx.head + 1
-        try:
-            domain = self.ledger.domain if processes and entries >= POOL_FROM_REPLAY else None
-        except Rejected:  # not a ledger yet: the replay says so
-            domain = None
+        processes = (os.cpu_count() or 1) - 1
+        domain = (self._domain_of_a_long_journal() if processes and operation_set is not None
+                  else None)
         if domain is None or operation_set is None:
             yield None
             return
@@ -451,6 +448,17 @@ class LedgerService:
             except SignaturePoolError:  # a process died starting: the replay checks alone
                 started = None
             yield started
+
+    def _domain_of_a_long_journal(self) -> Domain | None:
+        """The ledger's domain if its journal holds `POOL_FROM_REPLAY` entries or more (None:
+        shorter, or not a ledger yet, which the replay then says)."""
+        with self.store.read() as tx:
+            if tx.head + 1 < POOL_FROM_REPLAY:
+                return None
+        try:
+            return self.ledger.domain
+        except Rejected:
+            return None
 
     # --- queries ------------------------------------------------------------------------
 

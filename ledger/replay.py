@@ -49,7 +49,7 @@ from ledger.journal import (
 )
 from ledger.modules import OperationSet
 from ledger.parallel_signatures import PendingVerdicts, SignaturePool, SignaturePoolError
-from ledger.signature_check import CHECKED, UNCHECKED, SignatureVerdict
+from ledger.signature_check import CHECKED, UNCHECKED
 from ledger.state import JournalRow
 from ledger.store.database import Store, sqlite_url
 from ledger.store.scans import table_rows
@@ -189,7 +189,7 @@ def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
                 return done, f"entry {expected_seq}: missing from the journal"
             if documents[row.seq - done] is _NOT_JSON:
                 return done, f"entry {row.seq}: stored bytes are not JSON"
-        verdicts = _verdicts_by_seq(pending, group, rebuilt, pool)
+        checked = _checked_in_pool(pending, group, rebuilt, pool)
         segments, unreadable = _segments(group, documents)
         for form, segment in segments:
             if segment[0][0].op == MARKER_OP:
@@ -201,7 +201,7 @@ def _replay_rows(rows: Iterable[JournalRow], rebuilt: Ledger,
                                                      row.seq + 1)
             else:
                 difference = _replay_instructions(rebuilt, clock, scratch, segment, form,
-                                                  verdicts)
+                                                  checked)
                 entries_form = form
             if difference:
                 return done, difference
@@ -266,10 +266,9 @@ def _checkable(document: Any) -> Any:
         return None
 
 
-def _verdicts_by_seq(pending: PendingVerdicts | None, group: list[JournalRow],
-                     rebuilt: Ledger, pool: SignaturePool | None
-                     ) -> dict[int, SignatureVerdict] | None:
-    """The entries of a group whose signatures the pool found good, by sequence number: the
+def _checked_in_pool(pending: PendingVerdicts | None, group: list[JournalRow],
+                     rebuilt: Ledger, pool: SignaturePool | None) -> set[int] | None:
+    """The sequence numbers of a group's entries whose signatures the pool found good: the
     others are checked here, in their own form. None when there are none to use, or the pool
     checks against another domain than the rebuilt ledger's (its genesis, replayed by now)."""
     if pending is None or pool is None:
@@ -280,8 +279,7 @@ def _verdicts_by_seq(pending: PendingVerdicts | None, group: list[JournalRow],
         verdicts = pending.verdicts()
     except (SignaturePoolError, Rejected):
         return None  # a process died (the pool starts anew), or no genesis: checked here
-    return {row.seq: CHECKED for row, verdict in zip(group, verdicts, strict=True)
-            if verdict is CHECKED}
+    return {row.seq for row, verdict in zip(group, verdicts, strict=True) if verdict is CHECKED}
 
 
 def _segments(rows: list[JournalRow], documents: list[dict[str, Any]]
@@ -320,7 +318,7 @@ def _replay_marker(rebuilt: Ledger, clock: _ReplayClock, row: JournalRow,
 
 def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
                          segment: Segment, form: EntryForm,
-                         checked: dict[int, SignatureVerdict] | None) -> str | None:
+                         checked: set[int] | None) -> str | None:
     # Each entry is parsed and applied under the admission rules of the format it was written
     # in (ledger.formats), never under today's stricter ones: by the engine's one way in for
     # documents, which parses each once (an instruction that does not parse is refused there,
@@ -336,7 +334,7 @@ def _replay_instructions(rebuilt: Ledger, clock: _ReplayClock, scratch: Store,
             clock.feed([parse_time(document["accepted_at"]) for _, document in segment])
         except (KeyError, TypeError, ValueError):
             return f"entry {segment[0][0].seq}..{segment[-1][0].seq}: bad acceptance time"
-        verdicts = None if checked is None else [checked.get(row.seq, UNCHECKED)
+        verdicts = None if checked is None else [CHECKED if row.seq in checked else UNCHECKED
                                                  for row, _ in segment]
         results = rebuilt.submit_documents(instructions, verdicts)
     for (row, _), result in zip(segment, results, strict=True):

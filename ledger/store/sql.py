@@ -597,7 +597,9 @@ class SqlTransaction:
             self.committing = True
             self.cursor.execute("COMMIT")
         else:
-            statements = self._gathered_flush(ws) if ws is not None else []
+            # only the flush and COMMIT follow: a flush in the middle of a transaction (a
+            # checkpoint marker's, whose cut goes on reading) keeps the planner's full choice
+            statements = [(KEYED_JOINS, {}), *self._gathered_flush(ws)] if ws is not None else []
             statements.append(("COMMIT", {}))
             commit_at = len(statements) - 1
             if self.lock_head:
@@ -621,9 +623,8 @@ class SqlTransaction:
         self.finished = True
 
     def _gathered_flush(self, ws: WorkingSet) -> list[tuple[str, dict[str, Any]]]:
-        """PostgreSQL: the flush's statements, to be sent in one round trip, after
-        `KEYED_JOINS` (see there)."""
-        self._gathered = [(KEYED_JOINS, {})]
+        """PostgreSQL: the flush's statements, to be sent in one round trip."""
+        self._gathered = []
         try:
             self._flush(ws)
             return self._gathered
