@@ -33,6 +33,7 @@ from api.config import ConfigError, LedgerConfig, load_config
 from api.duty import CheckpointDuty
 from api.exit_codes import failed
 from api.group_commit import GroupCommitter
+from api.heap import settle_startup_objects
 from api.http.app import create_app
 from api.service import ServiceUnavailable
 from api.session_key import session_secret
@@ -94,6 +95,7 @@ class ServedLedger:
     def start(self) -> None:
         if self.duty is not None:
             self.duty.start()
+        settle_startup_objects()  # built and about to serve: out of the collector's way
 
     def close(self) -> None:
         """Stop the duty, drain the committer, close the store; once, whoever calls first."""

@@ -38,6 +38,7 @@ import uvloop
 
 from api.exit_codes import one_line
 from api.group_commit import CommitterClosed, GroupCommitter
+from api.heap import settle_startup_objects
 from api.writer import protocol
 from ledger.engine import Result
 
@@ -128,6 +129,7 @@ def run_writer(settings: object, socket_path: str, ready: Connection, log_level:
         sys.exit(STARTUP_FAILURE)
     try:
         committer = GroupCommitter(app.service)
+        settle_startup_objects()  # built and about to serve: out of the collector's way
         # uvloop, as uvicorn's workers run: the loop's share of the GIL is the writer's loss
         uvloop.run(_serve_until_stopped(committer, socket_path, ready, parent))
     finally:
