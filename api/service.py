@@ -344,19 +344,21 @@ class LedgerService:
         self._prover = prover
         key = None
         if self.operator is not None and kind in _KEPT_KINDS:
-            state = prover.state_at(checkpoint)  # None: no such checkpoint, said below
-            if state is not None:
-                key = (kind, tuple(str(s) for s in subject), state)
-                kept = self._bundles.get(key)
-                if kept is not None:
-                    return kept
-                checkpoint = state.number  # the bundle is built at the state just read
-        bundle = make(prover, subject, checkpoint)
+            # the state and then the bundle, in one snapshot: the bundle is of that state
+            with prover.one_snapshot() as snapshot:
+                state = snapshot.state_at(checkpoint)  # None: no such checkpoint, said below
+                if state is not None:
+                    key = (kind, tuple(str(s) for s in subject), state)
+                    kept = self._bundles.get(key)
+                    if kept is not None:
+                        return kept
+                    checkpoint = state.number
+                bundle = make(snapshot, subject, checkpoint)
+        else:
+            bundle = make(prover, subject, checkpoint)
         if self.operator is not None:  # raises VerificationFailed
             verify_bundle(bundle, self.operator, tuple(self.operations.bundle_kinds.values()))
         if key is not None:
-            # a cosignature or anchor added since `state` was read may be in the bundle: it
-            # is then kept under the earlier state, which no later request reads again
             self._bundles.put(key, bundle)
         return bundle
 

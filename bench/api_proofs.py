@@ -121,13 +121,14 @@ def run(name: str, data_dir: Path, store_url: str | None, args: argparse.Namespa
     make_ledger(data_dir, store_url)
     lot_ids, operator = carve_lots(data_dir, args.lots)
     threads = args.threads
-    print(f"== {name}: `carbonledger serve`, one worker; {len(lot_ids):,} lots; "
+    workers = f"{args.workers} workers" if args.workers > 1 else "one worker"
+    print(f"== {name}: `carbonledger serve`, {workers}; {len(lot_ids):,} lots; "
           f"{threads} HTTP clients")
     rng = random.Random(11)
     once = rng.sample(lot_ids, len(lot_ids))
     drawn = [rng.choice(lot_ids) for _ in range(args.requests)]
     port = free_port()
-    with served(data_dir, port) as (base_url, pid):
+    with served(data_dir, port, args.workers) as (base_url, pid):
         checkpoint = head(base_url)
         token = registry_token(base_url, data_dir)
         for label, lots in (("every lot once", once), ("lots drawn at random", drawn)):
@@ -149,6 +150,8 @@ def main() -> None:
                         help="requests for lots drawn at random")
     parser.add_argument("--threads", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="`serve --workers N` (several need PostgreSQL)")
     args = parser.parse_args()
     print(f"target (issue 14): >= {TARGET_RATE:,} lot bundles/s")
     on_each_store(run, args, DATABASE)

@@ -38,7 +38,7 @@ from ledger.clock import parse_time
 from ledger.engine import Ledger
 from ledger.store.sql import SqlTransaction
 
-_COLUMNS = ("number, log_size, log_root, state_root, cut_at, origin, signer, note, "
+STORED_COLUMNS = ("number, log_size, log_root, state_root, cut_at, origin, signer, note, "
             "anchor_chain_id, anchor_contract, anchor_tx_hash, anchor_block_number, "
             "anchor_block_time")
 
@@ -92,17 +92,18 @@ class CheckpointPolicy:
 # --- the checkpoints table ---------------------------------------------------------------------
 
 def latest_checkpoint(tx: SqlTransaction) -> StoredCheckpoint | None:
-    row = tx.one(f"SELECT {_COLUMNS} FROM checkpoints ORDER BY number DESC LIMIT 1")
-    return None if row is None else _from_row(row)
+    row = tx.one(f"SELECT {STORED_COLUMNS} FROM checkpoints ORDER BY number DESC LIMIT 1")
+    return None if row is None else stored_from_row(row)
 
 
 def checkpoint_at(tx: SqlTransaction, number: int) -> StoredCheckpoint | None:
-    row = tx.one(f"SELECT {_COLUMNS} FROM checkpoints WHERE number = :n", {"n": number})
-    return None if row is None else _from_row(row)
+    row = tx.one(f"SELECT {STORED_COLUMNS} FROM checkpoints WHERE number = :n", {"n": number})
+    return None if row is None else stored_from_row(row)
 
 
 def stored_checkpoints(tx: SqlTransaction) -> list[StoredCheckpoint]:
-    return [_from_row(r) for r in tx.all(f"SELECT {_COLUMNS} FROM checkpoints ORDER BY number")]
+    rows = tx.all(f"SELECT {STORED_COLUMNS} FROM checkpoints ORDER BY number")
+    return [stored_from_row(r) for r in rows]
 
 
 def latest_number(tx: SqlTransaction) -> int:
@@ -176,7 +177,7 @@ def _insert(tx: SqlTransaction, checkpoint: StoredCheckpoint) -> None:
                 "signer": checkpoint.signer, "note": checkpoint.note})
 
 
-def _from_row(row: Any) -> StoredCheckpoint:
+def stored_from_row(row: Any) -> StoredCheckpoint:
     anchor = None
     if row[8] is not None:
         anchor = Anchor(int(row[8]), row[9], bytes(row[10]), int(row[11]), int(row[12]))

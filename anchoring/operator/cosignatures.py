@@ -32,11 +32,16 @@ from anchoring.auditor.cosignature import (
 )
 from anchoring.auditor.errors import VerifyFailure
 from anchoring.auditor.note import open_note, parse_address, split_note
-from anchoring.operator.checkpoints import checkpoint_at
+from anchoring.operator.checkpoints import (
+    STORED_COLUMNS,
+    StoredCheckpoint,
+    checkpoint_at,
+    stored_from_row,
+)
 from anchoring.operator.contract import AnchoredCheckpoint, attestation_digest
 from anchoring.operator.errors import NotCheckpointed
 from custody.signatures import SignatureError, recover_address_bytes, to_checksum_address
-from ledger.store.sql import SqlTransaction
+from ledger.store.sql import Read, SqlTransaction
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,25 @@ def cosignatures_at(tx: SqlTransaction, number: int) -> list[StoredCosignature]:
 def cosignature_lines(tx: SqlTransaction, number: int) -> list[str]:
     """The signature lines the witnesses added to checkpoint `number`, in a stable order."""
     return [row.line for row in cosignatures_at(tx, number)]
+
+
+def checkpoint_and_cosignatures(tx: SqlTransaction, number: int | None
+                                ) -> tuple[StoredCheckpoint | None, list[str]]:
+    """Checkpoint `number` (None: the latest) as stored, and the signature lines the
+    witnesses added to it (`cosignature_lines`), read together: one round trip on
+    PostgreSQL, which a proof bundle makes for every request. (None, []): no such
+    checkpoint."""
+    if number is None:
+        where, params = "number = (SELECT MAX(number) FROM checkpoints)", {}
+    else:
+        where, params = "number = :n", {"n": number}
+    checkpoint, lines = tx.run([
+        Read(f"SELECT {STORED_COLUMNS} FROM checkpoints WHERE {where}", params,
+             lambda rows: stored_from_row(rows[0]) if rows else None),
+        Read(f"SELECT line FROM cosignatures WHERE {where} ORDER BY witness, key_id", params,
+             lambda rows: [row[0] for row in rows]),
+    ])
+    return checkpoint, lines
 
 
 def store_attestation(tx: SqlTransaction, number: int, attester: str, chain_id: int,

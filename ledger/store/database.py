@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,16 @@ RECONNECT_PAUSES_S = (0.05, 0.25, 1.0)
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+@dataclass
+class _Lent:
+    """The connection a transaction runs on (None: given up), whether it is its thread's kept
+    one, and the pauses left before a lost one is no longer replaced."""
+
+    raw: Any
+    owns_kept: bool
+    pauses: list[float] = field(default_factory=lambda: list(RECONNECT_PAUSES_S))
 
 
 class Store:
@@ -201,30 +213,34 @@ class Store:
     @contextmanager
     def _transaction(self, *, lock_head: bool,
                      read_ahead: ReadAhead | None = None) -> Iterator[SqlTransaction]:
-        raw, owns_kept, tx = self._begin(lock_head, read_ahead)
+        lent, tx = self._begin(lock_head, read_ahead)
         try:
             yield tx
             if not tx.finished:
                 tx.commit()
             if lock_head:
                 self.last_commit_lsn = tx.commit_lsn or self.last_commit_lsn
-                self._after_write(raw, tx.head)
+                self._after_write(lent.raw, tx.head)
         except BaseException as exc:
-            lost = self._is_lost(exc, raw)
-            if lost or not _rollback(raw, self.dialect):
-                self._discard(raw, owns_kept)
+            if lent.raw is None:  # given up by `_reopen`, which said why
+                raise
+            lost = self._is_lost(exc, lent.raw)
+            if lost or not _rollback(lent.raw, self.dialect):
+                self._discard(lent.raw, lent.owns_kept)
             if lost:
                 code = (StoreFailure.outcome_unknown if tx.committing
                         else StoreFailure.connection_lost)
                 raise StoreError(code, _first_line(exc)) from exc
             raise
         finally:
-            self._release(raw, owns_kept)
+            if lent.raw is not None:
+                self._release(lent.raw, lent.owns_kept)
 
     def _begin(self, lock_head: bool,
-               read_ahead: ReadAhead | None) -> tuple[Any, bool, SqlTransaction]:
+               read_ahead: ReadAhead | None) -> tuple[_Lent, SqlTransaction]:
         """A connection and a transaction begun on it. Nothing can have committed yet, so a
-        connection lost here is replaced and the first round trip sent again."""
+        connection lost here is replaced and the first round trip sent again. (A PostgreSQL
+        read sends its BEGIN with its first reads: `_reopen` does the same for it then.)"""
         for pause_s in (*RECONNECT_PAUSES_S, None):
             try:
                 raw, owns_kept = self._connection()
@@ -233,10 +249,11 @@ class Store:
                     raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
                 time.sleep(pause_s)
                 continue
+            lent = _Lent(raw, owns_kept)
             try:
                 tx = SqlTransaction(raw, self.dialect, lock_head=lock_head,
-                                    read_ahead=read_ahead)
-                return raw, owns_kept, tx
+                                    read_ahead=read_ahead, reopen=partial(self._reopen, lent))
+                return lent, tx
             except BaseException as exc:
                 lost = self._is_lost(exc, raw)
                 if lost or not _rollback(raw, self.dialect):
@@ -248,6 +265,29 @@ class Store:
                     raise StoreError(StoreFailure.unreachable, _first_line(exc)) from exc
                 time.sleep(pause_s)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _reopen(self, lent: _Lent, exc: Exception) -> Any:
+        """A read's first round trip, its BEGIN with its first reads, failed with `exc`
+        (ledger.store.sql.Reopen): a lost connection is replaced, after the same pauses as
+        `_begin` takes, and the new one returned for the round trip to be sent again; any
+        other failure is raised as it is."""
+        assert lent.raw is not None
+        lost = self._is_lost(exc, lent.raw)
+        if lost or not _rollback(lent.raw, self.dialect):
+            self._discard(lent.raw, lent.owns_kept)
+        if not lost:
+            raise exc
+        self._release(lent.raw, lent.owns_kept)
+        lent.raw = None
+        failure: Exception = exc
+        while lent.pauses:
+            time.sleep(lent.pauses.pop(0))
+            try:
+                lent.raw, lent.owns_kept = self._connection()
+                return lent.raw
+            except self._connect_errors as refused:
+                failure = refused
+        raise StoreError(StoreFailure.unreachable, _first_line(failure)) from failure
 
     def _connection(self) -> tuple[Any, bool]:
         """(connection, whether it is this thread's kept one). Each thread keeps one

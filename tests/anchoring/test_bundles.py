@@ -274,3 +274,36 @@ def test_proof_and_verify_commands(data_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "entry 9 is not in checkpoint 2" in result.output
     result = runner.invoke(main, [*cli, "checkpoint", "--if-due"])
     assert result.exit_code == 0 and "no checkpoint due" in result.output
+
+
+def test_in_one_snapshot_the_state_and_the_bundle_are_read_once_and_agree(
+        pg_store: Store, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a service does for each bundle it keeps (api/service.py): the checkpoint's state,
+    then the bundle, in one read transaction; on PostgreSQL the checkpoint, its cosignatures
+    and the BEGIN go in one round trip, read once for both."""
+    from ledger.store import sql
+
+    history = build_history(pg_store, clock)
+    lot = _live_lot(history, "GW")
+    prover = Prover(pg_store, history.checkpointer.state)
+    apart = (prover.state_at(), prover.lot(lot))
+    sent: list[list[str]] = []
+    real_round_trip = sql.round_trip
+
+    def recorded(connection: Any, statements: Any) -> Any:
+        sent.append([statement for statement, _ in statements])
+        return real_round_trip(connection, statements)
+
+    monkeypatch.setattr(sql, "round_trip", recorded)
+    with prover.one_snapshot() as snapshot:
+        together = (snapshot.state_at(), snapshot.lot(lot))
+    assert together == apart
+    assert together[0] is not None and together[0].number == 3
+    opening = sent[0]
+    assert opening[0].startswith("BEGIN") and any("FROM cosignatures" in s for s in opening)
+    assert not any("FROM checkpoints" in s for batch in sent[1:] for s in batch)
+    assert sent[-1] == ["COMMIT"]
+    with pytest.raises(NotCheckpointed, match="there is no checkpoint 9"), \
+            prover.one_snapshot() as snapshot:
+        assert snapshot.state_at(9) is None
+        snapshot.lot(lot, 9)

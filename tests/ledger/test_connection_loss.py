@@ -123,3 +123,50 @@ def test_an_unreachable_database_is_named_and_nothing_is_retried_forever() -> No
     assert unreachable.value.code is StoreFailure.unreachable
     assert unreachable.value.outcome_known
     store.dispose()
+
+
+def test_a_read_sends_its_begin_with_its_first_reads_and_replaces_a_lost_connection(
+        market: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read's BEGIN travels with its first reads; a connection found lost then is replaced
+    and the round trip sent again, since nothing can have run in it."""
+    sent: list[list[str]] = []
+    real_round_trip = sql.round_trip
+
+    def recorded(connection: psycopg.Connection[Any], statements: Any) -> Any:
+        sent.append([statement for statement, _ in statements])
+        return real_round_trip(connection, statements)
+
+    monkeypatch.setattr(sql, "round_trip", recorded)
+    with market.store.read():
+        pass
+    assert sent == []  # a snapshot nothing was read from: nothing begun, nothing to end
+
+    head = market.head()
+    terminate_backends(market.store.url)
+    sent.clear()
+    with market.store.read() as tx:
+        row = tx.journal_row(0)
+        assert tx.head == head  # read with the BEGIN, as the snapshot saw it
+    assert row is not None and row.seq == 0
+    first, again, commit = sent  # lost, then sent again on a new connection, then COMMIT
+    assert first == again and first[0].startswith("BEGIN") and len(first) == 3
+    assert commit == ["COMMIT"]
+
+
+def test_a_read_the_database_refuses_is_not_sent_again(market: World,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    real_round_trip = sql.round_trip
+
+    def counted(connection: psycopg.Connection[Any], statements: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real_round_trip(connection, statements)
+
+    monkeypatch.setattr(sql, "round_trip", counted)
+    with pytest.raises(psycopg.errors.UndefinedTable), market.store.read() as tx:
+        tx.all("SELECT * FROM no_such_table")
+    assert calls == 1
+    monkeypatch.setattr(sql, "round_trip", real_round_trip)
+    with market.store.read() as tx:  # and the thread's connection still serves
+        assert tx.head == market.head()
