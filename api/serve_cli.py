@@ -124,9 +124,9 @@ def _serve_in_workers(settings: ServeSettings, serving: str, workers: int, *, ho
     SIGTERM stops them all (each finishes its requests and closes) and returns. The writer
     process is started before the workers and stopped after them."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     from api.http.served import STARTUP_FAILURE, serve_ledger
+    from api.worker_sockets import SocketPerWorker, reserve_port
     from api.writer.supervisor import WriterProcess
 
     # the same settings as every worker will build, checked once here: a missing ledger or
@@ -140,13 +140,17 @@ def _serve_in_workers(settings: ServeSettings, serving: str, workers: int, *, ho
         # what the spawned workers read
         os.environ.update(replace(settings, writer_socket=writer.socket_path)
                           .as_environment())
-        socket = config.bind_socket()
         try:
-            supervisor = Multiprocess(config, sockets=[socket])
+            reserved = reserve_port(host, port)
+        except OSError as exc:
+            raise environment(f"cannot listen on {host}:{port} ({exc.strerror}): choose "
+                              "another --port, or stop what holds it") from exc
+        try:
+            supervisor = SocketPerWorker(config, reserved)
             click.echo(serving)
             supervisor.run()
         finally:
-            socket.close()
+            reserved.close()
     finally:
         writer.stop()  # the workers have answered their requests: it applies what is queued
     if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):

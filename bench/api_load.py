@@ -120,6 +120,17 @@ def server_command(data_dir: Path, port: int, workers: int = 1) -> list[str]:
             "--log-level", "warning", *several]
 
 
+def listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on `port` (Linux's /proc/net/tcp; 1 where it is absent)."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return 1
+    # local address "0100007F:1F90", state "0A" (listening)
+    return sum(1 for line in table
+               if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A")
+
+
 @contextmanager
 def served(data_dir: Path, port: int, workers: int = 1) -> Iterator[tuple[str, int]]:
     """`carbonledger serve` on `port`, until the block ends: (base URL, its pid)."""
@@ -139,6 +150,12 @@ def served(data_dir: Path, port: int, workers: int = 1) -> Iterator[tuple[str, i
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not answer within 60 s")
+            time.sleep(0.1)
+        # every worker listening (each on a socket of its own: api/worker_sockets.py), or the
+        # clients connecting now would all be handed to the first one up
+        while listening_sockets(port) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{workers} workers did not all listen within 60 s")
             time.sleep(0.1)
         yield base_url, process.pid
     finally:

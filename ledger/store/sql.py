@@ -288,15 +288,16 @@ class SqlTransaction:
         self._head: int = -1
         self._checkpoint: int = 0
         self._head_time: str | None = None
-        # A PostgreSQL snapshot's BEGIN and head read go in the round trip of its first reads
-        # (`_open_with`): a round trip fewer for every read-only transaction, a third of a
-        # login check's and a fifth of a proof's. `reopen` replaces a connection found lost
-        # then, as the store does when a transaction's first round trip is its own.
-        self._opening: list[Read] | None = None
+        # A PostgreSQL snapshot's BEGIN goes in the round trip of its first reads, and its head
+        # is read when first asked for (most reads never ask): a round trip fewer for every
+        # read-only transaction, half of a login check's. `reopen` replaces a connection found
+        # lost in that first round trip, as the store does when it is a transaction's own.
+        self._opening: list[Read] | None = None  # the BEGIN, while not sent
+        self._head_read: Read | None = None  # the head's read, while not sent
         self._reopen = reopen
         if dialect == "postgresql" and not lock_head and read_ahead is None \
                 and reopen is not None:
-            self._opening = reads
+            self._opening, self._head_read = reads[:1], reads[1]
         else:
             self._opened(self.run(reads)[1])
 
@@ -304,9 +305,9 @@ class SqlTransaction:
         self._head, self._checkpoint, self._head_time = head_row[0], head_row[1], head_row[2]
 
     def _open_with(self, reads: Sequence[Read]) -> list[Any]:
-        """Send the deferred BEGIN and head read with `reads`; their results. Nothing has run
-        on the connection before this round trip, so a lost connection is replaced and the
-        round trip sent again (`reopen` raises when it gives up, or for any other failure)."""
+        """Send the deferred BEGIN with `reads`; their results. Nothing has run on the
+        connection before this round trip, so a lost connection is replaced and the round
+        trip sent again (`reopen` raises when it gives up, or for any other failure)."""
         assert self._opening is not None and self._reopen is not None
         opening, self._opening = self._opening, None
         while True:
@@ -316,41 +317,49 @@ class SqlTransaction:
                 self.connection = self._reopen(exc)
                 self.cursor = self.connection.cursor()
                 continue
-            self._opened(results[1])
             return results[len(opening):]
 
     def _ensure_open(self) -> None:
         if self._opening is not None:
             self._open_with([])
 
+    def _ensure_head(self) -> None:
+        if self._head_read is not None:
+            head_read, self._head_read = self._head_read, None
+            (row,) = self.run([head_read])
+            self._opened(row)
+
     # the journal head as this transaction sees it (a write moves it as it goes)
     @property
     def head(self) -> int:
-        self._ensure_open()
+        self._ensure_head()
         return self._head
 
     @head.setter
     def head(self, seq: int) -> None:
+        self._ensure_head()
         self._head = seq
 
     @property
     def checkpoint(self) -> int:
         """The number of the last checkpoint marker."""
-        self._ensure_open()
+        self._ensure_head()
         return self._checkpoint
 
     @checkpoint.setter
     def checkpoint(self, number: int) -> None:
+        self._ensure_head()
         self._checkpoint = number
 
     @property
     def head_time(self) -> str | None:
         """The head entry's accepted_at (None: no entry)."""
-        self._ensure_open()
+        self._ensure_head()
         return self._head_time
 
     @head_time.setter
     def head_time(self, accepted_at: str | None) -> None:
+        self._ensure_head()
         self._head_time = accepted_at
 
     # --- plumbing ---------------------------------------------------------------------------

@@ -443,6 +443,77 @@ def test_two_serve_processes_on_one_sqlite_file_share_one_duty(
         assert [c.number for c in app.service.checkpoints()] == [1, 2]
 
 
+def _connections_by_process(port: int) -> dict[int, int]:
+    """pid -> established connections it holds on `port`'s server side (ss, from iproute2)."""
+    listed = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                            capture_output=True, text=True, check=True).stdout
+    held: dict[int, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listed):
+        held[int(pid)] = held.get(int(pid), 0) + 1
+    return held
+
+
+@needs_pg
+def test_connections_are_spread_over_the_workers_and_outlive_one_that_dies(
+        pg_market: Callable[[int], Market], servers: list[Server], tmp_path: Path) -> None:
+    """Each worker listens on a socket of its own (api/worker_sockets.py): 16 clients that
+    connect at once land on both workers, not on whichever woke first; a worker killed takes
+    only its own socket with it, and every new connection is answered."""
+    market = pg_market(1)
+    server = _serve(market.data_dir, tmp_path / "serve.log", "--workers", "2")
+    servers.append(server)
+    _until(lambda: server.output().count("Application startup complete") == 2,
+           "the two workers did not both start")
+    # connected one after the other before any asks: all waiting to be accepted at once
+    clients = [socket.create_connection(("127.0.0.1", server.port), timeout=10)
+               for _ in range(16)]
+    try:
+        for client in clients:
+            client.sendall(b"GET /v1/head HTTP/1.1\r\nHost: ledger\r\n\r\n")
+        for client in clients:
+            assert client.recv(4096).startswith(b"HTTP/1.1 200")
+        held = _connections_by_process(server.port)
+        assert sum(held.values()) == 16 and len(held) == 2, held
+    finally:
+        for client in clients:
+            client.close()
+
+    os.kill(min(held), signal.SIGKILL)
+    for _ in range(32):  # new connections, each to whichever socket the kernel picks
+        with httpx.Client(base_url=server.url, timeout=10) as fresh:
+            assert fresh.get("/v1/head").status_code == 200
+    server.stop()
+
+
+@needs_pg
+def test_a_port_held_by_anything_else_is_refused(pg_market: Callable[[int], Market],
+                                                 servers: list[Server],
+                                                 tmp_path: Path) -> None:
+    """Not only by a plain listener: another server's workers bind with SO_REUSEPORT, which
+    would take a second server's sockets in beside theirs and share its connections."""
+    market = pg_market(0)
+    plain = socket.socket()
+    plain.bind(("127.0.0.1", 0))
+    plain.listen()
+    shared = socket.socket()
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind(("127.0.0.1", 0))
+    shared.listen()
+    environment = {**os.environ, "CARBONLEDGER_PASSWORD": PASSWORD}
+    try:
+        for holder in (plain, shared):
+            port = holder.getsockname()[1]
+            done = subprocess.run([str(CLI), "serve", "--data-dir", str(market.data_dir),
+                                   "--workers", "2", "--port", str(port)],
+                                  capture_output=True, text=True, timeout=60, env=environment)
+            assert done.returncode != 0, done.stdout
+            assert f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr
+    finally:
+        plain.close()
+        shared.close()
+
+
 def test_several_workers_on_sqlite_are_refused(tmp_path: Path) -> None:
     market = _market(tmp_path / "ledger", None, 0)
     done = subprocess.run([str(CLI), "serve", "--data-dir", str(market.data_dir), "--workers",
