@@ -476,7 +476,7 @@ class LedgerService:
     def signer(self, address: str) -> tuple[SigningKey, Participant] | None:
         """A registered key (revoked or not) and the participant it signs for."""
         with self.store.read() as tx:
-            found = tx.signers([address])
+            found = tx.signers([address], last=True)  # a token's check: every guarded read
         return found[0] if found else None
 
     def account(self, account_id: str) -> Account | None:

@@ -284,17 +284,18 @@ def compliance_risk(store: Store, year: int, now: datetime) -> list[RiskWarning]
         batches = compliance_store.batches(tx, [b for found in held.values() for b, _ in found])
         types = compliance_store.project_types(tx, [b.project for b in batches.values()])
         pledgees = _pledgees(compliance_store.pledged_of(tx))
-    warnings = []
-    for obligation in owing:
-        scheme_rules = rules.of(obligation.scheme)
-        today = scheme_rules.calendar.market_day(now)
-        free = freely_available(scheme_rules, obligation,
-                                [(batches[b], q) for b, q in held.get(obligation.emitter, [])],
-                                types, today)
-        warning = risk_of(obligation, scheme_rules, today, free,
-                          pledgees.get(obligation.emitter, ()))
-        if warning is not None:
-            warnings.append(warning)
+        warnings = []
+        for obligation in owing:
+            scheme_rules = rules.of(obligation.scheme)  # read in this snapshot, like the rest
+            today = scheme_rules.calendar.market_day(now)
+            free = freely_available(scheme_rules, obligation,
+                                    [(batches[b], q) for b, q in held.get(obligation.emitter,
+                                                                          [])],
+                                    types, today)
+            warning = risk_of(obligation, scheme_rules, today, free,
+                              pledgees.get(obligation.emitter, ()))
+            if warning is not None:
+                warnings.append(warning)
     return sorted(warnings, key=lambda w: (-w.shortfall_risk, w.emitter))
 
 

@@ -48,12 +48,13 @@ def create_app(service: LedgerService, *, committer: Committer | None = None,
                sessions: Sessions | None = None,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                worker_threads: int = DEFAULT_WORKER_THREADS,
-               tiles_dir: Path | None = None) -> FastAPI:
+               tiles_dir: Path | None = None, proof_threads: int | None = None) -> FastAPI:
     """The HTTP service over `service`; writes go through `committer` (default: each request
     in its own transaction). A request body over `max_body_bytes` is refused with 413.
     Logins and tokens are `sessions`' (default: a secret of this process's own; worker
     processes serving one ledger share one: api/session_key.py). With `tiles_dir`, the log's
-    tiles in it are served under /tiles/ (api/http/tiles.py)."""
+    tiles in it are served under /tiles/ (api/http/tiles.py). `proof_threads`: the threads
+    proving (default: by store, api/http/reads.py)."""
     if not 0 < max_body_bytes <= MAX_DOCUMENT_CHARS:
         raise ValueError(f"max_body_bytes must be 1 to {MAX_DOCUMENT_CHARS}")
 
@@ -71,7 +72,8 @@ def create_app(service: LedgerService, *, committer: Committer | None = None,
     install_writes(app, committer or DirectCommitter(service), max_body_bytes)
     app.include_router(clock_router(service))  # public: deadlines need the ledger's time
     app.include_router(auth.auth_router(sessions))
-    app.include_router(reads_router(service, auth.viewer_of(sessions), policy_for(service)))
+    app.include_router(reads_router(service, auth.viewer_of(sessions), policy_for(service),
+                                    proof_threads))
     app.include_router(documents_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.include_router(compliance_router(service, auth.viewer_of(sessions), policy_for(service)))
     app.include_router(project_router(service))  # public: the project cycle is published

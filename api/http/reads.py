@@ -42,7 +42,8 @@ JOURNAL_PAGE = MAX_PAGE  # entries read from the store at a time while a journal
 # and would fail in the driver, so it is refused as a parameter out of range (422).
 MAX_NUMBER = 2**63 - 1
 Filter = Annotated[str | None, Query(min_length=1, max_length=128)]  # "" would match all
-PROOF_THREADS = {"sqlite": 1, "postgresql": 4}  # by store (bench/api_proofs.py)
+PROOF_THREADS = {"sqlite": 1, "postgresql": 4}  # by store, one worker (bench/api_proofs.py)
+PROOF_THREADS_OF_SEVERAL_WORKERS = 1  # their processes overlap the round trips instead
 
 
 # Proofs of what is public: that one checkpoint extends another, a year's disclosure, and a
@@ -53,8 +54,8 @@ PUBLIC_PROOFS = frozenset({"consistency", "disclosure", "retirement"})
 PROVEN_AFTER = frozenset({"lot", "emissions", "provenance"})  # whose reader shows once proven
 
 
-def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
-                 ) -> APIRouter:
+def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy,
+                 proof_threads: int | None = None) -> APIRouter:
     router = APIRouter(prefix="/v1", route_class=StrictRoute)
     read = problem_responses(400, 422, 503)  # public
     guarded = problem_responses(400, 401, 403, 422, 503)  # a token's
@@ -76,8 +77,9 @@ def reads_router(service: LedgerService, viewer_of: ViewerOf, policy: ReadPolicy
     # A proof is CPU work (built, then checked against the operator key) around a few store
     # reads: threads of their own do every proof's, token included, in batches
     # (api/http/proof_thread.py; docs/DESIGN.md, "The HTTP service"). SQLite reads take
-    # microseconds and one thread is fastest; PostgreSQL's are round trips that more overlap.
-    proofs = ProofThread(threads=PROOF_THREADS[service.store.dialect])
+    # microseconds and one thread is fastest; PostgreSQL's are round trips that more overlap
+    # in one worker, while several workers overlap them in their processes.
+    proofs = ProofThread(threads=proof_threads or PROOF_THREADS[service.store.dialect])
 
     @router.get("/proofs/{kind}", tags=["proofs"], response_model=schemas.Bundle,
                 responses=guarded_lookup)

@@ -35,6 +35,7 @@ from api.exit_codes import failed
 from api.group_commit import GroupCommitter
 from api.heap import settle_startup_objects
 from api.http.app import create_app
+from api.http.reads import PROOF_THREADS_OF_SEVERAL_WORKERS
 from api.service import ServiceUnavailable
 from api.session_key import session_secret
 from api.writer.client import WriterCommitter, install_problems
@@ -86,7 +87,10 @@ class ServedLedger:
         # every worker signs logins with the data directory's one secret (api/session_key.py)
         sessions = sessions_for(app.service, secret=session_secret(app.data_dir))
         self.http = create_app(app.service, committer=self.committer, sessions=sessions,
-                               tiles_dir=tiles_dir)
+                               tiles_dir=tiles_dir,
+                               # a writer process: one of several workers (bench/api_proofs.py)
+                               proof_threads=PROOF_THREADS_OF_SEVERAL_WORKERS if writer_socket
+                               else None)
         install_problems(self.http)
         self._closed = False
         self._closing = threading.Lock()

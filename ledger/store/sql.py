@@ -386,12 +386,21 @@ class SqlTransaction:
         rows = self.all(sql, params)
         return rows[0] if rows else None
 
-    def run(self, reads: Sequence[Read]) -> list[Any]:
+    def run(self, reads: Sequence[Read], *, last: bool = False) -> list[Any]:
         """Run the reads and parse their rows; on PostgreSQL all of them in one round trip,
-        through statements prepared once per connection (ledger/store/pq_pipeline.py)."""
-        if self._opening is not None:
-            return self._open_with(reads)
-        return self._run_now(reads)
+        through statements prepared once per connection (ledger/store/pq_pipeline.py).
+        `last`: a read transaction reads nothing more, and on PostgreSQL its COMMIT goes in
+        the same round trip (a lookup in a transaction of its own is then one round trip)."""
+        assert not self.finished, "the transaction has ended"
+        ending = last and self._reopen is not None and not self.lock_head \
+            and self.dialect == "postgresql"
+        if ending:
+            reads = [*reads, Read("COMMIT", {}, _no_rows)]
+        results = self._open_with(reads) if self._opening is not None else self._run_now(reads)
+        if ending:
+            self.finished = True
+            return results[:-1]
+        return results
 
     def _run_now(self, reads: Sequence[Read]) -> list[Any]:
         if self.dialect != "postgresql":
@@ -489,8 +498,9 @@ class SqlTransaction:
                        {"scheme": scheme})
         return _parse_rules(row[0]) if row else None
 
-    def signers(self, addresses: Sequence[str]) -> list[tuple[SigningKey, Participant]]:
-        (result,) = self.run([self._signers_read(addresses)])
+    def signers(self, addresses: Sequence[str], *, last: bool = False
+                ) -> list[tuple[SigningKey, Participant]]:
+        (result,) = self.run([self._signers_read(addresses)], last=last)
         return result
 
     def _signers_read(self, addresses: Sequence[str]) -> Read:

@@ -478,7 +478,13 @@ def test_connections_are_spread_over_the_workers_and_outlive_one_that_dies(
         for client in clients:
             client.close()
 
-    os.kill(min(held), signal.SIGKILL)
+    killed = min(held)
+    os.kill(killed, signal.SIGKILL)
+    # gone, and its socket with it (connections waiting in its queue when it died were
+    # reset: net.ipv4.tcp_migrate_req, off by default, would hand them to the others)
+    _until(lambda: not Path(f"/proc/{killed}").exists()
+           or "zombie" in Path(f"/proc/{killed}/status").read_text(),
+           "the killed worker is still there")
     for _ in range(32):  # new connections, each to whichever socket the kernel picks
         with httpx.Client(base_url=server.url, timeout=10) as fresh:
             assert fresh.get("/v1/head").status_code == 200

@@ -154,6 +154,13 @@ def test_a_read_sends_its_begin_with_its_first_reads_and_replaces_a_lost_connect
     assert len(head_read) == 1 and "FROM journal_head" in head_read[0]
     assert commit == ["COMMIT"]
 
+    sent.clear()  # a lookup that says it is the last: its COMMIT goes with it
+    with market.store.read() as tx:
+        ((key, participant),) = tx.signers([market.wallets["huaneng"].address], last=True)
+    assert participant.id == "huaneng" and not key.revoked
+    (only,) = sent
+    assert only[0].startswith("BEGIN") and only[-1] == "COMMIT" and len(only) == 3
+
 
 def test_a_read_the_database_refuses_is_not_sent_again(market: World,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
