@@ -33,7 +33,7 @@ from anchoring.operator.state_tree import TreeStore, VersionNotStored
 from anchoring.operator.state_versions import (
     closed_at,
     current_leaves,
-    leaf_at,
+    leaf_read,
     leaves_at,
     opened_at,
     record_versions,
@@ -256,11 +256,12 @@ class StateReader:
 
     def value_and_proof(self, tx: SqlTransaction, key: bytes,
                         number: int) -> tuple[bytes | None, Proof]:
+        value_of = tx.later(leaf_read(key, number))  # with the first of the tree's reads
         try:
             proof = self.tree.prove(tx, key, number)
         except VersionNotStored:
             return self._from_rebuilt(tx, key, number)
-        value = leaf_at(tx, key, number)
+        value = value_of()
         if _agree(key, value, proof):
             return value, proof
         return self._from_rebuilt(tx, key, number)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ledger.store.sql import SqlTransaction
+from ledger.store.sql import Read, SqlTransaction
 
 _AT = "from_checkpoint <= :n AND (to_checkpoint IS NULL OR to_checkpoint > :n)"
 
@@ -45,9 +45,14 @@ def leaves_at(tx: SqlTransaction, number: int) -> Iterator[tuple[bytes, bytes]]:
 
 
 def leaf_at(tx: SqlTransaction, key: bytes, number: int) -> bytes | None:
-    row = tx.one(f"SELECT value FROM state_leaves WHERE key = :key AND {_AT}",
-                 {"key": key, "n": number})
-    return None if row is None else bytes(row[0])
+    (value,) = tx.run([leaf_read(key, number)])
+    return value
+
+
+def leaf_read(key: bytes, number: int) -> Read:
+    """`leaf_at` as a read, to send with others."""
+    return Read(f"SELECT value FROM state_leaves WHERE key = :key AND {_AT}",
+                {"key": key, "n": number}, lambda rows: bytes(rows[0][0]) if rows else None)
 
 
 def opened_at(tx: SqlTransaction, number: int) -> dict[bytes, bytes]:

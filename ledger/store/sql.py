@@ -292,6 +292,7 @@ class SqlTransaction:
         # is read when first asked for (most reads never ask): a round trip fewer for every
         # read-only transaction, half of a login check's. `reopen` replaces a connection found
         # lost in that first round trip, as the store does when it is a transaction's own.
+        self._waiting: list[tuple[Read, list[Any]]] = []  # `later`'s reads, not yet sent
         self._opening: list[Read] | None = None  # the BEGIN, while not sent
         self._head_read: Read | None = None  # the head's read, while not sent
         self._reopen = reopen
@@ -392,15 +393,34 @@ class SqlTransaction:
         `last`: a read transaction reads nothing more, and on PostgreSQL its COMMIT goes in
         the same round trip (a lookup in a transaction of its own is then one round trip)."""
         assert not self.finished, "the transaction has ended"
+        waiting, self._waiting = self._waiting, []
         ending = last and self._reopen is not None and not self.lock_head \
             and self.dialect == "postgresql"
+        sent = [*(read for read, _ in waiting), *reads]
         if ending:
-            reads = [*reads, Read("COMMIT", {}, _no_rows)]
-        results = self._open_with(reads) if self._opening is not None else self._run_now(reads)
+            sent.append(Read("COMMIT", {}, _no_rows))
+        results = self._open_with(sent) if self._opening is not None else self._run_now(sent)
+        for (_, slot), result in zip(waiting, results, strict=False):
+            slot.append(result)
         if ending:
             self.finished = True
-            return results[:-1]
-        return results
+            results.pop()
+        return results[len(waiting):]
+
+    def later(self, read: Read) -> Callable[[], Any]:
+        """`read`, sent with this transaction's next round trip, whoever makes it; the
+        function returned gives its value (sending it alone if none was made meanwhile). A
+        read that need not go first, beside ones that must: a proof's leaf, beside the tree
+        nodes on its path."""
+        slot: list[Any] = []
+        self._waiting.append((read, slot))
+
+        def value() -> Any:
+            if not slot:
+                self.run([])
+            return slot[0]
+
+        return value
 
     def _run_now(self, reads: Sequence[Read]) -> list[Any]:
         if self.dialect != "postgresql":

@@ -252,3 +252,30 @@ def test_a_write_that_committed_is_not_reported_failed_by_housekeeping(
     receipt = world.by("registry", "register_participant", participant="acme", name="Acme",
                        role="emitter")
     assert receipt.seq == 1 and world.head() == 1
+
+
+def test_a_later_read_goes_with_the_next_round_trip_or_alone_when_asked_first(
+        any_store: Store, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SqlTransaction.later`: a proof's leaf is read beside the tree's nodes (one round trip
+    on PostgreSQL); its value is the same as read on its own, in the same snapshot."""
+    from ledger.store import sql
+
+    _fragmented_world(any_store, clock)
+    trips: list[int] = []
+    real_round_trip = sql.round_trip
+
+    def counted(connection: object, statements: list[tuple[str, object]]) -> object:
+        trips.append(len(statements))
+        return real_round_trip(connection, statements)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sql, "round_trip", counted)
+    count = sql.Read("SELECT COUNT(*) FROM lots", {}, lambda rows: rows[0][0])
+    first = sql.Read("SELECT MIN(seq) FROM journal", {}, lambda rows: rows[0][0])
+    with any_store.read() as tx:
+        counted_lots = tx.later(count)
+        assert tx.run([first]) == [0]  # the later read went with this one
+        assert counted_lots() > 10
+        alone = tx.later(count)
+        assert alone() == counted_lots()  # nothing went meanwhile: it is sent by itself
+    if any_store.dialect == "postgresql":
+        assert trips == [3, 1, 1]  # BEGIN with both reads; the lone one; COMMIT
