@@ -251,9 +251,10 @@ exception, or StoreError `unreachable` once its pauses are spent."""
 
 
 class SqlTransaction:
-    """One transaction, begun on creation. A write transaction holds the journal head from its
-    first statement; `read_ahead` is sent with that lock (one round trip on PostgreSQL) and
-    its rows wait in `self.read_ahead`. `commit` ends it."""
+    """One transaction, begun on creation (a PostgreSQL read's BEGIN waits for its first
+    reads, and goes with them). A write transaction holds the journal head from its first
+    statement; `read_ahead` is sent with that lock (one round trip on PostgreSQL) and its
+    rows wait in `self.read_ahead`. `commit` ends it, or a read's `run(..., last=True)`."""
 
     def __init__(self, connection: Any, dialect: str, *, lock_head: bool,
                  read_ahead: ReadAhead | None = None, reopen: Reopen | None = None) -> None:
