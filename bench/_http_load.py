@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -101,6 +103,7 @@ class Run:
     latencies_s: list[float]
     client_cpu_s: float  # this process: every client thread
     server_cpu_s: float
+    split: str = ""  # connections held by each server process, "9/7" (several workers)
 
     def percentile_ms(self, fraction: float) -> float:
         ordered = sorted(self.latencies_s)
@@ -115,7 +118,8 @@ class Run:
         return (f"   {label:<22}: {self.rate:,.0f} {unit}/s, latency p50 "
                 f"{self.percentile_ms(0.50):.1f} ms, p99 {self.percentile_ms(0.99):.1f} ms; "
                 f"CPU s per s: load generator {self.client_cpu_s * per_s:.2f}, "
-                f"server {self.server_cpu_s * per_s:.2f}")
+                f"server {self.server_cpu_s * per_s:.2f}"
+                + (f"; connections per worker {self.split}" if "/" in self.split else ""))
 
 
 def load(port: int, server_pid: int, requests: list[list[bytes]], check: Check,
@@ -162,12 +166,28 @@ def load(port: int, server_pid: int, requests: list[list[bytes]], check: Check,
         thread.join()
     elapsed_s = time.perf_counter() - began
     client_cpu, server_cpu = time.process_time() - client_cpu, cpu_s(server_pid) - server_cpu
+    split = connections_by_process(port)  # while they are still open
     for connection in connections:
         connection.close()
     if failures:
         raise failures[0]
     return Run(sum(len(r) for r in requests), elapsed_s,
-               [x for each in latencies for x in each], client_cpu, server_cpu)
+               [x for each in latencies for x in each], client_cpu, server_cpu, split)
+
+
+def connections_by_process(port: int) -> str:
+    """How the server's processes hold the connections to `port`, "9/7", most first: the
+    kernel spreads them over the workers by hash (api/worker_sockets.py), and a worker with
+    more of them can bound a run. Read with `ss` (iproute2); "" where it is missing."""
+    try:
+        listed = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                                capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    held: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listed):
+        held[pid] = held.get(pid, 0) + 1
+    return "/".join(str(n) for n in sorted(held.values(), reverse=True))
 
 
 def evenly(rate: float, clients: int) -> Schedule:
