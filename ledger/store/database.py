@@ -224,10 +224,7 @@ class Store:
         except BaseException as exc:
             if lent.raw is None:  # given up by `_reopen`, which said why
                 raise
-            lost = self._is_lost(exc, lent.raw)
-            if lost or not _rollback(lent.raw, self.dialect):
-                self._discard(lent.raw, lent.owns_kept)
-            if lost:
+            if self._after_failure(lent.raw, lent.owns_kept, exc):
                 code = (StoreFailure.outcome_unknown if tx.committing
                         else StoreFailure.connection_lost)
                 raise StoreError(code, _first_line(exc)) from exc
@@ -255,9 +252,7 @@ class Store:
                                     read_ahead=read_ahead, reopen=partial(self._reopen, lent))
                 return lent, tx
             except BaseException as exc:
-                lost = self._is_lost(exc, raw)
-                if lost or not _rollback(raw, self.dialect):
-                    self._discard(raw, owns_kept)
+                lost = self._after_failure(raw, owns_kept, exc)
                 self._release(raw, owns_kept)
                 if not lost:
                     raise
@@ -272,11 +267,9 @@ class Store:
         `_begin` takes, and the new one returned for the round trip to be sent again; any
         other failure is raised as it is."""
         assert lent.raw is not None
-        lost = self._is_lost(exc, lent.raw)
-        if lost or not _rollback(lent.raw, self.dialect):
-            self._discard(lent.raw, lent.owns_kept)
-        if not lost:
-            raise exc
+        if not self._is_lost(exc, lent.raw):
+            raise exc  # the transaction's own handler rolls back, as for any later failure
+        self._discard(lent.raw, lent.owns_kept)
         self._release(lent.raw, lent.owns_kept)
         lent.raw = None
         failure: Exception = exc
@@ -322,6 +315,14 @@ class Store:
             self._local.busy = False
         else:
             _close(raw, self.dialect)
+
+    def _after_failure(self, raw: Any, owns_kept: bool, exc: BaseException) -> bool:
+        """Roll back after `exc`; a connection lost, or one that cannot roll back, is
+        discarded. Returns whether `exc` was the connection's loss."""
+        lost = self._is_lost(exc, raw)
+        if lost or not _rollback(raw, self.dialect):
+            self._discard(raw, owns_kept)
+        return lost
 
     def _is_lost(self, exc: BaseException, raw: Any) -> bool:
         """Did `exc` come from a connection that is gone (rather than from a statement)?"""

@@ -291,8 +291,8 @@ class SqlTransaction:
         self._head_time: str | None = None
         # A PostgreSQL snapshot's BEGIN goes in the round trip of its first reads, and its head
         # is read when first asked for (most reads never ask): a round trip fewer for every
-        # read-only transaction, half of a login check's. `reopen` replaces a connection found
-        # lost in that first round trip, as the store does when it is a transaction's own.
+        # read-only transaction. `reopen` replaces a connection found lost in that first
+        # round trip, as the store does when it is a transaction's own.
         self._waiting: list[tuple[Read, list[Any]]] = []  # `later`'s reads, not yet sent
         self._opening: list[Read] | None = None  # the BEGIN, while not sent
         self._head_read: Read | None = None  # the head's read, while not sent
@@ -395,8 +395,7 @@ class SqlTransaction:
         the same round trip (a lookup in a transaction of its own is then one round trip)."""
         assert not self.finished, "the transaction has ended"
         waiting, self._waiting = self._waiting, []
-        ending = last and self._reopen is not None and not self.lock_head \
-            and self.dialect == "postgresql"
+        ending = last and not self.lock_head and self.dialect == "postgresql"
         sent = [*(read for read, _ in waiting), *reads]
         if ending:
             sent.append(Read("COMMIT", {}, _no_rows))
