@@ -166,7 +166,8 @@ def load(port: int, server_pid: int, requests: list[list[bytes]], check: Check,
         thread.join()
     elapsed_s = time.perf_counter() - began
     client_cpu, server_cpu = time.process_time() - client_cpu, cpu_s(server_pid) - server_cpu
-    split = connections_by_process(port)  # while they are still open
+    held = connections_by_process(port)  # while they are still open
+    split = "/".join(str(n) for n in sorted(held.values(), reverse=True))  # "9/7"
     for connection in connections:
         connection.close()
     if failures:
@@ -175,19 +176,19 @@ def load(port: int, server_pid: int, requests: list[list[bytes]], check: Check,
                [x for each in latencies for x in each], client_cpu, server_cpu, split)
 
 
-def connections_by_process(port: int) -> str:
-    """How the server's processes hold the connections to `port`, "9/7", most first: the
-    kernel spreads them over the workers by hash (api/worker_sockets.py), and a worker with
-    more of them can bound a run. Read with `ss` (iproute2); "" where it is missing."""
+def connections_by_process(port: int) -> dict[int, int]:
+    """pid -> the established connections it holds on `port`'s server side: the kernel spreads
+    them over the workers by hash (api/worker_sockets.py), and a worker with more of them can
+    bound a run. Read with `ss` (iproute2); {} where it is missing."""
     try:
         listed = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
                                 capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
-        return ""
-    held: dict[str, int] = {}
+        return {}
+    held: dict[int, int] = {}
     for pid in re.findall(r"pid=(\d+)", listed):
-        held[pid] = held.get(pid, 0) + 1
-    return "/".join(str(n) for n in sorted(held.values(), reverse=True))
+        held[int(pid)] = held.get(int(pid), 0) + 1
+    return held
 
 
 def evenly(rate: float, clients: int) -> Schedule:

@@ -30,6 +30,7 @@ from anchoring.operator.checkpoints import CheckpointPolicy
 from api.bootstrap import App, build, init_ledger, registry_wallet
 from api.config import load_config
 from api.duty import LOCK_NAME, CheckpointDuty
+from bench._http_load import connections_by_process
 from ledger.client import Wallet
 from ledger.store.database import Store, sqlite_url
 from ledger.store.leader import advisory_key
@@ -443,16 +444,6 @@ def test_two_serve_processes_on_one_sqlite_file_share_one_duty(
         assert [c.number for c in app.service.checkpoints()] == [1, 2]
 
 
-def _connections_by_process(port: int) -> dict[int, int]:
-    """pid -> established connections it holds on `port`'s server side (ss, from iproute2)."""
-    listed = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
-                            capture_output=True, text=True, check=True).stdout
-    held: dict[int, int] = {}
-    for pid in re.findall(r"pid=(\d+)", listed):
-        held[int(pid)] = held.get(int(pid), 0) + 1
-    return held
-
-
 @needs_pg
 def test_connections_are_spread_over_the_workers_and_outlive_one_that_dies(
         pg_market: Callable[[int], Market], servers: list[Server], tmp_path: Path) -> None:
@@ -472,7 +463,7 @@ def test_connections_are_spread_over_the_workers_and_outlive_one_that_dies(
             client.sendall(b"GET /v1/head HTTP/1.1\r\nHost: ledger\r\n\r\n")
         for client in clients:
             assert client.recv(4096).startswith(b"HTTP/1.1 200")
-        held = _connections_by_process(server.port)
+        held = connections_by_process(server.port)
         assert sum(held.values()) == 16 and len(held) == 2, held
     finally:
         for client in clients:
