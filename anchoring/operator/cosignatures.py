@@ -134,9 +134,12 @@ def accept_attestation(tx: SqlTransaction, document: Any) -> tuple[int, str, boo
     return number, attester, store_attestation(tx, number, attester, chain_id, registry, raw)
 
 
+_LINE_ORDER = "ORDER BY witness, key_id"  # a note's cosignature lines, however they are read
+
+
 def cosignatures_at(tx: SqlTransaction, number: int) -> list[StoredCosignature]:
     rows = tx.all("SELECT number, witness, key_id, cosigned_at, line FROM cosignatures "
-                  "WHERE number = :n ORDER BY witness, key_id", {"n": number})
+                  f"WHERE number = :n {_LINE_ORDER}", {"n": number})
     return [StoredCosignature(int(r[0]), r[1], bytes(r[2]), int(r[3]), r[4]) for r in rows]
 
 
@@ -158,7 +161,7 @@ def checkpoint_and_cosignatures(tx: SqlTransaction, number: int | None
     checkpoint, lines = tx.run([
         Read(f"SELECT {STORED_COLUMNS} FROM checkpoints WHERE {where}", params,
              lambda rows: stored_from_row(rows[0]) if rows else None),
-        Read(f"SELECT line FROM cosignatures WHERE {where} ORDER BY witness, key_id", params,
+        Read(f"SELECT line FROM cosignatures WHERE {where} {_LINE_ORDER}", params,
              lambda rows: [row[0] for row in rows]),
     ])
     return checkpoint, lines
